@@ -1,0 +1,204 @@
+"""RFC 9457 problem details for every error under /api/ (API.md section 6).
+
+`code` is the stable name clients switch on. Domain code raises `ProblemError` subclasses (or DRF's own
+exceptions); `exception_handler` and the middleware turn everything into `application/problem+json`.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from core.context import request_id_var
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://daymark.app/problems/"
+
+
+class ProblemError(drf.APIException):
+    """An API error with a stable `code`, and optional extra members for the problem body."""
+
+    status_code = 400
+    code = "validation_error"
+    title = "Bad request"
+    default_detail = "The request is invalid."
+
+    def __init__(self, detail: str | None = None, *, entity: Any = None, **extra: Any) -> None:
+        super().__init__(detail or self.default_detail, self.code)
+        # The entity as it is now; the view renders it as `current` with its own serializer.
+        self.entity = entity
+        self.extra = extra
+
+
+class VersionRequired(ProblemError):
+    status_code = 428
+    code = "version_required"
+    title = "Version required"
+    default_detail = "Say which version you edited: `version` in the body, `If-Match`, or `?version=`."
+
+
+class VersionConflict(ProblemError):
+    status_code = 409
+    code = "version_conflict"
+    title = "Version conflict"
+    default_detail = "The entity changed since the version you edited, in fields you are setting."
+
+
+class PreconditionFailed(ProblemError):
+    status_code = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+    default_detail = "If-Match does not name the current version."
+
+
+class IdConflict(ProblemError):
+    status_code = 409
+    code = "id_conflict"
+    title = "Id conflict"
+    default_detail = "This id is already in use with other content."
+
+
+class CursorExpired(ProblemError):
+    status_code = 410
+    code = "cursor_expired"
+    title = "Cursor expired"
+    default_detail = "The cursor is older than the retention window; do a full sync."
+
+
+class PayloadTooLarge(ProblemError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+    default_detail = "The request body is larger than 1 MiB."
+
+
+class RateLimited(ProblemError):
+    status_code = 429
+    code = "rate_limited"
+    title = "Too many requests"
+    default_detail = "Rate limit exceeded; retry after the time in Retry-After."
+
+
+class ServiceUnavailable(ProblemError):
+    status_code = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+    default_detail = "The service cannot answer right now."
+
+
+def validation_error(errors: dict[str, Any] | list[Any] | str) -> drf.ValidationError:
+    """A 400 `validation_error` naming the offending fields."""
+    return drf.ValidationError(errors)
+
+
+_DRF_CODES: list[tuple[type[Exception], str]] = [
+    (drf.ParseError, "parse_error"),
+    (drf.NotAuthenticated, "not_authenticated"),
+    (drf.AuthenticationFailed, "authentication_failed"),
+    (drf.PermissionDenied, "permission_denied"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.UnsupportedMediaType, "unsupported_media_type"),
+    (drf.NotAcceptable, "not_acceptable"),
+    (drf.Throttled, "rate_limited"),
+    (drf.ValidationError, "validation_error"),
+]
+
+
+def problem_body(
+    status: int, code: str, detail: str, title: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_var.get(),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem_response(
+    status: int, code: str, detail: str, title: str | None = None, **extra: Any
+) -> JsonResponse:
+    """A plain Django problem response, for errors raised outside DRF (middleware, URL resolution)."""
+    return JsonResponse(
+        problem_body(status, code, detail, title, **extra),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+def _flatten_detail(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _flatten_detail(detail[0])
+    if isinstance(detail, dict):
+        return _flatten_detail(detail["detail"]) if "detail" in detail else "The request has invalid fields."
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler, answering problem+json with a stable `code`."""
+    if isinstance(exc, Http404):
+        exc = drf.NotFound("Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge()
+    if not isinstance(exc, drf.APIException):
+        return None
+
+    headers: dict[str, str] = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ProblemError):
+        code, title = exc.code, exc.title
+        extra = dict(exc.extra)
+        detail = str(exc.detail)
+        view = context.get("view")
+        if (
+            exc.entity is not None
+            and "current" not in extra
+            and view is not None
+            and hasattr(view, "represent")
+        ):
+            extra["current"] = view.represent(exc.entity)
+    else:
+        code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "server_error")
+        title = None
+        if isinstance(exc, drf.ValidationError):
+            errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            extra["errors"] = errors
+            detail = (
+                _flatten_detail(exc.detail)
+                if not isinstance(exc.detail, dict)
+                else ("The request has invalid fields: " + ", ".join(sorted(str(k) for k in errors)) + ".")
+            )
+        else:
+            detail = _flatten_detail(exc.detail)
+    if code in ("not_authenticated", "authentication_failed") and "WWW-Authenticate" not in headers:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    status = exc.status_code
+    if status == 401 and code == "permission_denied":
+        code = "authentication_failed"
+    body = problem_body(status, code, detail, title, **extra)
+    return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")

@@ -1,0 +1,82 @@
+"""OpenAPI: every operation documents its problem+json error answers (API.md section 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable machine-readable error name.")
+    request_id = serializers.CharField()
+    current = serializers.DictField(required=False, help_text="The entity as it is now (409, 412).")
+    conflicting_fields = serializers.ListField(child=serializers.CharField(), required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `errors` would shadow Serializer.errors as a class attribute.
+        fields = super().get_fields()
+        fields["errors"] = serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Validation errors by field.",
+        )
+        return fields
+
+
+PROBLEM_MEDIA = ("application/problem+json",)
+
+_DESCRIPTIONS = {
+    400: "validation_error or parse_error",
+    401: "not_authenticated or authentication_failed (with WWW-Authenticate)",
+    403: "permission_denied",
+    404: "not_found (also for another user's object)",
+    409: "version_conflict, id_conflict or idempotency_key_in_use",
+    410: "cursor_expired",
+    412: "precondition_failed (If-Match is not the current version)",
+    413: "payload_too_large",
+    422: "idempotency_key_reused",
+    428: "version_required",
+    429: "rate_limited (with Retry-After)",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Adds the problem answers each operation can give. Views may name more in `extra_error_statuses`."""
+
+    def _error_statuses(self) -> set[int]:
+        statuses = {429}
+        method = self.method.upper()
+        if self.get_auth():
+            statuses |= {401, 403}
+        if method in ("POST", "PUT", "PATCH"):
+            statuses |= {400, 413}
+        if method == "POST":
+            statuses |= {409, 422}
+        if "{" in self.path:
+            statuses.add(404)
+        if method in ("PUT", "PATCH", "DELETE") and getattr(self.view, "versioned", False):
+            statuses |= {409, 412, 428}
+        extra: dict[str, set[int]] = getattr(self.view, "extra_error_statuses", {})
+        return statuses | set(extra.get(method, ()))
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for status in sorted(self._error_statuses()):
+            if str(status) in responses:
+                continue
+            responses[str(status)] = self._get_response_for_code(
+                OpenApiResponse(ProblemSerializer, description=_DESCRIPTIONS.get(status, "")),
+                str(status),
+                PROBLEM_MEDIA,
+                direction,
+            )
+        return responses

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.db import models
+
+from core.models import OwnedModel
+
+
+class List(OwnedModel):
+    sync_type = "list"
+
+    name = models.CharField(max_length=200)
+    # API.md: `#RRGGBB` or null; null (no color) is not the same as an empty string.
+    color = models.CharField(max_length=7, null=True, blank=True)  # noqa: DJ001
+    position = models.IntegerField(default=0)
+    archived = models.BooleanField(default=False)
+
+    class Meta(OwnedModel.Meta):
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(name=""), name="list_name_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(color__isnull=True) | models.Q(color__regex=r"^#[0-9A-Fa-f]{6}$"),
+                name="list_color_hex",
+            ),
+        ]
+        indexes = [
+            *OwnedModel.Meta.indexes,
+            models.Index(fields=["user", "position"], name="list_user_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(OwnedModel):
+    sync_type = "item"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
+    list = models.ForeignKey(List, on_delete=models.CASCADE, related_name="items")
+    title = models.CharField(max_length=500)
+    notes = models.TextField(max_length=10_000, blank=True, default="")
+    status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
+    priority = models.PositiveSmallIntegerField(default=3)
+    due_date = models.DateField(null=True, blank=True)
+    position = models.IntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(OwnedModel.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=1, priority__lte=4), name="item_priority_1_4"
+            ),
+            models.CheckConstraint(condition=~models.Q(title=""), name="item_title_not_empty"),
+            models.CheckConstraint(condition=models.Q(status__in=["open", "done"]), name="item_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status="done", completed_at__isnull=False)
+                | models.Q(status="open", completed_at__isnull=True),
+                name="item_completed_at_matches_status",
+            ),
+        ]
+        indexes = [
+            *OwnedModel.Meta.indexes,
+            models.Index(fields=["user", "list", "position"], name="item_user_list_position"),
+            models.Index(fields=["user", "status", "due_date"], name="item_user_status_due"),
+            models.Index(fields=["user", "completed_at"], name="item_user_completed"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from core.serializers import StrictModelSerializer
+from lists.models import Item, List
+
+OWNED_READ_ONLY = ["version", "created_at", "updated_at"]
+
+
+class ListSerializer(StrictModelSerializer):
+    id = serializers.UUIDField(required=False)
+    color = serializers.RegexField(
+        r"^#[0-9A-Fa-f]{6}$",
+        allow_null=True,
+        required=False,
+        default=None,
+        error_messages={"invalid": "Must be a color like #1A2B3C, or null."},
+    )
+    open_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = List
+        fields = ["id", "name", "color", "position", "archived", "open_count", *OWNED_READ_ONLY]
+        read_only_fields = OWNED_READ_ONLY
+        ignored_fields = ["open_count"]
+        extra_kwargs = {"position": {"min_value": -(2**31), "max_value": 2**31 - 1}}
+
+
+class ItemSerializer(StrictModelSerializer):
+    id = serializers.UUIDField(required=False)
+    list = serializers.UUIDField(source="list_id")
+    title = serializers.CharField(max_length=500)
+    notes = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    priority = serializers.IntegerField(min_value=1, max_value=4, required=False, default=3)
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "list",
+            "title",
+            "notes",
+            "status",
+            "priority",
+            "due_date",
+            "position",
+            "completed_at",
+            *OWNED_READ_ONLY,
+        ]
+        read_only_fields = OWNED_READ_ONLY
+        extra_kwargs = {"position": {"min_value": -(2**31), "max_value": 2**31 - 1}}
+
+    def to_internal_value(self, data: Any) -> Any:
+        values = super().to_internal_value(data)
+        if "list_id" in values:
+            values["list"] = values.pop("list_id")
+        return values

@@ -1,0 +1,57 @@
+"""Lists and items as sync types (the registry of `sync`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lists import services
+from lists.models import Item, List
+from lists.serializers import ItemSerializer, ListSerializer
+from sync.registry import SyncType, register
+
+
+def list_data(entity: List) -> dict[str, Any]:
+    data = dict(ListSerializer(entity).data)
+    data.pop("open_count", None)  # derived: changes without the list's version changing
+    return data
+
+
+def item_data(entity: Item) -> dict[str, Any]:
+    return dict(ItemSerializer(entity).data)
+
+
+def register_all() -> None:
+    register(
+        SyncType(
+            name="list",
+            model=List,
+            serializer=ListSerializer,
+            to_data=list_data,
+            create=lambda *, user, entity_id, data: services.list_create(
+                user=user, data=data, list_id=entity_id
+            ),
+            update=lambda *, user, entity_id, base, data: services.list_update(
+                user=user, list_id=entity_id, base=base, data=data
+            ),
+            delete=lambda *, user, entity_id, base: services.list_delete(
+                user=user, list_id=entity_id, base=base
+            ),
+        )
+    )
+    register(
+        SyncType(
+            name="item",
+            model=Item,
+            serializer=ItemSerializer,
+            to_data=item_data,
+            create=lambda *, user, entity_id, data: services.item_create(
+                user=user, data=data, item_id=entity_id
+            ),
+            update=lambda *, user, entity_id, base, data: services.item_update(
+                user=user, item_id=entity_id, base=base, data=data
+            ),
+            delete=lambda *, user, entity_id, base: services.item_delete(
+                user=user, item_id=entity_id, base=base
+            ),
+        )
+    )

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet
+
+from core.versioning import BaseVersion
+from core.views import VersionedModelViewSet
+from lists import services
+from lists.filters import ItemFilter
+from lists.models import Item, List
+from lists.serializers import ItemSerializer, ListSerializer
+
+
+class ListViewSet(VersionedModelViewSet):
+    model = List
+    serializer_class = ListSerializer
+    ordering_fields = ("position", "name", "created_at", "updated_at")
+    default_ordering = "position"
+
+    def refine_queryset(self, queryset: QuerySet) -> QuerySet:
+        # open_count in the same query as the page, never a query per list.
+        return queryset.annotate(open_count=Count("items", filter=Q(items__status=Item.Status.OPEN)))
+
+    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
+        entity, created = services.list_create(user=user, data=data, list_id=entity_id)
+        return self._with_open_count(entity), created
+
+    def update_entity(
+        self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
+    ) -> tuple[Any, bool]:
+        entity, merged = services.list_update(user=user, list_id=entity_id, base=base, data=data)
+        return self._with_open_count(entity), merged
+
+    def delete_entity(self, user: Any, entity_id: UUID, base: BaseVersion) -> None:
+        services.list_delete(user=user, list_id=entity_id, base=base)
+
+    def represent(self, entity: Any) -> dict[str, Any]:
+        return super().represent(self._with_open_count(entity))
+
+    def _with_open_count(self, entity: List) -> List:
+        if not hasattr(entity, "open_count"):
+            entity.open_count = entity.items.filter(status=Item.Status.OPEN).count()  # type: ignore[attr-defined]
+        return entity
+
+
+class ItemViewSet(VersionedModelViewSet):
+    model = Item
+    serializer_class = ItemSerializer
+    filterset_class = ItemFilter
+    ordering_fields = ("position", "due_date", "priority", "created_at", "updated_at", "completed_at")
+    default_ordering = "position"
+
+    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
+        return services.item_create(user=user, data=data, item_id=entity_id)
+
+    def update_entity(
+        self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
+    ) -> tuple[Any, bool]:
+        return services.item_update(user=user, item_id=entity_id, base=base, data=data)
+
+    def delete_entity(self, user: Any, entity_id: UUID, base: BaseVersion) -> None:
+        services.item_delete(user=user, item_id=entity_id, base=base)

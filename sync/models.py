@@ -1,0 +1,59 @@
+"""The per-user change counter and the change log that the field-level merge and the feed read."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class SyncState(models.Model):
+    """One row per user. Every write transaction locks it (SELECT ... FOR UPDATE) to take change numbers,
+    which serialises a user's writes so numbers become visible in order."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True)
+    last_change_number = models.BigIntegerField(default=0)
+    # Change records and tombstones up to this number were pruned: an older cursor cannot be served.
+    pruned_through = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_change_number__gte=models.F("pruned_through")),
+                name="syncstate_pruned_not_ahead",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sync state of user {self.user_id} at {self.last_change_number}"
+
+
+class ChangeRecord(models.Model):
+    """What one change did: entity, its new version, the fields it set, or its deletion (a tombstone)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    number = models.BigIntegerField()
+    entity_type = models.CharField(max_length=32)
+    entity_id = models.UUIDField()
+    version = models.PositiveIntegerField()
+    fields = models.JSONField(default=list)
+    deleted = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "number"], name="changerecord_user_number_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["entity_id", "version"], name="changerecord_entity_version"),
+            models.Index(
+                fields=["user", "number"],
+                condition=models.Q(deleted=True),
+                name="changerecord_tombstones",
+            ),
+            models.Index(fields=["created_at"], name="changerecord_created"),
+        ]
+
+    def __str__(self) -> str:
+        action = "deleted" if self.deleted else f"v{self.version} {','.join(self.fields)}"
+        return f"#{self.number} {self.entity_type} {self.entity_id} {action}"

@@ -1,0 +1,47 @@
+"""Entity types known to sync. Each domain app registers its own in `AppConfig.ready()`, so `sync` imports
+no domain app (DESIGN, Layout)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from rest_framework.serializers import BaseSerializer
+
+
+@dataclass(frozen=True)
+class SyncType:
+    """How sync reads and writes one entity type.
+
+    `to_data` gives the entity's own fields for the feed (derived values left out, API.md section 5);
+    `serializer` validates pushed data and renders `entity`/`current`; `create`, `update` and `delete` are
+    the same services the REST endpoints call, with keyword arguments `user, entity_id, data` and `base`.
+    """
+
+    name: str
+    model: type[models.Model]
+    serializer: type[BaseSerializer]
+    to_data: Callable[[Any], dict[str, Any]]
+    create: Callable[..., tuple[Any, bool]] | None = None
+    update: Callable[..., tuple[Any, bool]] | None = None
+    delete: Callable[..., None] | None = None
+
+
+_registry: dict[str, SyncType] = {}
+
+
+def register(sync_type: SyncType) -> None:
+    existing = _registry.get(sync_type.name)
+    if existing is not None and existing.model is not sync_type.model:
+        raise ValueError(f"sync type {sync_type.name!r} is already registered for {existing.model}")
+    _registry[sync_type.name] = sync_type
+
+
+def get(name: str) -> SyncType | None:
+    return _registry.get(name)
+
+
+def all_types() -> list[SyncType]:
+    return list(_registry.values())

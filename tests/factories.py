@@ -1,0 +1,66 @@
+"""Factories that write through the services, so every row has its version and change records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+
+from accounts.models import User
+from accounts.services import user_register
+from lists.models import Item, List
+from lists.services import item_create, list_create
+
+DEFAULT_PASSWORD = "a-long-enough-test-password"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = DEFAULT_PASSWORD
+    display_name = factory.Faker("first_name")
+    timezone = "UTC"
+
+    @classmethod
+    def _create(cls, model_class: type[User], *args: Any, **kwargs: Any) -> User:
+        extra = {k: kwargs.pop(k) for k in ("is_staff", "is_superuser", "is_active") if k in kwargs}
+        user = user_register(**kwargs)
+        if extra:
+            for key, value in extra.items():
+                setattr(user, key, value)
+            user.save(update_fields=list(extra))
+        return user
+
+
+class ListFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = List
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"List {n}")
+    position = factory.Sequence(int)
+
+    @classmethod
+    def _create(cls, model_class: type[List], *args: Any, **kwargs: Any) -> List:
+        user = kwargs.pop("user")
+        entity, _ = list_create(user=user, data=kwargs)
+        return entity
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    list = factory.SubFactory(ListFactory)
+    user = factory.LazyAttribute(lambda o: o.list.user)
+    title = factory.Sequence(lambda n: f"Item {n}")
+    position = factory.Sequence(int)
+
+    @classmethod
+    def _create(cls, model_class: type[Item], *args: Any, **kwargs: Any) -> Item:
+        user = kwargs.pop("user")
+        kwargs["list"] = kwargs["list"].pk
+        entity, _ = item_create(user=user, data=kwargs)
+        return entity
