@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -94,7 +95,7 @@ class TokenRefreshView(AuthView):
         serializer = TokenRefreshSerializer(data=data)
         try:
             serializer.is_valid(raise_exception=True)
-        except TokenError as error:
+        except (TokenError, AuthenticationFailed) as error:
             raise InvalidCredentials("The refresh token is invalid, expired or already used.") from error
         return Response(
             {"access": serializer.validated_data["access"], "refresh": serializer.validated_data["refresh"]}
