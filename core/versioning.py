@@ -32,11 +32,11 @@ def etag_for(version: int) -> str:
     return f'"{version}"'
 
 
-def parse_version_value(value: Any, field: str = "version") -> int:
-    """A base version from JSON or a query string: a positive integer, nothing else."""
+def parse_version_value(value: Any, field: str = "version", *, from_query: bool = False) -> int:
+    """A base version: a JSON integer (or, in a query string, digits), positive, nothing else."""
     if isinstance(value, bool):
         raise validation_error({field: ["Must be a positive integer."]})
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+    if from_query and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
         value = int(value)
     if not isinstance(value, int) or not 1 <= value <= 2_000_000_000:
         raise validation_error({field: ["Must be a positive integer."]})
@@ -66,5 +66,5 @@ def base_version_from(
     if body_version is not None:
         return BaseVersion(version=parse_version_value(body_version))
     if allow_query and "version" in request.query_params:
-        return BaseVersion(version=parse_version_value(request.query_params["version"]))
+        return BaseVersion(version=parse_version_value(request.query_params["version"], from_query=True))
     raise VersionRequired()

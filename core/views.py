@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from core.models import OwnedModel
-from core.problems import validation_error
+from core.problems import VersionRequired, validation_error
 from core.versioning import BaseVersion, base_version_from, etag_for
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -81,6 +81,13 @@ class VersionedModelViewSet(OwnedViewSet):
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
+    def _base_version(self, request: Request, body_version: Any, *, allow_query: bool = False) -> BaseVersion:
+        try:
+            return base_version_from(request, body_version, allow_query=allow_query)
+        except VersionRequired:
+            self.get_object()  # an entity that is not there is a 404, whatever the version
+            raise
+
     def list(self, request: Request) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
@@ -105,7 +112,7 @@ class VersionedModelViewSet(OwnedViewSet):
     def _update(self, request: Request, *, partial: bool) -> Response:
         entity_id = self.get_object_id()
         body = request.data if isinstance(request.data, dict) else {}
-        base = base_version_from(request, body.get("version"))
+        base = self._base_version(request, body.get("version"))
         data = self._validated(request, partial=partial)
         sent_id = data.pop("id", None)
         if sent_id is not None and sent_id != entity_id:
@@ -114,6 +121,6 @@ class VersionedModelViewSet(OwnedViewSet):
         return self._entity_response(entity, status.HTTP_200_OK)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        base = base_version_from(request, allow_query=True)
+        base = self._base_version(request, None, allow_query=True)
         self.delete_entity(request.user, self.get_object_id(), base)
         return Response(status=status.HTTP_204_NO_CONTENT)

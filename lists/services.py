@@ -143,7 +143,7 @@ def item_create(*, user: Any, data: dict[str, Any], item_id: UUID | None = None)
 
 def item_update(*, user: Any, item_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[Item, bool]:
     with change_writer(user) as writer:
-        entity = _owned(Item, user, item_id)
+        entity = _owned(Item, user, item_id)  # first: another user's item is a 404, not a 400 on `list`
         if "list" in data:
             data = {**data, "list": owned_list(user, data["list"])}
         changes = _changes(entity, data)

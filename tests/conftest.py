@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -60,12 +60,12 @@ def client_for(user: User) -> APIClient:
 
 @pytest.fixture
 def user(db: Any) -> User:
-    return cast(User, UserFactory())
+    return UserFactory.create()
 
 
 @pytest.fixture
 def other_user(db: Any) -> User:
-    return cast(User, UserFactory())
+    return UserFactory.create()
 
 
 @pytest.fixture

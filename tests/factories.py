@@ -14,7 +14,7 @@ from lists.services import item_create, list_create
 DEFAULT_PASSWORD = "a-long-enough-test-password"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -34,7 +34,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         return user
 
 
-class ListFactory(factory.django.DjangoModelFactory):
+class ListFactory(factory.django.DjangoModelFactory[List]):
     class Meta:
         model = List
 
@@ -49,7 +49,7 @@ class ListFactory(factory.django.DjangoModelFactory):
         return entity
 
 
-class ItemFactory(factory.django.DjangoModelFactory):
+class ItemFactory(factory.django.DjangoModelFactory[Item]):
     class Meta:
         model = Item
 

@@ -28,7 +28,7 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
 
 
 def post_raw(client: APIClient, path: str, body: bytes, content_type: str = "application/json") -> Any:
-    return client.generic("POST", path, body, content_type=content_type)
+    return client.generic("POST", path, body, content_type=content_type)  # type: ignore[arg-type]
 
 
 class TestBadInput:
@@ -50,7 +50,7 @@ class TestBadInput:
         assert_problem(client.get("/api/v1/items", {"q": "a\x00b"}), 400, "validation_error")
 
     def test_a_huge_string_is_400(self, client: APIClient, user: Any) -> None:
-        a_list = ListFactory(user=user)
+        a_list = ListFactory.create(user=user)
         response = client.post("/api/v1/items", {"list": str(a_list.pk), "title": "x" * 100_000})
         body = assert_problem(response, 400, "validation_error")
         assert "title" in body["errors"]
@@ -106,7 +106,9 @@ class TestRequestId:
         assert response["X-Request-ID"] == "client-abc-12345"
         assert response.json()["request_id"] == "client-abc-12345"
 
-    @pytest.mark.parametrize("incoming", ["", "short", "has spaces in it", "x" * 200, "<script>alert(1)</script>"])
+    @pytest.mark.parametrize(
+        "incoming", ["", "short", "has spaces in it", "x" * 200, "<script>alert(1)</script>"]
+    )
     def test_an_insane_request_id_is_replaced(self, api_client: APIClient, incoming: str) -> None:
         response = api_client.get("/health", HTTP_X_REQUEST_ID=incoming)
         generated = response["X-Request-ID"]

@@ -1,5 +1,6 @@
 """The real URLconf plus routes that fail on purpose, for the error-handling tests."""
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
@@ -15,7 +16,7 @@ def drf_boom(request: Request) -> Response:
     raise RuntimeError("boom in a DRF view")
 
 
-def django_boom(request: object) -> None:
+def django_boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("boom in a plain view")
 
 
