@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from core.models import OwnedModel
-from core.problems import PreconditionFailed, VersionConflict
+from core.problems import IdConflict, PreconditionFailed, VersionConflict
 from core.versioning import BaseVersion
 from sync.models import ChangeRecord, SyncState
 
@@ -49,11 +49,23 @@ class ChangeWriter:
         if created:
             entity.version = 1
             entity.user = self.user
-            entity.save(force_insert=True)
+            self._insert(entity)
         else:
             entity.version += 1
             entity.save()
         self._record(number, entity.sync_type, entity.pk, entity.version, sorted(set(fields)), deleted=False)
+
+    @staticmethod
+    def _insert(entity: OwnedModel) -> None:
+        """Inserts a new entity. A client-chosen id that another user's concurrent create took first is a
+        409 `id_conflict`, as when the id was already taken (the callers check that under the lock)."""
+        try:
+            with transaction.atomic():
+                entity.save(force_insert=True)
+        except IntegrityError:
+            if type(entity).objects.filter(pk=entity.pk).exists():
+                raise IdConflict() from None
+            raise
 
     def delete(self, entity: OwnedModel) -> None:
         self.record_deletions(entity.sync_type, [(entity.pk, entity.version)])

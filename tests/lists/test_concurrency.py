@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -84,3 +85,27 @@ def test_concurrent_merges_on_different_fields_all_land(user: User) -> None:
         "2026-12-24",
         5,
     )
+
+
+def test_two_users_racing_for_one_client_chosen_id_get_201_and_409(user: User, other_user: User) -> None:
+    for _ in range(10):
+        chosen = str(uuid.uuid4())
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def create(owner: User, chosen: str, barrier: threading.Barrier, statuses: list[int]) -> None:
+            try:
+                client = client_for(owner)
+                barrier.wait()
+                statuses.append(client.post("/api/v1/lists", {"id": chosen, "name": "Mine"}).status_code)
+            finally:
+                connection.close()
+
+        threads = [
+            threading.Thread(target=create, args=(u, chosen, barrier, statuses)) for u in (user, other_user)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [201, 409]
