@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from accounts import portability_views
 from accounts import views as accounts_views
 from lists import views as lists_views
 
@@ -17,5 +18,7 @@ urlpatterns = [
     path("auth/logout", accounts_views.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts_views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("auth/password/change", accounts_views.PasswordChangeView.as_view(), name="auth-password-change"),
+    path("user/export", portability_views.ExportView.as_view(), name="user-export"),
+    path("user/import", portability_views.ImportView.as_view(), name="user-import"),
     *router.urls,
 ]

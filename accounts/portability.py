@@ -1,0 +1,292 @@
+"""Export and import of everything a user owns (API.md section 3, `user/export` and `user/import`).
+
+The document format is fixed here; the entities in it are read and written through the sync registry, so
+an import goes through the same services (and change records) as every other write. An import is
+validated whole before anything changes, and runs in one transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+from rest_framework.exceptions import ValidationError as DRFValidationError
+
+from accounts.models import User
+from core.problems import validation_error
+from core.versioning import BaseVersion
+from sync import registry
+
+FORMAT = "daymark-export"
+FORMAT_VERSION = 1
+
+# Sections of the document in dependency order, with the sync type each holds.
+SECTIONS: list[tuple[str, str]] = [
+    ("lists", "list"),
+    ("items", "item"),
+    ("focus_cards", "focus_card"),
+    ("anti_todo", "anti_todo"),
+]
+# Fields that name other entities of the document: section -> field -> referenced section.
+REFERENCES: dict[str, dict[str, str]] = {
+    "items": {"list": "lists"},
+    "focus_cards": {"items": "items"},
+    "anti_todo": {"item": "items"},
+}
+# Kept in an export for the reader, never imported (the server sets them).
+SERVER_FIELDS = ("version", "created_at", "updated_at")
+PROFILE_FIELDS = ("display_name", "timezone", "preferences", "onboarding")
+# An import replaces what the user has, whatever its version.
+ANY_VERSION = BaseVersion(version=None, strict=True, wildcard=True)
+
+
+def _section_type(sync_type_name: str) -> registry.SyncType | None:
+    return registry.get(sync_type_name)
+
+
+def account_export(*, user: User) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "exported_at": timezone.now().isoformat().replace("+00:00", "Z"),
+        "profile": _export_profile(user),
+    }
+    for section, type_name in SECTIONS:
+        sync_type = _section_type(type_name)
+        if sync_type is None:
+            document[section] = []
+            continue
+        queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")  # type: ignore[attr-defined]
+        document[section] = [_without_version(sync_type.to_data(entity)) for entity in queryset]
+    return document
+
+
+def _without_version(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key != "version"}
+
+
+def _export_profile(user: User) -> dict[str, Any]:
+    sync_type = _section_type("profile")
+    profile = sync_type.model.objects.filter(user=user).first() if sync_type else None  # type: ignore[attr-defined]
+    data = sync_type.to_data(profile) if sync_type and profile else {}
+    result = {"display_name": user.display_name, "timezone": user.timezone}
+    result.update({key: data[key] for key in ("preferences", "onboarding") if key in data})
+    return result
+
+
+@dataclass
+class ImportPlan:
+    """A validated document: entities per section with their final ids and remapped references."""
+
+    profile: dict[str, Any] | None = None
+    sections: dict[str, list[tuple[uuid.UUID, dict[str, Any]]]] = field(default_factory=dict)
+    replaced_ids: dict[str, str] = field(default_factory=dict)
+
+
+class ImportErrors:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, where: str, message: str) -> None:
+        self.errors.setdefault(where, []).append(message)
+
+    def add_detail(self, where: str, detail: Any) -> None:
+        """Flattens DRF error details into `where.field` keys."""
+        if isinstance(detail, dict):
+            for key, value in detail.items():
+                self.add_detail(f"{where}.{key}" if key != "non_field_errors" else where, value)
+        elif isinstance(detail, list) and detail and all(isinstance(d, str) for d in detail):
+            for message in detail:
+                self.add(where, str(message))
+        elif isinstance(detail, list):
+            for index, value in enumerate(detail):
+                self.add_detail(f"{where}[{index}]", value)
+        else:
+            self.add(where, str(detail))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise validation_error(self.errors)
+
+
+def _entities(
+    document: dict[str, Any], section: str, errors: ImportErrors
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    entities = document.get(section, [])
+    if not isinstance(entities, list):
+        errors.add(section, "Must be a list.")
+        return
+    for index, entity in enumerate(entities):
+        if not isinstance(entity, dict):
+            errors.add(f"{section}[{index}]", "Must be an object.")
+            continue
+        yield index, entity
+
+
+def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
+    """Validates the whole document and decides every id; raises a 400 naming each error's place."""
+    errors = ImportErrors()
+    if not isinstance(document, dict):
+        raise validation_error({"document": ["Must be an object."]})
+    if document.get("format") != FORMAT:
+        errors.add("document.format", f"Must be {FORMAT!r}.")
+    if document.get("format_version") != FORMAT_VERSION:
+        errors.add("document.format_version", f"Must be {FORMAT_VERSION}.")
+    known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in SECTIONS)}
+    for key in document:
+        if key not in known:
+            errors.add(f"document.{key}", "Unknown field.")
+    errors.raise_if_any()
+
+    plan = ImportPlan(profile=_plan_profile(document.get("profile"), errors))
+    own_ids: dict[str, set[uuid.UUID]] = {}
+    for section, type_name in SECTIONS:
+        sync_type = _section_type(type_name)
+        rows = list(_entities(document, section, errors))
+        if sync_type is None:
+            if rows:
+                errors.add(section, "This server does not hold such entities.")
+            continue
+        plan.sections[section] = _plan_section(section, sync_type, rows, own_ids, errors)
+    errors.raise_if_any()
+    _assign_ids(user, plan, mode)
+    return plan
+
+
+def _plan_profile(profile: Any, errors: ImportErrors) -> dict[str, Any] | None:
+    if profile is None:
+        return None
+    if not isinstance(profile, dict):
+        errors.add("document.profile", "Must be an object.")
+        return None
+    return {key: value for key, value in profile.items() if key in PROFILE_FIELDS}
+
+
+def _plan_section(
+    section: str,
+    sync_type: registry.SyncType,
+    rows: list[tuple[int, dict[str, Any]]],
+    own_ids: dict[str, set[uuid.UUID]],
+    errors: ImportErrors,
+) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+    planned: list[tuple[uuid.UUID, dict[str, Any]]] = []
+    ids: set[uuid.UUID] = set()
+    for index, raw in rows:
+        where = f"{section}[{index}]"
+        data = {key: value for key, value in raw.items() if key not in SERVER_FIELDS}
+        try:
+            entity_id = uuid.UUID(str(data.pop("id")))
+        except (KeyError, ValueError):
+            errors.add(f"{where}.id", "A UUID is required.")
+            continue
+        if entity_id in ids:
+            errors.add(f"{where}.id", "Appears twice in this section.")
+            continue
+        ids.add(entity_id)
+        serializer = sync_type.serializer(data=data)
+        if not serializer.is_valid():
+            errors.add_detail(where, serializer.errors)
+            continue
+        validated = dict(serializer.validated_data)
+        for ref_field, target in REFERENCES.get(section, {}).items():
+            for ref in _refs(validated.get(ref_field)):
+                if ref not in own_ids.get(target, set()):
+                    errors.add(
+                        f"{where}.{ref_field}", f"Names {ref}, which is not in `{target}` of this document."
+                    )
+        planned.append((entity_id, validated))
+    own_ids[section] = ids
+    return planned
+
+
+def _refs(value: Any) -> list[uuid.UUID]:
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [v.pk if hasattr(v, "pk") else uuid.UUID(str(v)) for v in values]
+
+
+def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
+    """Ids that are free are kept; taken ones (by anyone; in `merge` mode also by the user) get new ids,
+    and every reference to them is remapped."""
+    mapping: dict[uuid.UUID, uuid.UUID] = {}
+    for section, type_name in SECTIONS:
+        sync_type = _section_type(type_name)
+        if sync_type is None or section not in plan.sections:
+            continue
+        wanted = [entity_id for entity_id, _ in plan.sections[section]]
+        taken = sync_type.model.objects.filter(pk__in=wanted)  # type: ignore[attr-defined]
+        if mode == "replace":
+            taken = taken.exclude(user=user)
+        for entity_id in taken.values_list("pk", flat=True):
+            mapping[entity_id] = uuid.uuid4()
+    plan.replaced_ids = {str(old): str(new) for old, new in mapping.items()}
+    for section, entities in plan.sections.items():
+        references = REFERENCES.get(section, {})
+        remapped = []
+        for entity_id, data in entities:
+            for ref_field in references:
+                if ref_field in data:
+                    data[ref_field] = _remap(data[ref_field], mapping)
+            remapped.append((mapping.get(entity_id, entity_id), data))
+        plan.sections[section] = remapped
+
+
+def _remap(value: Any, mapping: dict[uuid.UUID, uuid.UUID]) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [mapping.get(ref, ref) for ref in _refs(value)]
+    ref = _refs(value)[0]
+    return mapping.get(ref, ref)
+
+
+def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
+    if mode not in ("merge", "replace"):
+        raise validation_error({"mode": ["Must be 'merge' or 'replace'."]})
+    plan = plan_import(user=user, document=document, mode=mode)
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        if mode == "replace":
+            _remove_owned(user)
+        if plan.profile:
+            _import_profile(user, plan.profile)
+        for section, type_name in SECTIONS:
+            sync_type = _section_type(type_name)
+            if sync_type is None or sync_type.create is None:
+                continue
+            for index, (entity_id, data) in enumerate(plan.sections.get(section, [])):
+                try:
+                    sync_type.create(user=user, entity_id=entity_id, data=data)
+                except (DRFValidationError, APIException) as error:
+                    errors = ImportErrors()
+                    errors.add_detail(f"{section}[{index}]", error.detail)
+                    errors.raise_if_any()
+            counts[section] = len(plan.sections.get(section, []))
+    return {"mode": mode, "imported": counts, "replaced_ids": plan.replaced_ids}
+
+
+def _import_profile(user: User, profile: dict[str, Any]) -> None:
+    sync_type = _section_type("profile")
+    if sync_type is None or sync_type.update is None:
+        return
+    current = sync_type.model.objects.filter(user=user).first()  # type: ignore[attr-defined]
+    entity_id = current.pk if current else None
+    sync_type.update(user=user, entity_id=entity_id, base=ANY_VERSION, data=profile)
+
+
+def _remove_owned(user: User) -> None:
+    """Deletes the user's entities through their services (so each deletion reaches sync), dependents
+    first."""
+    for _, type_name in reversed(SECTIONS):
+        sync_type = _section_type(type_name)
+        if sync_type is None or sync_type.delete is None:
+            continue
+        owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))  # type: ignore[attr-defined]
+        for entity_id in owned:
+            sync_type.delete(user=user, entity_id=entity_id, base=ANY_VERSION)

@@ -1,0 +1,179 @@
+"""Export and import (API.md section 3): whole-document validation, all or nothing, ids kept or remapped."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from lists.models import Item, List
+from sync.models import ChangeRecord
+from tests.conftest import client_for
+from tests.factories import ItemFactory, ListFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TIMESTAMPS = {"created_at", "updated_at"}
+
+
+def strip_timestamps(document: dict[str, Any]) -> dict[str, Any]:
+    clean = {k: v for k, v in document.items() if k != "exported_at"}
+    for key, value in clean.items():
+        if isinstance(value, list):
+            clean[key] = [{k: v for k, v in entity.items() if k not in TIMESTAMPS} for entity in value]
+    return clean
+
+
+@pytest.fixture
+def filled(user: User) -> User:
+    home = ListFactory.create(user=user, name="Home", color="#112233")
+    work = ListFactory.create(user=user, name="Work", archived=True)
+    ItemFactory.create(list=home, title="Milk", priority=1, due_date="2026-12-01")
+    ItemFactory.create(list=home, title="Bread", status="done")
+    ItemFactory.create(list=work, title="Report", notes="quarterly")
+    return user
+
+
+def import_(client: APIClient, document: Any, mode: str = "merge") -> Any:
+    return client.post("/api/v1/user/import", {"document": document, "mode": mode})
+
+
+class TestExport:
+    def test_it_holds_everything_the_user_owns_and_nothing_else(
+        self, client: APIClient, filled: User, other_user: User
+    ) -> None:
+        ItemFactory.create(list=ListFactory.create(user=other_user))
+        document = client.get("/api/v1/user/export").json()
+        assert document["format"] == "daymark-export"
+        assert document["format_version"] == 1
+        assert document["exported_at"].endswith("Z")
+        assert {row["name"] for row in document["lists"]} == {"Home", "Work"}
+        assert {row["title"] for row in document["items"]} == {"Milk", "Bread", "Report"}
+        assert document["profile"]["timezone"] == "UTC"
+        assert all("version" not in row for row in document["items"])
+
+    def test_it_needs_credentials(self, api_client: APIClient) -> None:
+        assert api_client.get("/api/v1/user/export").status_code == 401
+        assert api_client.post("/api/v1/user/import", {}).status_code == 401
+
+
+class TestRoundTrip:
+    def test_export_delete_register_import_gives_the_same_export(
+        self, client: APIClient, filled: User
+    ) -> None:
+        first = client.get("/api/v1/user/export").json()
+        email = filled.email
+        filled.delete()
+        again = UserFactory.create(email=email)
+        new_client = client_for(again)
+        response = import_(new_client, first, "replace")
+        assert response.status_code == 200, response.content
+        assert response.json()["replaced_ids"] == {}
+        second = new_client.get("/api/v1/user/export").json()
+        assert strip_timestamps(second) == strip_timestamps(first)
+
+    def test_imports_are_recorded_as_changes_for_sync(
+        self, client: APIClient, filled: User, other_user: User
+    ) -> None:
+        document = client.get("/api/v1/user/export").json()
+        import_(client_for(other_user), document)
+        recorded = set(ChangeRecord.objects.filter(user=other_user).values_list("entity_type", flat=True))
+        assert {"list", "item"} <= recorded
+
+
+class TestAllOrNothing:
+    def test_one_bad_entity_deep_inside_changes_nothing_and_is_named(
+        self, client: APIClient, filled: User
+    ) -> None:
+        document = client.get("/api/v1/user/export").json()
+        bad = copy.deepcopy(document)
+        bad["items"][2]["priority"] = 9
+        before = (List.objects.count(), Item.objects.count(), ChangeRecord.objects.count())
+        for mode in ("merge", "replace"):
+            response = import_(client, bad, mode)
+            assert response.status_code == 400
+            assert response.json()["errors"] == {
+                "items[2].priority": ["Ensure this value is less than or equal to 4."]
+            }
+        assert (List.objects.count(), Item.objects.count(), ChangeRecord.objects.count()) == before
+
+    @pytest.mark.parametrize(
+        ("mutate", "where"),
+        [
+            (lambda d: d.update(format="other"), "document.format"),
+            (lambda d: d.update(format_version=2), "document.format_version"),
+            (lambda d: d.update(surprise=1), "document.surprise"),
+            (lambda d: d.update(items="nope"), "items"),
+            (lambda d: d["items"].append(42), "items[3]"),
+            (lambda d: d["items"][0].pop("id"), "items[0].id"),
+            (lambda d: d["items"][1].update(id=d["items"][0]["id"]), "items[1].id"),
+            (lambda d: d["items"][0].update(list="5b0e6a52-8f6f-4d36-a3cb-0d5c3c8f1d11"), "items[0].list"),
+            (lambda d: d["lists"][1].update(color="blue"), "lists[1].color"),
+            (lambda d: d["items"][0].update(title="x\x00y"), "items[0].title"),
+        ],
+    )
+    def test_invalid_documents_are_400_naming_the_place(
+        self, client: APIClient, filled: User, mutate: Any, where: str
+    ) -> None:
+        document = client.get("/api/v1/user/export").json()
+        mutate(document)
+        count = Item.objects.count()
+        response = import_(client, document)
+        assert response.status_code == 400
+        assert where in response.json()["errors"]
+        assert Item.objects.count() == count
+
+    @pytest.mark.parametrize(
+        "body", [{"document": {}, "mode": "upsert"}, {"mode": "merge"}, {"document": [], "mode": "merge"}]
+    )
+    def test_a_bad_request_is_400(self, client: APIClient, body: dict[str, Any]) -> None:
+        assert client.post("/api/v1/user/import", body).status_code == 400
+
+
+class TestModes:
+    def test_merge_keeps_current_data_and_gives_taken_ids_new_ones(
+        self, client: APIClient, filled: User
+    ) -> None:
+        document = client.get("/api/v1/user/export").json()
+        response = import_(client, document, "merge")
+        assert response.status_code == 200
+        replaced = response.json()["replaced_ids"]
+        assert len(replaced) == 5
+        assert List.objects.filter(user=filled).count() == 4
+        assert Item.objects.filter(user=filled).count() == 6
+        new_milk = Item.objects.filter(user=filled, title="Milk").exclude(
+            pk__in=[i["id"] for i in document["items"]]
+        )
+        assert (
+            str(new_milk.get().list_id)
+            == replaced[next(x["id"] for x in document["lists"] if x["name"] == "Home")]
+        )
+
+    def test_replace_removes_current_data_with_tombstones(self, client: APIClient, filled: User) -> None:
+        old_ids = set(Item.objects.filter(user=filled).values_list("pk", flat=True))
+        document = {"format": "daymark-export", "format_version": 1, "lists": [], "items": []}
+        document["lists"] = [{"id": "11111111-1111-4111-8111-111111111111", "name": "Fresh"}]
+        response = import_(client, document, "replace")
+        assert response.status_code == 200
+        assert list(List.objects.filter(user=filled).values_list("name", flat=True)) == ["Fresh"]
+        assert not Item.objects.filter(user=filled).exists()
+        tombstones = set(
+            ChangeRecord.objects.filter(user=filled, deleted=True).values_list("entity_id", flat=True)
+        )
+        assert old_ids <= tombstones
+
+    def test_ids_taken_by_another_user_are_replaced_and_references_remapped(
+        self, client: APIClient, filled: User, other_user: User
+    ) -> None:
+        document = client.get("/api/v1/user/export").json()
+        response = import_(client_for(other_user), document, "replace")
+        assert response.status_code == 200
+        replaced = response.json()["replaced_ids"]
+        assert len(replaced) == 5
+        theirs = Item.objects.filter(user=other_user)
+        assert theirs.count() == 3
+        assert all(item.list.user_id == other_user.pk for item in theirs)
+        assert List.objects.filter(user=filled).count() == 2
