@@ -18,6 +18,7 @@ from django.db import transaction
 from core.models import OwnedModel
 from core.problems import PreconditionFailed, VersionConflict
 from core.versioning import BaseVersion
+from sync import registry
 from sync.models import ChangeRecord, SyncState
 
 
@@ -60,7 +61,15 @@ class ChangeWriter:
         entity.delete()
 
     def record_deletions(self, sync_type: str, entities: Iterable[tuple[UUID, int]]) -> None:
-        """Tombstones for entities the caller deletes itself (for example by a cascade)."""
+        """Tombstones for entities the caller deletes itself (for example by a cascade).
+
+        Deletion hooks of `sync_type` (see `sync.registry.on_delete`) run first, so entities that refer to
+        these are changed and recorded in the same transaction.
+        """
+        entities = list(entities)
+        if entities:
+            for hook in registry.deletion_hooks(sync_type):
+                hook(self, [entity_id for entity_id, _ in entities])
         for entity_id, version in entities:
             self._record(self._take_number(), sync_type, entity_id, version, [], deleted=True)
 
