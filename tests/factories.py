@@ -19,7 +19,7 @@ from lists.services import item_create, list_create
 DEFAULT_PASSWORD = "a-long-enough-test-password"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -39,7 +39,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         return user
 
 
-class ListFactory(factory.django.DjangoModelFactory):
+class ListFactory(factory.django.DjangoModelFactory[List]):
     class Meta:
         model = List
 
@@ -54,7 +54,7 @@ class ListFactory(factory.django.DjangoModelFactory):
         return entity
 
 
-class ItemFactory(factory.django.DjangoModelFactory):
+class ItemFactory(factory.django.DjangoModelFactory[Item]):
     class Meta:
         model = Item
 
@@ -71,7 +71,7 @@ class ItemFactory(factory.django.DjangoModelFactory):
         return entity
 
 
-class FocusCardFactory(factory.django.DjangoModelFactory):
+class FocusCardFactory(factory.django.DjangoModelFactory[FocusCard]):
     """A manual card through the service; `items` are Item objects or ids."""
 
     class Meta:
@@ -93,7 +93,7 @@ class FocusCardFactory(factory.django.DjangoModelFactory):
         return card
 
 
-class AntiTodoEntryFactory(factory.django.DjangoModelFactory):
+class AntiTodoEntryFactory(factory.django.DjangoModelFactory[AntiTodoEntry]):
     class Meta:
         model = AntiTodoEntry
 

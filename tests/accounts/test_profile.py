@@ -13,7 +13,7 @@ from tests.conftest import client_for
 URL = "/api/v1/user/profile"
 
 
-def _patch(client: APIClient, body: dict[str, Any], **headers: str) -> Any:
+def _patch(client: APIClient, body: dict[str, Any], **headers: Any) -> Any:
     return client.patch(URL, body, format="json", **headers)
 
 

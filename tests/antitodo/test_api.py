@@ -25,7 +25,7 @@ URL = "/api/v1/anti-todo"
 def test_it_creates_an_entry_dated_today_in_the_users_time_zone(db: Any, django_user_model: Any) -> None:
     from tests.factories import UserFactory
 
-    user = UserFactory(timezone="Pacific/Auckland")
+    user = UserFactory.create(timezone="Pacific/Auckland")
     with time_machine.travel("2026-05-04T13:30:00Z", tick=False):  # 01:30 on the 5th in Auckland
         response = client_for(user).post(URL, {"title": "Called mum"}, format="json")
     assert response.status_code == 201, response.json()
@@ -48,14 +48,14 @@ def test_a_retried_create_is_harmless_and_other_content_is_409(client: APIClient
 
 
 def test_another_users_id_is_an_id_conflict(client: APIClient, other_user: User) -> None:
-    theirs = AntiTodoEntryFactory(user=other_user, date=date(2026, 5, 1))
+    theirs = AntiTodoEntryFactory.create(user=other_user, date=date(2026, 5, 1))
     response = client.post(URL, {"id": str(theirs.pk), "title": "x", "date": "2026-05-01"}, format="json")
     assert response.status_code == 409
 
 
 def test_it_links_only_the_users_own_items(client: APIClient, user: User, other_user: User) -> None:
-    mine = ItemFactory(list=ListFactory(user=user))
-    theirs = ItemFactory(list=ListFactory(user=other_user))
+    mine = ItemFactory.create(list=ListFactory.create(user=user))
+    theirs = ItemFactory.create(list=ListFactory.create(user=other_user))
     assert client.post(URL, {"title": "a", "item": str(mine.pk)}, format="json").status_code == 201
     response = client.post(URL, {"title": "b", "item": str(theirs.pk)}, format="json")
     assert response.status_code == 400
@@ -101,7 +101,7 @@ def test_updates_and_deletes_follow_the_version_rules(client: APIClient) -> None
 def test_lists_one_day_by_default_today_or_a_range(client: APIClient, user: User) -> None:
     with time_machine.travel("2026-05-04T12:00:00Z", tick=False):
         for offset in range(5):
-            AntiTodoEntryFactory(user=user, date=date(2026, 5, 4) - timedelta(days=offset))
+            AntiTodoEntryFactory.create(user=user, date=date(2026, 5, 4) - timedelta(days=offset))
         today = client_for(user).get(URL).json()["results"]
     assert [e["date"] for e in today] == ["2026-05-04"]
     assert len(client.get(f"{URL}?date=2026-05-02").json()["results"]) == 1
@@ -125,7 +125,7 @@ def test_bad_list_queries_are_400(client: APIClient, query: str) -> None:
 
 
 def test_another_users_entries_are_invisible(client: APIClient, other_client: APIClient, user: User) -> None:
-    entry = AntiTodoEntryFactory(user=user, date=date(2026, 5, 1))
+    entry = AntiTodoEntryFactory.create(user=user, date=date(2026, 5, 1))
     path = f"{URL}/{entry.pk}"
     assert other_client.get(path).status_code == 404
     assert other_client.patch(path, {"title": "x", "version": 1}, format="json").status_code == 404
@@ -141,8 +141,8 @@ def test_anti_todo_requires_authentication(api_client: APIClient, db: Any) -> No
 
 
 def test_deleting_the_linked_item_clears_the_link_as_a_new_version(client: APIClient, user: User) -> None:
-    item = ItemFactory(list=ListFactory(user=user))
-    entry = AntiTodoEntryFactory(user=user, item=item, date=date(2026, 5, 1))
+    item = ItemFactory.create(list=ListFactory.create(user=user))
+    entry = AntiTodoEntryFactory.create(user=user, item=item, date=date(2026, 5, 1))
     item_delete(user=user, item_id=item.pk, base=BaseVersion(version=item.version))
     body = client.get(f"{URL}/{entry.pk}").json()
     assert body["item"] is None
@@ -154,9 +154,9 @@ def test_deleting_the_linked_item_clears_the_link_as_a_new_version(client: APICl
 def test_the_list_costs_the_same_queries_for_5_and_50_entries(
     client: APIClient, user: User, rows: int
 ) -> None:
-    item = ItemFactory(list=ListFactory(user=user))
+    item = ItemFactory.create(list=ListFactory.create(user=user))
     for n in range(rows):
-        AntiTodoEntryFactory(user=user, date=date(2026, 1, 1) + timedelta(days=n % 40), item=item)
+        AntiTodoEntryFactory.create(user=user, date=date(2026, 1, 1) + timedelta(days=n % 40), item=item)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(f"{URL}?from=2026-01-01&to=2026-12-31&limit=200")
     assert len(response.json()["results"]) == rows
@@ -165,7 +165,7 @@ def test_the_list_costs_the_same_queries_for_5_and_50_entries(
 
 
 def test_the_sync_type_is_registered(user: User) -> None:
-    entry = AntiTodoEntryFactory(user=user, date=date(2026, 5, 1))
+    entry = AntiTodoEntryFactory.create(user=user, date=date(2026, 5, 1))
     sync_type = registry.get("anti_todo")
     assert sync_type is not None
     assert sync_type.to_data(entry)["title"] == entry.title

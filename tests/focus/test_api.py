@@ -22,11 +22,11 @@ CARD = f"/api/v1/focus-card?date={DAY}"
 
 
 def _items(user: User, n: int) -> list[Item]:
-    lst = ListFactory(user=user)
-    return [ItemFactory(list=lst, title=f"T{i}") for i in range(n)]
+    lst = ListFactory.create(user=user)
+    return [ItemFactory.create(list=lst, title=f"T{i}") for i in range(n)]
 
 
-def _put(client: APIClient, items: list[Any], headers: dict[str, str] | None = None, **extra: Any) -> Any:
+def _put(client: APIClient, items: list[Any], headers: dict[str, Any] | None = None, **extra: Any) -> Any:
     body = {"items": [str(getattr(i, "pk", i)) for i in items], **extra}
     return client.put(CARD, body, format="json", **(headers or {}))
 
@@ -248,7 +248,7 @@ def test_the_range_costs_the_same_queries_for_5_and_50_cards(
 ) -> None:
     items = _items(user, 3)
     for n in range(cards):
-        FocusCardFactory(user=user, date=date(2026, 1, 1) + timedelta(days=n), items=items)
+        FocusCardFactory.create(user=user, date=date(2026, 1, 1) + timedelta(days=n), items=items)
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/api/v1/focus-cards?from=2026-01-01&to=2026-12-31")
     assert len(response.json()["results"]) == cards
@@ -261,7 +261,7 @@ def test_the_range_costs_the_same_queries_for_5_and_50_cards(
 
 def test_the_sync_data_of_a_card_holds_item_ids_in_order_and_nothing_derived(user: User) -> None:
     a, b = _items(user, 2)
-    card = FocusCardFactory(user=user, items=[b, a])
+    card = FocusCardFactory.create(user=user, items=[b, a])
     sync_type = registry.get("focus_card")
     assert sync_type is not None
     data = sync_type.to_data(card)

@@ -35,32 +35,32 @@ def _prefs(user: User, **preferences: Any) -> None:
 
 
 def test_the_score_orders_overdue_then_today_then_priority_then_due_then_age(user: User) -> None:
-    lst = ListFactory(user=user)
-    undated_p1 = ItemFactory(list=lst, priority=1)
-    later_p2 = ItemFactory(list=lst, priority=2, due_date=DAY + timedelta(days=9))
-    soon_p2 = ItemFactory(list=lst, priority=2, due_date=DAY + timedelta(days=1))
-    today_p4 = ItemFactory(list=lst, priority=4, due_date=DAY)
-    overdue_p4 = ItemFactory(list=lst, priority=4, due_date=DAY - timedelta(days=1))
-    overdue_p1 = ItemFactory(list=lst, priority=1, due_date=DAY - timedelta(days=30))
-    old_p3 = ItemFactory(list=lst, priority=3)
-    new_p3 = ItemFactory(list=lst, priority=3)
+    lst = ListFactory.create(user=user)
+    undated_p1 = ItemFactory.create(list=lst, priority=1)
+    later_p2 = ItemFactory.create(list=lst, priority=2, due_date=DAY + timedelta(days=9))
+    soon_p2 = ItemFactory.create(list=lst, priority=2, due_date=DAY + timedelta(days=1))
+    today_p4 = ItemFactory.create(list=lst, priority=4, due_date=DAY)
+    overdue_p4 = ItemFactory.create(list=lst, priority=4, due_date=DAY - timedelta(days=1))
+    overdue_p1 = ItemFactory.create(list=lst, priority=1, due_date=DAY - timedelta(days=30))
+    old_p3 = ItemFactory.create(list=lst, priority=3)
+    new_p3 = ItemFactory.create(list=lst, priority=3)
     expected = [overdue_p1, overdue_p4, today_p4, undated_p1, soon_p2, later_p2, old_p3, new_p3]
     assert pick_items(user, DAY, 10) == [i.pk for i in expected]
 
 
 def test_the_id_breaks_the_last_tie(user: User) -> None:
-    lst = ListFactory(user=user)
+    lst = ListFactory.create(user=user)
     with time_machine.travel("2026-05-01T12:00:00Z", tick=False):
-        twins = [ItemFactory(list=lst) for _ in range(5)]
+        twins = [ItemFactory.create(list=lst) for _ in range(5)]
     assert pick_items(user, DAY, 5) == sorted((i.pk for i in twins), key=lambda pk: pk.hex)
 
 
 def test_generation_is_deterministic_over_random_items(user: User) -> None:
     rng = random.Random(7)
-    lst = ListFactory(user=user)
+    lst = ListFactory.create(user=user)
     for _ in range(30):
         due = rng.choice([None, DAY + timedelta(days=rng.randint(-5, 5))])
-        ItemFactory(list=lst, priority=rng.randint(1, 4), due_date=due)
+        ItemFactory.create(list=lst, priority=rng.randint(1, 4), due_date=due)
     first = pick_items(user, DAY, 10)
     assert first == pick_items(user, DAY, 10)
     items = {i.pk: i for i in Item.objects.filter(pk__in=first)}
@@ -75,9 +75,9 @@ def test_generation_is_deterministic_over_random_items(user: User) -> None:
 
 
 def test_the_size_comes_from_the_preferences_else_three(user: User) -> None:
-    lst = ListFactory(user=user)
+    lst = ListFactory.create(user=user)
     for _ in range(8):
-        ItemFactory(list=lst)
+        ItemFactory.create(list=lst)
     card, created = focus_card_generate(user=user, day=DAY)
     assert created
     assert len(_ids(card)) == 3
@@ -89,25 +89,25 @@ def test_the_size_comes_from_the_preferences_else_three(user: User) -> None:
 
 
 def test_nothing_comes_from_archived_lists_done_items_or_another_user(user: User, other_user: User) -> None:
-    archived = ListFactory(user=user)
-    ItemFactory(list=archived, priority=1)
+    archived = ListFactory.create(user=user)
+    ItemFactory.create(list=archived, priority=1)
     list_update(user=user, list_id=archived.pk, base=BaseVersion(version=1), data={"archived": True})
-    lst = ListFactory(user=user)
-    done = ItemFactory(list=lst, priority=1)
+    lst = ListFactory.create(user=user)
+    done = ItemFactory.create(list=lst, priority=1)
     item_update(user=user, item_id=done.pk, base=BaseVersion(version=1), data={"status": "done"})
-    mine = ItemFactory(list=lst, priority=4)
-    ItemFactory(list=ListFactory(user=other_user), priority=1)
+    mine = ItemFactory.create(list=lst, priority=4)
+    ItemFactory.create(list=ListFactory.create(user=other_user), priority=1)
     card, _ = focus_card_generate(user=user, day=DAY, size=10)
     assert _ids(card) == [mine.pk]
 
 
 def test_regenerate_keeps_done_items_and_repicks_open_ones(user: User) -> None:
-    lst = ListFactory(user=user)
-    a, b, c = (ItemFactory(list=lst, priority=p) for p in (1, 2, 3))
+    lst = ListFactory.create(user=user)
+    a, b, c = (ItemFactory.create(list=lst, priority=p) for p in (1, 2, 3))
     card, _ = focus_card_generate(user=user, day=DAY, size=2)
     assert _ids(card) == [a.pk, b.pk]
     item_update(user=user, item_id=b.pk, base=BaseVersion(version=1), data={"status": "done"})
-    d = ItemFactory(list=lst, priority=1)
+    d = ItemFactory.create(list=lst, priority=1)
     same, created = focus_card_generate(user=user, day=DAY, size=2)
     assert not created
     assert _ids(same) == [a.pk, b.pk]
@@ -125,16 +125,16 @@ def test_an_empty_pool_gives_an_empty_card(user: User) -> None:
 
 
 def _auto_users(n: int, tz: str = "UTC") -> list[User]:
-    users = [UserFactory(timezone=tz) for _ in range(n)]
+    users = [UserFactory.create(timezone=tz) for _ in range(n)]
     for user in users:
-        ItemFactory(list=ListFactory(user=user))
+        ItemFactory.create(list=ListFactory.create(user=user))
         _prefs(user, focus_auto_generate=True)
     return users
 
 
 def test_generate_focus_cards_creates_todays_card_once(db: Any) -> None:
     users = _auto_users(3)
-    UserFactory()  # did not ask for it
+    UserFactory.create()  # did not ask for it
     out = StringIO()
     call_command("generate_focus_cards", stdout=out)
     assert "3 users checked, 3 cards created, 0 already had one" in out.getvalue()

@@ -27,14 +27,14 @@ def _complete(user: User, item: Any, when: datetime) -> None:
 
 
 def _data(user: User, items: int) -> None:
-    lists = [ListFactory(user=user, name=f"L{n}") for n in range(7)]
+    lists = [ListFactory.create(user=user, name=f"L{n}") for n in range(7)]
     for n in range(items):
-        item = ItemFactory(list=lists[n % 7], due_date=date(2026, 5, 1) if n % 3 == 0 else None)
+        item = ItemFactory.create(list=lists[n % 7], due_date=date(2026, 5, 1) if n % 3 == 0 else None)
         if n % 2:
             _complete(user, item, datetime(2026, 5, 1 + n % 19, 9, tzinfo=UTC))
     for n in range(items // 2):
-        AntiTodoEntryFactory(user=user, date=date(2026, 5, 1 + n % 19))
-    FocusCardFactory(user=user, date=date(2026, 5, 2), items=list(user_items(user))[:3])
+        AntiTodoEntryFactory.create(user=user, date=date(2026, 5, 1 + n % 19))
+    FocusCardFactory.create(user=user, date=date(2026, 5, 2), items=list(user_items(user))[:3])
 
 
 def user_items(user: User) -> Any:
@@ -44,7 +44,7 @@ def user_items(user: User) -> Any:
 
 
 def test_the_default_range_is_the_last_30_days_ending_today(db: Any) -> None:
-    user = UserFactory(timezone="Pacific/Auckland")
+    user = UserFactory.create(timezone="Pacific/Auckland")
     with time_machine.travel("2026-05-20T13:00:00Z", tick=False):  # the 21st in Auckland
         body = client_for(user).get(URL).json()
     assert body["range"] == {"from": "2026-04-22", "to": "2026-05-21"}
@@ -85,7 +85,7 @@ def test_insights_require_authentication(api_client: APIClient, db: Any) -> None
 
 def test_another_users_data_is_absent(db: Any) -> None:
     with time_machine.travel(NOW, tick=False):
-        busy, idle = UserFactory(), UserFactory()
+        busy, idle = UserFactory.create(), UserFactory.create()
         _data(busy, 10)
         body = client_for(idle).get(f"{URL}?from=2026-04-25&to=2026-05-20").json()
     assert body["items"]["created"] == 0
@@ -100,7 +100,7 @@ def test_a_fixed_number_of_queries_whatever_the_data(
     db: Any, django_assert_num_queries: Any, items: int
 ) -> None:
     with time_machine.travel(NOW, tick=False):
-        user = UserFactory()
+        user = UserFactory.create()
         _data(user, items)
         client = client_for(user)
         # 1 the token's user, 2 item counters, 3 completions by day, 4 anti-todo by day, 5 focus, 6 top lists.

@@ -26,14 +26,14 @@ NOW = datetime(2026, 3, 20, 10, 30, tzinfo=UTC)  # after the US DST change, befo
 
 def _random_data(user: User, rng: random.Random) -> None:
     lists = [
-        ListFactory(user=user, name=rng.choice(["Home", "Work", "Errands", "Zed"]))
+        ListFactory.create(user=user, name=rng.choice(["Home", "Work", "Errands", "Zed"]))
         for _ in range(rng.randint(2, 7))
     ]
     for _ in range(rng.randint(5, 35)):
         created = NOW - timedelta(minutes=rng.randint(0, 60 * 24 * 50))
         with time_machine.travel(created, tick=False):
             due = rng.choice([None, NOW.date() + timedelta(days=rng.randint(-10, 10))])
-            item = ItemFactory(list=rng.choice(lists), due_date=due, priority=rng.randint(1, 4))
+            item = ItemFactory.create(list=rng.choice(lists), due_date=due, priority=rng.randint(1, 4))
         if rng.random() < 0.6:
             done_at = created + timedelta(minutes=rng.randint(0, int((NOW - created).total_seconds() // 60)))
             with time_machine.travel(NOW, tick=False):
@@ -44,10 +44,12 @@ def _random_data(user: User, rng: random.Random) -> None:
                     data={"status": "done", "completed_at": done_at},
                 )
     for _ in range(rng.randint(0, 20)):
-        AntiTodoEntryFactory(user=user, date=NOW.date() - timedelta(days=rng.randint(0, 45)))
+        AntiTodoEntryFactory.create(user=user, date=NOW.date() - timedelta(days=rng.randint(0, 45)))
     items = list(Item.objects.filter(user=user))
     for day in {NOW.date() - timedelta(days=rng.randint(0, 45)) for _ in range(rng.randint(0, 8))}:
-        FocusCardFactory(user=user, date=day, items=rng.sample(items, rng.randint(0, min(5, len(items)))))
+        FocusCardFactory.create(
+            user=user, date=day, items=rng.sample(items, rng.randint(0, min(5, len(items))))
+        )
 
 
 def _expected(user: User, first: date, last: date) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def _expected(user: User, first: date, last: date) -> dict[str, Any]:
 @pytest.mark.parametrize("seed", range(4))
 def test_insights_agree_with_a_brute_force_count(db: Any, tz: str, seed: int) -> None:
     rng = random.Random(f"{tz}/{seed}")
-    user = UserFactory(timezone=tz)
+    user = UserFactory.create(timezone=tz)
     _random_data(user, rng)
     today = NOW.astimezone(ZoneInfo(tz)).date()
     for first, last in [

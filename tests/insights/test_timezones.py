@@ -17,7 +17,7 @@ from tests.factories import AntiTodoEntryFactory, ItemFactory, ListFactory, User
 
 
 def _done_at(user: User, when: datetime) -> None:
-    item = ItemFactory(list=ListFactory(user=user))
+    item = ItemFactory.create(list=ListFactory.create(user=user))
     item_update(
         user=user, item_id=item.pk, base=BaseVersion(version=1), data={"status": "done", "completed_at": when}
     )
@@ -40,8 +40,8 @@ MIDNIGHTS = [
 def test_today_turns_at_the_users_local_midnight(
     db: Any, tz: str, instant: str, before: str, after: str
 ) -> None:
-    user = UserFactory(timezone=tz)
-    ItemFactory(list=ListFactory(user=user))
+    user = UserFactory.create(timezone=tz)
+    ItemFactory.create(list=ListFactory.create(user=user))
     with time_machine.travel(instant, tick=False):
         client = client_for(user)
         assert client.post("/api/v1/focus-card/generate", {}, format="json").json()["date"] == before
@@ -60,7 +60,7 @@ def test_today_turns_at_the_users_local_midnight(
 def test_completions_around_local_midnight_fall_on_the_local_day(
     db: Any, tz: str, instant: str, before: str, after: str
 ) -> None:
-    user = UserFactory(timezone=tz)
+    user = UserFactory.create(timezone=tz)
     last_second = datetime.fromisoformat(instant)
     _done_at(user, last_second)
     _done_at(user, last_second + timedelta(seconds=1))
@@ -70,7 +70,7 @@ def test_completions_around_local_midnight_fall_on_the_local_day(
 
 def test_los_angeles_across_the_spring_forward(db: Any) -> None:
     # 2026-03-08 02:00 PST becomes 03:00 PDT: a 23-hour day; midnight is 08:00Z before, 07:00Z after.
-    user = UserFactory(timezone="America/Los_Angeles")
+    user = UserFactory.create(timezone="America/Los_Angeles")
     for instant in [
         "2026-03-08T07:59:59Z",  # 23:59:59 PST on the 7th
         "2026-03-08T08:00:00Z",  # 00:00 PST on the 8th
@@ -88,7 +88,7 @@ def test_los_angeles_across_the_spring_forward(db: Any) -> None:
 
 def test_auckland_across_the_fall_back(db: Any) -> None:
     # 2026-04-05 03:00 NZDT becomes 02:00 NZST: a 25-hour day from 11:00Z on the 4th to 12:00Z on the 5th.
-    user = UserFactory(timezone="Pacific/Auckland")
+    user = UserFactory.create(timezone="Pacific/Auckland")
     for instant in [
         "2026-04-04T10:59:59Z",  # 23:59:59 NZDT on the 4th
         "2026-04-04T11:00:00Z",  # 00:00 NZDT on the 5th
@@ -104,12 +104,12 @@ def test_auckland_across_the_fall_back(db: Any) -> None:
 
 
 def test_streaks_count_local_days_with_a_grace_for_today(db: Any) -> None:
-    user = UserFactory(timezone="Pacific/Auckland")
+    user = UserFactory.create(timezone="Pacific/Auckland")
     # Local afternoons of May 1, 2, 3 (NZST 15:00 = 03:00Z) and an anti-todo entry on May 5.
     for day in (1, 2, 3):
         _done_at(user, datetime(2026, 5, day, 3, tzinfo=UTC))
-    AntiTodoEntryFactory(user=user, date=date(2026, 5, 5))
-    AntiTodoEntryFactory(user=user, date=date(2026, 5, 6))
+    AntiTodoEntryFactory.create(user=user, date=date(2026, 5, 5))
+    AntiTodoEntryFactory.create(user=user, date=date(2026, 5, 6))
     with time_machine.travel("2026-05-06T20:00:00Z", tick=False):  # 08:00 on May 7 in Auckland
         streak = insights(user, date(2026, 4, 28), date(2026, 5, 7))["streak"]
     assert streak == {"current": 2, "longest": 3}
