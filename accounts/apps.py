@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401  (registers the OpenAPI security schemes)
+        from accounts import schema, sync_types  # noqa: F401  (schema registers the OpenAPI security schemes)
+
+        sync_types.register_all()

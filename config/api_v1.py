@@ -3,13 +3,17 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts import portability_views
+from accounts import portability_views, profile_views
 from accounts import views as accounts_views
+from antitodo import views as antitodo_views
+from focus import views as focus_views
+from insights import views as insights_views
 from lists import views as lists_views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("lists", lists_views.ListViewSet, basename="list")
 router.register("items", lists_views.ItemViewSet, basename="item")
+router.register("anti-todo", antitodo_views.AntiTodoViewSet, basename="anti-todo")
 
 urlpatterns = [
     path("auth/register", accounts_views.RegisterView.as_view(), name="auth-register"),
@@ -20,5 +24,10 @@ urlpatterns = [
     path("auth/password/change", accounts_views.PasswordChangeView.as_view(), name="auth-password-change"),
     path("user/export", portability_views.ExportView.as_view(), name="user-export"),
     path("user/import", portability_views.ImportView.as_view(), name="user-import"),
+    path("user/profile", profile_views.ProfileView.as_view(), name="user-profile"),
+    path("user/insights", insights_views.InsightsView.as_view(), name="user-insights"),
+    path("focus-card", focus_views.FocusCardView.as_view(), name="focus-card"),
+    path("focus-card/generate", focus_views.FocusCardGenerateView.as_view(), name="focus-card-generate"),
+    path("focus-cards", focus_views.FocusCardRangeView.as_view(), name="focus-cards"),
     *router.urls,
 ]

@@ -45,3 +45,20 @@ def get(name: str) -> SyncType | None:
 
 def all_types() -> list[SyncType]:
     return list(_registry.values())
+
+
+# Callbacks run inside the write path just before entities of a type are deleted, with the writer and the
+# ids. Apps whose entities point at another type (a focus card's entries, an anti-todo entry's item) use
+# them to change and version their own entities through the same writer, so no row changes without a
+# change record, and the deleting app need not know them.
+_deletion_hooks: dict[str, list[Callable[[Any, list[Any]], None]]] = {}
+
+
+def on_delete(sync_type: str, hook: Callable[[Any, list[Any]], None]) -> None:
+    hooks = _deletion_hooks.setdefault(sync_type, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def deletion_hooks(sync_type: str) -> list[Callable[[Any, list[Any]], None]]:
+    return list(_deletion_hooks.get(sync_type, ()))

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from core.models import OwnedModel
 from core.problems import IdConflict, PreconditionFailed, VersionConflict
 from core.versioning import BaseVersion
+from sync import registry
 from sync.models import ChangeRecord, SyncState
 
 
@@ -37,6 +38,7 @@ class ChangeWriter:
         self.user = user
         self.state = state
         self._records: list[ChangeRecord] = []
+        self.inserted: list[OwnedModel] = []
 
     def _take_number(self) -> int:
         self.state.last_change_number += 1
@@ -49,30 +51,27 @@ class ChangeWriter:
         if created:
             entity.version = 1
             entity.user = self.user
-            self._insert(entity)
+            self.inserted.append(entity)
+            entity.save(force_insert=True)
         else:
             entity.version += 1
             entity.save()
         self._record(number, entity.sync_type, entity.pk, entity.version, sorted(set(fields)), deleted=False)
-
-    @staticmethod
-    def _insert(entity: OwnedModel) -> None:
-        """Inserts a new entity. A client-chosen id that another user's concurrent create took first is a
-        409 `id_conflict`, as when the id was already taken (the callers check that under the lock)."""
-        try:
-            with transaction.atomic():
-                entity.save(force_insert=True)
-        except IntegrityError:
-            if type(entity).objects.filter(pk=entity.pk).exists():
-                raise IdConflict() from None
-            raise
 
     def delete(self, entity: OwnedModel) -> None:
         self.record_deletions(entity.sync_type, [(entity.pk, entity.version)])
         entity.delete()
 
     def record_deletions(self, sync_type: str, entities: Iterable[tuple[UUID, int]]) -> None:
-        """Tombstones for entities the caller deletes itself (for example by a cascade)."""
+        """Tombstones for entities the caller deletes itself (for example by a cascade).
+
+        Deletion hooks of `sync_type` (see `sync.registry.on_delete`) run first, so entities that refer to
+        these are changed and recorded in the same transaction.
+        """
+        entities = list(entities)
+        if entities:
+            for hook in registry.deletion_hooks(sync_type):
+                hook(self, [entity_id for entity_id, _ in entities])
         for entity_id, version in entities:
             self._record(self._take_number(), sync_type, entity_id, version, [], deleted=True)
 
@@ -102,10 +101,20 @@ class ChangeWriter:
 @contextmanager
 def change_writer(user: Any) -> Iterator[ChangeWriter]:
     """One atomic write for `user`, holding the user's sync lock from the first statement to commit."""
-    with transaction.atomic():
-        writer = ChangeWriter(user, lock_sync_state(user))
-        yield writer
-        writer.flush()
+    writer: ChangeWriter | None = None
+    try:
+        with transaction.atomic():
+            writer = ChangeWriter(user, lock_sync_state(user))
+            yield writer
+            writer.flush()
+    except IntegrityError:
+        # Callers check client-chosen ids under the owner's lock, which does not serialise two different
+        # users: when another user's concurrent create took the id first, the answer is id_conflict.
+        if writer is not None and not transaction.get_connection().in_atomic_block:
+            for entity in writer.inserted:
+                if type(entity).objects.filter(pk=entity.pk).exclude(user_id=user.pk).exists():
+                    raise IdConflict() from None
+        raise
 
 
 def fields_changed_since(entity: OwnedModel, version: int) -> set[str] | None:

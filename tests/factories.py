@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import factory
 
 from accounts.models import User
 from accounts.services import user_register
+from antitodo.models import AntiTodoEntry
+from antitodo.services import anti_todo_create
+from focus.models import FocusCard
+from focus.services import focus_card_put
 from lists.models import Item, List
 from lists.services import item_create, list_create
 
@@ -64,3 +69,41 @@ class ItemFactory(factory.django.DjangoModelFactory[Item]):
         kwargs["list"] = kwargs["list"].pk
         entity, _ = item_create(user=user, data=kwargs)
         return entity
+
+
+class FocusCardFactory(factory.django.DjangoModelFactory[FocusCard]):
+    """A manual card through the service; `items` are Item objects or ids."""
+
+    class Meta:
+        model = FocusCard
+
+    user = factory.SubFactory(UserFactory)
+    date = factory.Sequence(lambda n: date(2026, 1, 1) + timedelta(days=n))
+    intention = ""
+
+    @classmethod
+    def _create(cls, model_class: type[FocusCard], *args: Any, **kwargs: Any) -> FocusCard:
+        items = [getattr(i, "pk", i) for i in kwargs.pop("items", [])]
+        card, _ = focus_card_put(
+            user=kwargs["user"],
+            day=kwargs["date"],
+            base=None,
+            data={"intention": kwargs["intention"], "items": items},
+        )
+        return card
+
+
+class AntiTodoEntryFactory(factory.django.DjangoModelFactory[AntiTodoEntry]):
+    class Meta:
+        model = AntiTodoEntry
+
+    user = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Did thing {n}")
+
+    @classmethod
+    def _create(cls, model_class: type[AntiTodoEntry], *args: Any, **kwargs: Any) -> AntiTodoEntry:
+        user = kwargs.pop("user")
+        if isinstance(kwargs.get("item"), Item):
+            kwargs["item"] = kwargs["item"].pk
+        entry, _ = anti_todo_create(user=user, data=kwargs)
+        return entry

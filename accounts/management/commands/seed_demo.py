@@ -13,6 +13,7 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.services import user_register
+from focus.management.seed import seed_workflow
 from lists.models import Item, List
 from lists.services import item_create, list_create
 
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"Demo user {email} exists (password unchanged)")
             created = self._seed_lists(user)
+            created += seed_workflow(user)
         self.stdout.write(f"Seeded {created} new entities.")
 
     def _seed_lists(self, user: User) -> int:

@@ -1,0 +1,44 @@
+"""`user/profile` (API.md section 3), with the version rules of section 4 for PATCH."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Profile, User
+from accounts.profile_serializers import ProfileSerializer
+from accounts.profile_services import profile_for, profile_update
+from core.versioning import base_version_from, etag_for
+
+
+class ProfileView(APIView):
+    permission_classes = [IsAuthenticated]
+    versioned = True  # PATCH follows API.md section 4 (409, 412, 428)
+
+    def represent(self, entity: Profile) -> dict[str, Any]:
+        return dict(ProfileSerializer(entity).data)
+
+    def _answer(self, profile: Profile) -> Response:
+        return Response(self.represent(profile), headers={"ETag": etag_for(profile.version)})
+
+    @extend_schema(responses={200: ProfileSerializer}, tags=["profile"])
+    def get(self, request: Request) -> Response:
+        user = request.user
+        assert isinstance(user, User)
+        return self._answer(profile_for(user))
+
+    @extend_schema(request=ProfileSerializer, responses={200: ProfileSerializer}, tags=["profile"])
+    def patch(self, request: Request) -> Response:
+        user = request.user
+        assert isinstance(user, User)
+        body = request.data if isinstance(request.data, dict) else {}
+        base = base_version_from(request, body.get("version"))
+        serializer = ProfileSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        profile, _merged = profile_update(user=user, base=base, data=dict(serializer.validated_data))
+        return self._answer(profile)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.db import models
+
+from core.models import OwnedModel
+from lists.models import Item
+
+
+class FocusCard(OwnedModel):
+    """The short list of items a user means to finish on one day (a day in the user's time zone)."""
+
+    sync_type = "focus_card"
+
+    class Source(models.TextChoices):
+        GENERATED = "generated", "Generated"
+        MANUAL = "manual", "Manual"
+
+    date = models.DateField()
+    intention = models.CharField(max_length=500, blank=True, default="")
+    source = models.CharField(max_length=9, choices=Source.choices, default=Source.MANUAL)
+
+    class Meta(OwnedModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["user", "date"], name="focuscard_one_per_user_day"),
+            models.CheckConstraint(
+                condition=models.Q(source__in=["generated", "manual"]), name="focuscard_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"focus card {self.date}"
+
+
+class FocusCardItem(models.Model):
+    """One entry of a card. Deleting the item removes the entry, through the write path (focus.services)."""
+
+    card = models.ForeignKey(FocusCard, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="focus_entries")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["card", "item"], name="focuscarditem_item_once"),
+            models.UniqueConstraint(fields=["card", "position"], name="focuscarditem_position_once"),
+        ]
+        indexes = [models.Index(fields=["item"], name="focuscarditem_item")]
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}#{self.position}"

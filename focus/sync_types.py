@@ -1,0 +1,46 @@
+"""Focus cards as a sync type: `items` is the ordered list of item ids, nothing derived."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from focus import services
+from focus.models import FocusCard
+from focus.serializers import FocusCardSyncSerializer
+from sync.registry import SyncType, on_delete, register
+
+
+class FocusCardDataSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FocusCard
+        fields = ["id", "date", "intention", "source", "version", "created_at", "updated_at"]
+
+
+def card_data(card: FocusCard) -> dict[str, Any]:
+    """The card's own fields; entries' titles, statuses and `done_count` are derived, so left out."""
+    data = dict(FocusCardDataSerializer(card).data)
+    data["items"] = [str(item_id) for item_id in services.card_item_ids(card)]
+    return data
+
+
+def register_all() -> None:
+    register(
+        SyncType(
+            name="focus_card",
+            model=FocusCard,
+            serializer=FocusCardSyncSerializer,
+            to_data=card_data,
+            create=lambda *, user, entity_id, data: services.focus_card_create(
+                user=user, data=data, card_id=entity_id
+            ),
+            update=lambda *, user, entity_id, base, data: services.focus_card_update(
+                user=user, card_id=entity_id, base=base, data=data
+            ),
+            delete=lambda *, user, entity_id, base: services.focus_card_delete(
+                user=user, card_id=entity_id, base=base
+            ),
+        )
+    )
+    on_delete("item", services.on_items_deleted)

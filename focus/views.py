@@ -1,0 +1,149 @@
+"""`focus-card`, `focus-card/generate` and `focus-cards` (API.md section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.dates import MAX_RANGE_DAYS, day_param, local_today, range_params
+from core.problems import VersionRequired
+from core.versioning import base_version_from, etag_for
+from focus import selectors, services
+from focus.models import FocusCard
+from focus.serializers import (
+    FocusCardGenerateSerializer,
+    FocusCardPatchSerializer,
+    FocusCardPutSerializer,
+    FocusCardSerializer,
+)
+
+DATE_PARAM = OpenApiParameter(
+    "date",
+    OpenApiTypes.DATE,
+    description="The card's day (YYYY-MM-DD). Default: today in the user's time zone.",
+)
+NOT_FOUND = OpenApiResponse(description="focus_card_not_found: no card for this date.")
+
+
+def _validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class FocusView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def represent(self, entity: FocusCard) -> dict[str, Any]:
+        return dict(FocusCardSerializer(selectors.card_by_id(entity.user, entity.pk)).data)
+
+    def _answer(self, card: FocusCard, status_code: int = status.HTTP_200_OK) -> Response:
+        fresh = selectors.card_by_id(self.request.user, card.pk)
+        return Response(
+            FocusCardSerializer(fresh).data, status=status_code, headers={"ETag": etag_for(fresh.version)}
+        )
+
+
+class FocusCardView(FocusView):
+    versioned = True
+
+    @extend_schema(
+        parameters=[DATE_PARAM], responses={200: FocusCardSerializer, 404: NOT_FOUND}, tags=["focus"]
+    )
+    def get(self, request: Request) -> Response:
+        card = selectors.card_of_day(request.user, day_param(request.query_params, request.user))
+        if card is None:
+            raise services.FocusCardNotFound()
+        return Response(FocusCardSerializer(card).data, headers={"ETag": etag_for(card.version)})
+
+    @extend_schema(
+        parameters=[DATE_PARAM],
+        request=FocusCardPutSerializer,
+        responses={200: FocusCardSerializer, 201: FocusCardSerializer},
+        tags=["focus"],
+        description="Creates the day's manual card (201), or replaces it (200; needs a base version).",
+    )
+    def put(self, request: Request) -> Response:
+        day = day_param(request.query_params, request.user)
+        body = request.data if isinstance(request.data, dict) else {}
+        try:
+            base = base_version_from(request, body.get("version"))
+        except VersionRequired:
+            base = None  # needed only when the card exists, which the service decides under the lock
+        data = _validated(FocusCardPutSerializer, request)
+        card, created = services.focus_card_put(
+            user=request.user, day=day, base=base, data=data, card_id=data.pop("id", None)
+        )
+        return self._answer(card, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        parameters=[DATE_PARAM],
+        request=FocusCardPatchSerializer,
+        responses={200: FocusCardSerializer, 404: NOT_FOUND},
+        tags=["focus"],
+    )
+    def patch(self, request: Request) -> Response:
+        day = day_param(request.query_params, request.user)
+        body = request.data if isinstance(request.data, dict) else {}
+        base = base_version_from(request, body.get("version"))
+        data = _validated(FocusCardPatchSerializer, request, partial=True)
+        card, _merged = services.focus_card_update(user=request.user, day=day, base=base, data=data)
+        return self._answer(card)
+
+
+class FocusCardGenerateView(FocusView):
+    @extend_schema(
+        request=FocusCardGenerateSerializer,
+        responses={201: FocusCardSerializer, 200: FocusCardSerializer},
+        tags=["focus"],
+        description="201 with a new generated card; 200 with the existing card (regenerated when asked).",
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(FocusCardGenerateSerializer, request)
+        card, created = services.focus_card_generate(
+            user=request.user,
+            day=data.get("date") or local_today(request.user),
+            size=data.get("size"),
+            regenerate=data["regenerate"],
+        )
+        return self._answer(card, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class FocusCardRangeView(FocusView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First day (YYYY-MM-DD)."),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                required=True,
+                description=f"Last day; at most {MAX_RANGE_DAYS} days.",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "FocusCardRange",
+                {
+                    "results": FocusCardSerializer(many=True),
+                    "next": serializers.CharField(allow_null=True),
+                    "previous": serializers.CharField(allow_null=True),
+                },
+            )
+        },
+        tags=["focus"],
+        description="Every card of the range by date: one page (a range holds at most 366 cards), so "
+        "`next` and `previous` are always null.",
+    )
+    def get(self, request: Request) -> Response:
+        first, last = range_params(request.query_params)
+        cards = selectors.cards_between(request.user, first, last)
+        return Response(
+            {"results": FocusCardSerializer(cards, many=True).data, "next": None, "previous": None}
+        )

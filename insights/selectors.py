@@ -1,0 +1,111 @@
+"""Insights over a range of the user's days, computed by the database: every number comes from an
+aggregate grouped by the user's local day, in a fixed number of queries whatever the data size (five).
+
+Streaks are counted inside the range: `longest` is the longest run of active days in it, `current` the run
+that ends on `to` (or on the day before, when `to` is today and today has no activity yet).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from antitodo.models import AntiTodoEntry
+from core.dates import days_of, local_day_bounds, local_today, user_zone
+from focus.models import FocusCard
+from lists.models import Item
+
+TOP_LISTS = 5
+
+
+def _streaks(active: set[date], first: date, last: date, today: date) -> dict[str, int]:
+    longest = run = 0
+    for day in days_of(first, last):
+        run = run + 1 if day in active else 0
+        longest = max(longest, run)
+    end = last - timedelta(days=1) if last == today and last not in active else last
+    current = 0
+    while end >= first and end in active:
+        current += 1
+        end -= timedelta(days=1)
+    return {"current": current, "longest": longest}
+
+
+def insights(user: Any, first: date, last: date) -> dict[str, Any]:
+    zone = user_zone(user)
+    start, end = local_day_bounds(first, last, zone)
+    today = local_today(user)
+    items = Item.objects.for_user(user)
+    completed_in_range = Q(status=Item.Status.DONE, completed_at__gte=start, completed_at__lt=end)
+
+    # 1: the item counters in one aggregate.
+    counts = items.aggregate(
+        created=Count("id", filter=Q(created_at__gte=start, created_at__lt=end)),
+        completed=Count("id", filter=completed_in_range),
+        overdue_open=Count("id", filter=Q(status=Item.Status.OPEN, due_date__lt=today)),
+    )
+    # 2: completions per local day.
+    completed_by_day = dict(
+        items.filter(completed_in_range)
+        .annotate(day=TruncDate("completed_at", tzinfo=zone))
+        .values("day")
+        .annotate(count=Count("id"))
+        .values_list("day", "count")
+    )
+    # 3: anti-todo entries per day (their `date` already is a local day).
+    anti_by_day = dict(
+        AntiTodoEntry.objects.for_user(user)
+        .filter(date__gte=first, date__lte=last)
+        .values("date")
+        .annotate(count=Count("id"))
+        .values_list("date", "count")
+    )
+    # 4: cards, planned entries and entries whose item is done.
+    focus = (
+        FocusCard.objects.for_user(user)
+        .filter(date__gte=first, date__lte=last)
+        .aggregate(
+            cards=Count("id", distinct=True),
+            planned=Count("entries"),
+            done=Count("entries", filter=Q(entries__item__status=Item.Status.DONE)),
+        )
+    )
+    # 5: the lists with the most completions in the range.
+    top_lists = list(
+        items.filter(completed_in_range)
+        .values("list_id", "list__name")
+        .annotate(completed=Count("id"))
+        .order_by("-completed", "list__name", "list_id")[:TOP_LISTS]
+    )
+
+    days = days_of(first, last)
+    active = {d for d, n in completed_by_day.items() if n} | {d for d, n in anti_by_day.items() if n}
+    planned = focus["planned"]
+    return {
+        "range": {"from": first, "to": last},
+        "timezone": zone.key,
+        "items": {
+            "created": counts["created"],
+            "completed": counts["completed"],
+            "completed_by_day": [{"date": d, "count": completed_by_day.get(d, 0)} for d in days],
+            "overdue_open": counts["overdue_open"],
+        },
+        "streak": _streaks(active, first, last, today),
+        "focus": {
+            "cards": focus["cards"],
+            "planned": planned,
+            "done": focus["done"],
+            "completion_rate": round(focus["done"] / planned, 4) if planned else 0.0,
+        },
+        "anti_todo": {
+            "entries": sum(anti_by_day.values()),
+            "by_day": [{"date": d, "count": anti_by_day.get(d, 0)} for d in days],
+        },
+        "top_lists": [
+            {"list": row["list_id"], "name": row["list__name"], "completed": row["completed"]}
+            for row in top_lists
+        ],
+    }

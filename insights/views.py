@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.dates import MAX_RANGE_DAYS, local_today, range_params
+from insights.selectors import insights
+from insights.serializers import InsightsSerializer
+
+DEFAULT_DAYS = 30
+
+
+class InsightsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, description="First day; default 29 days before `to`."
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                description=f"Last day; default today (user's time zone). At most {MAX_RANGE_DAYS} days.",
+            ),
+        ],
+        responses={200: InsightsSerializer},
+        tags=["insights"],
+    )
+    def get(self, request: Request) -> Response:
+        first, last = range_params(
+            request.query_params, default_to=local_today(request.user), default_days=DEFAULT_DAYS
+        )
+        return Response(InsightsSerializer(insights(request.user, first, last)).data)
