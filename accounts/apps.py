@@ -6,4 +6,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from accounts import schema  # noqa: F401  (registers the OpenAPI security schemes)
+        from accounts.signals import record_admin_login
+
+        user_logged_in.connect(record_admin_login, dispatch_uid="accounts.record_admin_login")

@@ -17,5 +17,13 @@ urlpatterns = [
     path("auth/logout", accounts_views.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts_views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("auth/password/change", accounts_views.PasswordChangeView.as_view(), name="auth-password-change"),
+    path("auth/password/reset", accounts_views.PasswordResetView.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password/reset/confirm",
+        accounts_views.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("user/api-keys", accounts_views.ApiKeyListView.as_view(), name="api-keys"),
+    path("user/api-keys/<uuid:key_id>", accounts_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     *router.urls,
 ]
