@@ -1,10 +1,21 @@
+"""The staff back office for accounts: users, API keys and the (read-only) audit log.
+
+Every write goes through accounts.services, so the admin revokes, deactivates and creates exactly as the
+API does, audit log included."""
+
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from accounts.models import User
+from accounts import services
+from accounts.models import ApiKey, AuditEvent, User
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -17,6 +28,34 @@ class UserChangeForm(auth_forms.UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+def _staff(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+class ApiKeyInline(admin.TabularInline):
+    """The user's keys at a glance; keys are created on the API key page, which shows the secret once."""
+
+    model = ApiKey
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = (
+        "name",
+        "prefix",
+        "scopes",
+        "is_admin",
+        "expires_at",
+        "last_used_at",
+        "created_at",
+        "revoked_at",
+    )
+    readonly_fields = ("name", "prefix", "scopes", "expires_at", "last_used_at", "created_at", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -35,3 +74,129 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    inlines = (ApiKeyInline,)
+    actions = ("deactivate", "revoke_all_sessions")
+
+    @admin.action(description="Deactivate (no login, no refresh, no API key) and revoke sessions")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            services.user_deactivate(user=user, by_staff=_staff(request))
+        self.message_user(request, f"Deactivated {len(queryset)} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Revoke all sessions (refresh tokens)")
+    def revoke_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        total = sum(services.session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
+        self.message_user(request, f"Revoked {total} session(s).", messages.SUCCESS)
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    scopes = forms.ChoiceField(
+        choices=[("read", "read"), ("read,write", "read and write")], initial="read,write"
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("user", "name", "scopes", "is_admin", "expires_at")
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("active", "active"), ("revoked", "revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "user",
+        "scopes",
+        "is_admin",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = (RevokedFilter, "is_admin", "created_at")
+    search_fields = ("name", "prefix", "user__email")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    actions = ("revoke",)
+    readonly_fields = ("user", "prefix", "scopes", "expires_at", "last_used_at", "created_at", "revoked_at")
+    fields = (
+        "user",
+        "name",
+        "prefix",
+        "scopes",
+        "is_admin",
+        "expires_at",
+        "last_used_at",
+        "created_at",
+        "revoked_at",
+    )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ApiKeyAddForm.Meta.fields if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # keys are revoked, never deleted: the audit trail points at them
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name", "is_admin"])
+            return
+        api_key, secret = services.api_key_create(
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"].split(","),
+            expires_at=form.cleaned_data.get("expires_at"),
+            is_admin=form.cleaned_data.get("is_admin", False),
+            by_staff=_staff(request),
+        )
+        obj.pk, obj.prefix, obj._state.adding = api_key.pk, api_key.prefix, False
+        messages.warning(request, f"The key, shown only now; copy it, it cannot be shown again: {secret}")
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            services.api_key_revoke(api_key=api_key, by_staff=_staff(request))
+        self.message_user(request, f"Revoked {len(queryset)} key(s).", messages.SUCCESS)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only for everyone, superusers included: the log is append-only."""
+
+    list_display = ("created_at", "event", "email", "ip", "target_type", "target_id", "request_id")
+    list_filter = ("event", "created_at")
+    date_hierarchy = "created_at"
+    search_fields = ("email", "user__email", "=ip", "=request_id")
+    list_select_related = ("user",)
+    actions = None
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

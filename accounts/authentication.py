@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
 
+from accounts import services
+from accounts.models import ApiKey
 from core.context import user_id_var
 
 
@@ -17,3 +21,32 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if result is not None:
             user_id_var.set(str(result[0].pk))
         return result
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Api-Key <key>`. `request.auth` is the ApiKey. A read-only key is refused (403) on
+    any unsafe method here, so no view can forget the check."""
+
+    keyword = "Api-Key"
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Api-Key header: expected `Api-Key <key>`.")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeDecodeError as error:
+            raise exceptions.AuthenticationFailed("Invalid API key.") from error
+        api_key = services.api_key_authenticate(key=key)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
+        if request.method not in self.SAFE_METHODS and not api_key.can_write:
+            raise exceptions.PermissionDenied("This API key is read-only.")
+        user_id_var.set(str(api_key.user_id))
+        return api_key.user, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'{self.keyword} realm="api"'

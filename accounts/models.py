@@ -87,3 +87,111 @@ class Profile(OwnedModel):
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
+
+
+class ApiKey(models.Model):
+    """A personal API key (`Authorization: Api-Key <key>`). Only a SHA-256 of the key is stored; the key
+    itself is shown once, on creation. `prefix` is the visible, unique head of the key that finds the row."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "read"
+        WRITE = "write", "write"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=32, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    is_admin = models.BooleanField(
+        default=False,
+        help_text="Admin keys get higher rate limits. Set by staff only, never through the API.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["user", "-created_at"], name="apikey_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self) -> bool:
+        return self.Scope.WRITE in self.scopes
+
+    def is_usable(self, now: Any = None) -> bool:
+        now = now or dj_timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    # Read by core.ratelimit (which knows no models): whose budget a request spends, and how large it is.
+    @property
+    def rate_limit_key(self) -> str:
+        return str(self.pk)
+
+    @property
+    def rate_limit_multiplier(self) -> int:
+        from django.conf import settings
+
+        return settings.RATE_LIMIT_ADMIN_KEY_MULTIPLIER if self.is_admin else 1
+
+
+class AuditEvent(models.Model):
+    """The append-only security log: who did what, when, from where. Rows are written by
+    `accounts.audit.audit_record` and never changed: `save` refuses updates and `delete` refuses."""
+
+    class Event(models.TextChoices):
+        REGISTRATION = "registration", "registration"
+        LOGIN_SUCCEEDED = "login_succeeded", "login succeeded"
+        LOGIN_FAILED = "login_failed", "login failed"
+        LOGOUT = "logout", "logout"
+        LOGOUT_ALL = "logout_all", "logout everywhere"
+        PASSWORD_CHANGED = "password_changed", "password changed"
+        PASSWORD_RESET_REQUESTED = "password_reset_requested", "password reset requested"
+        PASSWORD_RESET_COMPLETED = "password_reset_completed", "password reset completed"
+        API_KEY_CREATED = "api_key_created", "API key created"
+        API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        SESSIONS_REVOKED = "sessions_revoked", "sessions revoked by staff"
+        USER_DEACTIVATED = "user_deactivated", "user deactivated"
+        ACCOUNT_DELETED = "account_deleted", "account deleted"
+        DATA_EXPORTED = "data_exported", "data exported"
+        DATA_IMPORTED = "data_imported", "data imported"
+        RATE_LIMITED = "rate_limited", "rate limited"
+        ADMIN_LOGIN = "admin_login", "staff login to the admin"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The email at the time of the event: searchable, and kept when the account is deleted.
+    email = models.CharField(max_length=254, blank=True, default="")
+    event = models.CharField(max_length=40, choices=Event.choices)
+    created_at = models.DateTimeField(default=dj_timezone.now, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    target_type = models.CharField(max_length=50, blank=True, default="")
+    target_id = models.CharField(max_length=100, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["event", "-created_at"], name="audit_event_created"),
+            models.Index(fields=["user", "-created_at"], name="audit_user_created"),
+            models.Index(fields=["email"], name="audit_email"),
+            models.Index(fields=["request_id"], name="audit_request_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.email or '-'} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("The audit log is append-only: an event cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("The audit log is append-only: an event cannot be deleted.")

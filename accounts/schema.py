@@ -18,3 +18,16 @@ class BearerJWTScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "Access token from auth/token, auth/register or auth/token/refresh.",
         }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "apiKeyAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`: a personal API key from user/api-keys (read or read+write).",
+        }

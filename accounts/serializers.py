@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone as dj_timezone
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 from accounts.validators import validate_timezone
 from core.serializers import StrictModelSerializer, StrictSerializer
 
@@ -64,3 +66,43 @@ class PasswordChangeSerializer(StrictSerializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     # Optional: the refresh token of the device making the change, which stays valid.
     refresh = serializers.CharField(max_length=4096, required=False, write_only=True)
+
+
+class PasswordResetSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=512, trim_whitespace=True)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class ApiKeySerializer(StrictModelSerializer):
+    """A key as listed. `is_admin` is not here: only staff set it, in the admin."""
+
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKey.Scope.choices), min_length=1, max_length=2
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scopes", "expires_at", "last_used_at", "created_at", "revoked_at"]
+        read_only_fields = ["id", "prefix", "last_used_at", "created_at", "revoked_at"]
+
+    def validate_scopes(self, value: list[str]) -> list[str]:
+        if set(value) not in ({"read"}, {"read", "write"}) or len(set(value)) != len(value):
+            raise serializers.ValidationError('Either ["read"] or ["read", "write"].')
+        return value
+
+    def validate_expires_at(self, value: datetime | None) -> datetime | None:
+        if value is not None and value <= dj_timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret. Shown only in this answer.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]

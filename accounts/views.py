@@ -1,14 +1,15 @@
-"""Session endpoints of API.md section 2."""
+"""Session, password reset and API key endpoints of API.md section 2."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework import generics, mixins, status
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +19,14 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import ApiKey, AuditEvent, User
 from accounts.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     RefreshSerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
@@ -29,6 +35,7 @@ from accounts.serializers import (
     UserSerializer,
 )
 from core.problems import ProblemError, validation_error
+from core.ratelimit import Budget, Usage, ip_budget
 
 
 class InvalidCredentials(ProblemError):
@@ -62,14 +69,33 @@ def _refresh_token_of(user: User, raw: str) -> RefreshToken:
     return token
 
 
+def _email_in_body(request: Request) -> str | None:
+    email = request.data.get("email") if isinstance(request.data, dict) else None
+    return f"email:{User.objects.normalize_email(email)}" if isinstance(email, str) and email else None
+
+
 class AuthView(APIView):
-    """The auth endpoints that create a session need no credentials."""
+    """The auth endpoints that create a session need no credentials; each has its own budgets per IP (and
+    per email), and a refused attempt is written to the audit log once per window."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    rate_limits: tuple[Budget, ...] = ()
+
+    def on_rate_limited(self, request: Request, usage: Usage) -> None:
+        email = _email_in_body(request)
+        audit_record(
+            event=AuditEvent.Event.RATE_LIMITED,
+            email=email.removeprefix("email:") if email else "",
+            target_type="endpoint",
+            target_id=request.path,
+            metadata={"policy": usage.name, "limit": usage.limit, "window": usage.window},
+        )
 
 
 class RegisterView(AuthView):
+    rate_limits = (ip_budget("register-ip", "RATE_LIMIT_REGISTER_PER_IP"),)
+
     @extend_schema(request=RegisterSerializer, responses={201: RegisterResponseSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(RegisterSerializer, request)
@@ -79,13 +105,20 @@ class RegisterView(AuthView):
 
 
 class TokenView(AuthView):
+    rate_limits = (
+        ip_budget("token-ip", "RATE_LIMIT_TOKEN_PER_IP"),
+        Budget("token-email", "RATE_LIMIT_TOKEN_PER_EMAIL", _email_in_body),
+    )
+
     @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(TokenObtainSerializer, request)
-        user = authenticate(request._request, email=data["email"], password=data["password"])
-        if user is None or not isinstance(user, User):
+        tokens = services.session_login(
+            request=request._request, email=data["email"], password=data["password"]
+        )
+        if tokens is None:
             raise InvalidCredentials()
-        return Response(services.session_tokens(user=user))
+        return Response(tokens)
 
 
 class TokenRefreshView(AuthView):
@@ -110,7 +143,8 @@ class LogoutView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(RefreshSerializer, request)
-        services.session_revoke(refresh=_refresh_token_of(_user(request), data["refresh"]))
+        user = _user(request)
+        services.session_revoke(user=user, refresh=_refresh_token_of(user, data["refresh"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -121,7 +155,7 @@ class LogoutAllView(APIView):
         request=None, responses={204: OpenApiResponse(description="All sessions revoked.")}, tags=["auth"]
     )
     def post(self, request: Request) -> Response:
-        services.sessions_revoke_all(user=_user(request))
+        services.session_revoke_everywhere(user=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,4 +177,82 @@ class PasswordChangeView(APIView):
             services.password_change(user=user, new_password=data["new_password"], keep_jti=keep)
         except DjangoValidationError as error:
             raise validation_error({"new_password": list(error.messages)}) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(AuthView):
+    rate_limits = (ip_budget("password-reset-ip", "RATE_LIMIT_PASSWORD_RESET_PER_IP"),)
+
+    @extend_schema(
+        request=PasswordResetSerializer,
+        responses={202: OpenApiResponse(description="Accepted, whether or not the email has an account.")},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(PasswordResetSerializer, request)
+        services.password_reset_request(email=data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(AuthView):
+    @extend_schema(
+        request=PasswordResetConfirmSerializer,
+        responses={204: OpenApiResponse(description="Password set; every session revoked.")},
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(PasswordResetConfirmSerializer, request)
+        user = services.password_reset_user(token=data["token"])
+        if user is None:
+            raise validation_error({"token": ["Invalid, expired or already used reset token."]})
+        try:
+            services.password_reset_complete(user=user, new_password=data["new_password"])
+        except DjangoValidationError as error:
+            raise validation_error({"new_password": list(error.messages)}) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _session_only(request: Request) -> None:
+    """Keys are managed with a login session: a key cannot mint or revoke keys."""
+    if isinstance(request.auth, ApiKey):
+        raise PermissionDenied("API keys are managed with a login session, not with an API key.")
+
+
+class ApiKeyListView(mixins.ListModelMixin, generics.GenericAPIView):
+    """The caller's own keys only, newest first, cursor-paginated like every list."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ApiKeySerializer
+    ordering_fields = ("created_at",)
+    default_ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet[ApiKey]:
+        user = self.request.user
+        if not isinstance(user, User):  # schema generation
+            return ApiKey.objects.none()
+        return ApiKey.objects.filter(user=user)
+
+    @extend_schema(tags=["api keys"])
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer}, tags=["api keys"])
+    def post(self, request: Request) -> Response:
+        _session_only(request)
+        data = _validated(ApiKeySerializer, request)
+        api_key, secret = services.api_key_create(
+            user=_user(request), name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at")
+        )
+        body = {**ApiKeySerializer(api_key).data, "key": secret}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: OpenApiResponse(description="Revoked.")}, tags=["api keys"])
+    def delete(self, request: Request, key_id: str) -> Response:
+        _session_only(request)
+        api_key = get_object_or_404(ApiKey, pk=key_id, user=_user(request))
+        services.api_key_revoke(api_key=api_key)
         return Response(status=status.HTTP_204_NO_CONTENT)

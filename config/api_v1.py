@@ -29,5 +29,13 @@ urlpatterns = [
     path("focus-card", focus_views.FocusCardView.as_view(), name="focus-card"),
     path("focus-card/generate", focus_views.FocusCardGenerateView.as_view(), name="focus-card-generate"),
     path("focus-cards", focus_views.FocusCardRangeView.as_view(), name="focus-cards"),
+    path("auth/password/reset", accounts_views.PasswordResetView.as_view(), name="auth-password-reset"),
+    path(
+        "auth/password/reset/confirm",
+        accounts_views.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("user/api-keys", accounts_views.ApiKeyListView.as_view(), name="api-keys"),
+    path("user/api-keys/<uuid:key_id>", accounts_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     *router.urls,
 ]

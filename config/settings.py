@@ -25,6 +25,8 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (see .env.example)."
         )
     SECRET_KEY = "insecure-development-only-key-do-not-use-in-production"
+# Previous secret keys, still accepted for signatures while admin sessions and reset tokens roll over.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -55,7 +57,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
+    "core.ratelimit.ClientContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "core.middleware.BodySizeLimitMiddleware",
@@ -171,7 +175,11 @@ SIMPLE_JWT = {
 
 # --- REST framework and schema ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.JWTAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["core.ratelimit.RateLimitThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -246,6 +254,28 @@ SECURE_HSTS_PRELOAD = DJANGO_SECURE
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+if "*" in CORS_ALLOWED_ORIGINS:
+    raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS must list origins; `*` is never allowed.")
+# The HTML pages (admin, API docs) get a same-origin Content-Security-Policy; every other answer one that
+# allows nothing (core/security.py).
+CSP_HTML_PATH_PREFIXES = ("/admin/", "/api/docs", "/api/redoc")
+
+# --- Rate limits (core/ratelimit.py): counters in the shared cache; rates are `<count>/<s|m|h|d>` -------
+RATE_LIMIT_DEFAULT = env.str("RATE_LIMIT_DEFAULT", default="600/m")
+RATE_LIMIT_ADMIN_KEY_MULTIPLIER = env.int("RATE_LIMIT_ADMIN_KEY_MULTIPLIER", default=5)
+RATE_LIMIT_TOKEN_PER_IP = env.str("RATE_LIMIT_TOKEN_PER_IP", default="10/m")
+RATE_LIMIT_TOKEN_PER_EMAIL = env.str("RATE_LIMIT_TOKEN_PER_EMAIL", default="5/m")
+RATE_LIMIT_REGISTER_PER_IP = env.str("RATE_LIMIT_REGISTER_PER_IP", default="5/h")
+RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str("RATE_LIMIT_PASSWORD_RESET_PER_IP", default="5/h")
+RATELIMIT_ENABLE = env.bool("RATE_LIMIT_ENABLE", default=True)
+RATELIMIT_CACHE_PREFIX = "rl:"
+# Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- API keys and password reset -------------------------------------------------------------------------
+API_KEY_LAST_USED_INTERVAL_SECONDS = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=300)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
 
 # --- Logging ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -272,6 +302,12 @@ LOGGING = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Daymark <no-reply@daymark.invalid>")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
 
 DEMO_USER_EMAIL = env.str("DEMO_USER_EMAIL", default="demo@daymark.invalid")
 DEMO_USER_PASSWORD = env.str("DEMO_USER_PASSWORD", default="")

@@ -1,0 +1,219 @@
+"""Rate limits (API.md section 7) on the shared cache, with django-ratelimit's atomic counters.
+
+Every request counts against one default budget: per API key (an admin key gets `rate_limit_multiplier`
+times more), else per user, else per client IP. Views add their own budgets in `rate_limits` (the auth
+endpoints: per IP, per email). Counters live in the cache (`cache.add` + `cache.incr`, atomic in Redis), so
+every process behind the load balancer spends from the same budget.
+
+Answers carry `RateLimit-Policy` and `RateLimit` in the syntax of the IETF httpapi ratelimit-headers draft;
+a refused request is a 429 `rate_limited` problem with `Retry-After` (seconds).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from core.context import client_ip_var, user_agent_var
+
+logger = logging.getLogger("daymark.ratelimit")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+# --- The client's address ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+
+
+def _parse_ip(value: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def _is_trusted_proxy(address: IPAddress) -> bool:
+    return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's IP: REMOTE_ADDR, unless that peer is a trusted proxy; then the nearest address in
+    X-Forwarded-For that is not a trusted proxy (read right to left, so a client cannot forge it)."""
+    remote = _parse_ip(request.META.get("REMOTE_ADDR", "") or "")
+    if remote is None:
+        return ""
+    address = remote
+    if _is_trusted_proxy(address):
+        hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            forwarded = _parse_ip(hop)
+            if forwarded is None:
+                break
+            address = forwarded
+            if not _is_trusted_proxy(forwarded):
+                break
+    return str(address)
+
+
+def client_ip_key(request: HttpRequest) -> str:
+    """The rate-limit identity of an address: an IPv6 client owns at least a /64, so it counts as one."""
+    address = _parse_ip(client_ip(request))
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return "ip:" + str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+    return f"ip:{address}"
+
+
+# --- Budgets ----------------------------------------------------------------------------------------------
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`600/m`, `5/h`, `10/30s` -> (requests, seconds)."""
+    count, _, period = rate.strip().partition("/")
+    unit = period[-1:].lower() if period else "s"
+    multiple = period[:-1] if period[-1:].isalpha() else period
+    if unit not in _PERIODS or not count.isdigit() or (multiple and not multiple.isdigit()):
+        raise ValueError(f"Not a rate: {rate!r} (expected e.g. 600/m)")
+    return int(count), _PERIODS[unit] * int(multiple or 1)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One limit: `name` is the policy name in the headers, `setting` holds the rate (`600/m`), `key`
+    names whose budget a request spends (None: this budget does not apply to the request)."""
+
+    name: str
+    setting: str
+    key: Callable[[Request], str | None]
+
+
+@dataclass(frozen=True)
+class Usage:
+    name: str
+    limit: int
+    window: int
+    count: int
+    reset: int
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+
+def _default_key(request: Request) -> str:
+    key_id = getattr(request.auth, "rate_limit_key", None)
+    if key_id:
+        return f"key:{key_id}"
+    user = request.user
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.pk}"
+    return client_ip_key(request._request)
+
+
+DEFAULT_BUDGET = Budget("default", "RATE_LIMIT_DEFAULT", _default_key)
+
+
+def ip_budget(name: str, setting: str) -> Budget:
+    return Budget(name, setting, lambda request: client_ip_key(request._request))
+
+
+def _spend(request: Request, budget: Budget, value: str, multiplier: int) -> Usage | None:
+    limit, window = parse_rate(getattr(settings, budget.setting))
+    limit *= multiplier
+    try:
+        usage = get_usage(
+            request._request,
+            group=f"daymark:{budget.name}",
+            key=lambda _group, _request: value,
+            rate=(limit, window),
+            increment=True,
+        )
+    except Exception:  # the cache is down: serve rather than fail every request; the error is logged
+        logger.exception("Rate-limit cache unavailable; request not counted")
+        return None
+    if usage is None:  # RATELIMIT_ENABLE is off
+        return None
+    return Usage(budget.name, limit, window, int(usage["count"]), max(0, int(usage["time_left"])))
+
+
+class RateLimitThrottle(BaseThrottle):
+    """Spends one unit of every budget that applies; refuses when any is exhausted.
+
+    A view may define `rate_limits: Sequence[Budget]` and `on_rate_limited(request, usage)`, which is
+    called once per window, on the first refused request of a budget (the audit log uses it).
+    """
+
+    def __init__(self) -> None:
+        self._wait: int | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        multiplier = int(getattr(request.auth, "rate_limit_multiplier", 1) or 1)
+        budgets: Sequence[Budget] = (DEFAULT_BUDGET, *getattr(view, "rate_limits", ()))
+        usages: list[Usage] = []
+        for budget in budgets:
+            value = budget.key(request)
+            if value is None:
+                continue
+            usage = _spend(request, budget, value, multiplier if budget is DEFAULT_BUDGET else 1)
+            if usage is not None:
+                usages.append(usage)
+        request._request.rate_limit_usages = usages  # type: ignore[attr-defined]
+        exceeded = [usage for usage in usages if usage.exceeded]
+        if not exceeded:
+            return True
+        self._wait = max(1, *(usage.reset for usage in exceeded))
+        hook = getattr(view, "on_rate_limited", None)
+        for usage in exceeded:
+            if hook is not None and usage.count == usage.limit + 1:
+                hook(request, usage)
+        return False
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def ratelimit_headers(usages: Sequence[Usage]) -> dict[str, str]:
+    if not usages:
+        return {}
+    return {
+        "RateLimit-Policy": ", ".join(f'"{u.name}";q={u.limit};w={u.window}' for u in usages),
+        "RateLimit": ", ".join(f'"{u.name}";r={u.remaining};t={u.reset}' for u in usages),
+    }
+
+
+class ClientContextMiddleware:
+    """Puts the caller's IP and user agent in the context (for the audit log) and the rate-limit headers of
+    the budgets the request spent on the answer."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        ip_token = client_ip_var.set(client_ip(request) or None)
+        agent_token = user_agent_var.set(request.headers.get("User-Agent", "")[:512])
+        try:
+            response = self.get_response(request)
+        finally:
+            client_ip_var.reset(ip_token)
+            user_agent_var.reset(agent_token)
+        for name, value in ratelimit_headers(getattr(request, "rate_limit_usages", ())).items():
+            response[name] = value
+        return response
