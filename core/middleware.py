@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -14,6 +15,7 @@ from core.context import request_id_var, user_id_var
 from core.problems import PayloadTooLarge, is_api_path, problem_response
 
 logger = logging.getLogger("daymark.request")
+access_logger = logging.getLogger("daymark.access")
 
 Handler = Callable[[HttpRequest], HttpResponse]
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
@@ -38,6 +40,89 @@ class RequestIdMiddleware:
             user_id_var.reset(user_token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class AccessLogMiddleware:
+    """One line per request: method, route pattern (never the raw path, which holds ids), status, duration,
+    user id and client IP. Never bodies or headers. Sits inside RequestIdMiddleware, so the request id is
+    set; reads the user id after the view ran, because DRF authenticates lazily inside it."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        route = route_pattern(request)
+        status = response.status_code
+        level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+        access_logger.log(
+            level,
+            "%s %s %s %.1fms",
+            request.method,
+            route,
+            status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                "user_id": user_id_var.get(),
+                "client_ip": client_ip(request),
+            },
+        )
+        return response
+
+
+def route_pattern(request: HttpRequest) -> str:
+    """The URL pattern that matched (`api/v1/items/{pk}`), or `-` when none did."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.route:
+        return "-"
+    return _readable_route(match.route)
+
+
+def _readable_route(route: str) -> str:
+    """Router patterns are regexes: `^items/(?P<pk>[0-9a-f]{8}...)$` reads as `items/{pk}`."""
+    out: list[str] = []
+    i = 0
+    while i < len(route):
+        if route.startswith("(?P<", i):
+            name_end = route.index(">", i)
+            name = route[i + 4 : name_end]
+            depth, j = 0, i
+            while j < len(route):
+                if route[j] == "\\":
+                    j += 2
+                    continue
+                depth += route[j] == "("
+                depth -= route[j] == ")"
+                j += 1
+                if depth == 0:
+                    break
+            out.append("{" + name + "}")
+            i = j
+        elif route[i] in "^$":
+            i += 1
+        else:
+            out.append(route[i])
+            i += 1
+    return "".join(out)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The peer address; behind proxies (DRF's NUM_PROXIES), the address the nearest trusted proxy saw."""
+    from rest_framework.settings import api_settings
+
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    proxies = api_settings.NUM_PROXIES
+    if proxies and forwarded:
+        addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if addresses:
+            return addresses[-min(proxies, len(addresses))]
+    return str(request.META.get("REMOTE_ADDR", "") or "-")
 
 
 class BodySizeLimitMiddleware:
@@ -88,8 +173,11 @@ class ApiProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request):
             return None
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, "server_error", "The server failed to answer; the error was logged.")
+        logger.exception("Unhandled error on %s %s", request.method, route_pattern(request))
+        response = problem_response(500, "server_error", "The server failed to answer; the error was logged.")
+        # Logged above with its stack trace; keeps django.request from logging the same 500 again.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
 
     @staticmethod
     def _replacement(status: int) -> HttpResponse:
