@@ -64,3 +64,7 @@ class PasswordChangeSerializer(StrictSerializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
     # Optional: the refresh token of the device making the change, which stays valid.
     refresh = serializers.CharField(max_length=4096, required=False, write_only=True)
+
+
+class AccountDeleteSerializer(StrictSerializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)

@@ -1,6 +1,8 @@
-"""Account writes: registration, sessions (refresh tokens), password change."""
+"""Account writes: registration, sessions (refresh tokens), password change, account deletion."""
 
 from __future__ import annotations
+
+import logging
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -8,7 +10,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Profile, User
-from sync.services import change_writer
+from core.problems import validation_error
+from sync.services import change_writer, lock_sync_state
+
+logger = logging.getLogger("daymark.accounts")
 
 
 def user_register(*, email: str, password: str, display_name: str = "", timezone: str = "UTC") -> User:
@@ -48,3 +53,20 @@ def password_change(*, user: User, new_password: str, keep_jti: str | None = Non
         user.set_password(new_password)
         user.save(update_fields=["password"])
         sessions_revoke_all(user=user, keep_jti=keep_jti)
+
+
+def account_delete(*, user: User, password: str) -> None:
+    """Deletes the user and everything it owns (every owned row cascades from the user, refresh tokens
+    included), after checking the password: a stolen access token alone cannot erase an account.
+
+    Wrong or empty password: 400 `validation_error` on `password` (not 401: the caller is authenticated,
+    the field is wrong), and nothing changes.
+    """
+    if not password or not user.check_password(password):
+        raise validation_error({"password": ["Wrong password."]})
+    user_id = str(user.pk)
+    with transaction.atomic():
+        # Waits for the user's writes in flight, so none commits into a half-deleted account.
+        lock_sync_state(user)
+        user.delete()
+    logger.info("account deleted", extra={"deleted_user_id": user_id})

@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import services
 from accounts.models import User
 from accounts.serializers import (
+    AccountDeleteSerializer,
     PasswordChangeSerializer,
     RefreshSerializer,
     RegisterResponseSerializer,
@@ -28,6 +29,7 @@ from accounts.serializers import (
     UserSerializer,
 )
 from core.problems import ProblemError, validation_error
+from core.schema import BodyOnDeleteAutoSchema
 
 
 class InvalidCredentials(ProblemError):
@@ -94,7 +96,7 @@ class TokenRefreshView(AuthView):
         serializer = TokenRefreshSerializer(data=data)
         try:
             serializer.is_valid(raise_exception=True)
-        except TokenError as error:
+        except (TokenError, User.DoesNotExist) as error:  # the account may have been deleted since
             raise InvalidCredentials("The refresh token is invalid, expired or already used.") from error
         return Response(
             {"access": serializer.validated_data["access"], "refresh": serializer.validated_data["refresh"]}
@@ -142,4 +144,20 @@ class PasswordChangeView(APIView):
             services.password_change(user=user, new_password=data["new_password"], keep_jti=keep)
         except DjangoValidationError as error:
             raise validation_error({"new_password": list(error.messages)}) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserView(APIView):
+    permission_classes = [IsAuthenticated]
+    schema = BodyOnDeleteAutoSchema()
+
+    @extend_schema(
+        request=AccountDeleteSerializer,
+        responses={204: OpenApiResponse(description="The account and everything it owned are deleted.")},
+        tags=["user"],
+        description="Deletes the account and everything it owns. A wrong password is 400 validation_error.",
+    )
+    def delete(self, request: Request) -> Response:
+        data = _validated(AccountDeleteSerializer, request)
+        services.account_delete(user=_user(request), password=data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)

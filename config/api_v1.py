@@ -17,5 +17,6 @@ urlpatterns = [
     path("auth/logout", accounts_views.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts_views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("auth/password/change", accounts_views.PasswordChangeView.as_view(), name="auth-password-change"),
+    path("user", accounts_views.UserView.as_view(), name="user"),
     *router.urls,
 ]
