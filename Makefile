@@ -58,7 +58,7 @@ schema-check: $(STAMP) $(POSTMAN)
 
 ## Schemathesis against a live gunicorn on a fresh PostgreSQL database (scripts/schemathesis.sh).
 schemathesis: $(STAMP)
-	bash scripts/schemathesis.sh
+	PY=$(PY) bash scripts/schemathesis.sh
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it, SQLite otherwise).
 test: $(STAMP)
