@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install migrate seed schema ci clean
+.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,38 @@ seed: migrate
 ## Set up everything and serve on http://127.0.0.1:8000 with SQLite and the demo user.
 run: seed
 	$(PY) manage.py runserver 127.0.0.1:8000
+
+## Production server (docs/deployment.md): static files, then gunicorn with config/gunicorn.py.
+## Migrations are a separate release step: `$(PY) manage.py migrate --noinput`.
+serve: $(STAMP)
+	$(PY) manage.py collectstatic --noinput -v0
+	exec $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
+
+## The OpenAPI schema and the Postman collection are committed; regenerate them after an API change.
+SCHEMA_ENV := DJANGO_SECRET_KEY=schema-only DJANGO_DEBUG=false
+POSTMAN := scripts/postman/node_modules/.bin/openapi2postmanv2
+$(POSTMAN): scripts/postman/package.json scripts/postman/package-lock.json
+	npm ci --prefix scripts/postman --no-audit --no-fund --loglevel=error
+	touch $(POSTMAN)
+
+schema: $(STAMP) $(POSTMAN)
+	$(SCHEMA_ENV) $(PY) manage.py spectacular --file docs/api/openapi.yaml --validate --fail-on-warn
+	node scripts/postman/convert.js docs/api/openapi.yaml docs/postman
+
+## Fails when the committed schema or Postman files differ from what the code generates (CI runs this).
+schema-check: $(STAMP) $(POSTMAN)
+	rm -rf .schema-check && mkdir -p .schema-check
+	$(SCHEMA_ENV) $(PY) manage.py spectacular --file .schema-check/openapi.yaml --validate --fail-on-warn
+	node scripts/postman/convert.js .schema-check/openapi.yaml .schema-check/postman
+	diff -u docs/api/openapi.yaml .schema-check/openapi.yaml \
+		&& diff -ru docs/postman .schema-check/postman \
+		|| { echo "The API changed: run 'make schema' and commit docs/api/openapi.yaml and docs/postman/."; \
+		     rm -rf .schema-check; exit 1; }
+	rm -rf .schema-check
+
+## Schemathesis against a live gunicorn on a fresh PostgreSQL database (scripts/schemathesis.sh).
+schemathesis: $(STAMP)
+	PY=$(PY) bash scripts/schemathesis.sh
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it, SQLite otherwise).
 test: $(STAMP)

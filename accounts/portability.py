@@ -17,7 +17,8 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from core.problems import validation_error
 from core.versioning import BaseVersion
 from sync import registry
@@ -50,6 +51,7 @@ def _section_type(sync_type_name: str) -> registry.SyncType | None:
 
 
 def account_export(*, user: User) -> dict[str, Any]:
+    audit_record(event=AuditEvent.Event.DATA_EXPORTED, user=user)
     document: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -268,6 +270,9 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
                     errors.add_detail(f"{section}[{index}]", error.detail)
                     errors.raise_if_any()
             counts[section] = len(plan.sections.get(section, []))
+        audit_record(
+            event=AuditEvent.Event.DATA_IMPORTED, user=user, metadata={"mode": mode, "imported": counts}
+        )
     return {"mode": mode, "imported": counts, "replaced_ids": plan.replaced_ids}
 
 

@@ -106,3 +106,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class AccountDeleteSerializer(StrictSerializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)

@@ -1,4 +1,5 @@
-"""Account writes: registration, sessions (refresh tokens), password change and reset, API keys.
+"""Account writes: registration, sessions (refresh tokens), password change and reset, API keys,
+account deletion.
 
 Every security-relevant write records its audit event here (accounts.audit)."""
 
@@ -29,7 +30,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, Profile, User
-from sync.services import change_writer
+from core.problems import validation_error
+from sync.services import change_writer, lock_sync_state
 
 logger = logging.getLogger("daymark.accounts")
 Event = AuditEvent.Event
@@ -264,3 +266,22 @@ def _note_use(api_key: ApiKey, now: datetime) -> None:
     if first_in_interval:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+def account_delete(*, user: User, password: str) -> None:
+    """Deletes the user and everything it owns (every owned row cascades from the user, refresh tokens
+    included), after checking the password: a stolen access token alone cannot erase an account.
+
+    Wrong or empty password: 400 `validation_error` on `password` (not 401: the caller is authenticated,
+    the field is wrong), and nothing changes.
+    """
+    if not password or not user.check_password(password):
+        raise validation_error({"password": ["Wrong password."]})
+    user_id = str(user.pk)
+    with transaction.atomic():
+        # Waits for the user's writes in flight, so none commits into a half-deleted account.
+        lock_sync_state(user)
+        # Recorded before the delete, with the email: the event outlives the account (user becomes null).
+        audit_record(event=Event.ACCOUNT_DELETED, user=user, target_type="user", target_id=user_id)
+        user.delete()
+    logger.info("account deleted", extra={"deleted_user_id": user_id})

@@ -22,6 +22,7 @@ from accounts import services
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, User
 from accounts.serializers import (
+    AccountDeleteSerializer,
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     PasswordChangeSerializer,
@@ -36,6 +37,7 @@ from accounts.serializers import (
 )
 from core.problems import ProblemError, validation_error
 from core.ratelimit import Budget, Usage, ip_budget
+from core.schema import BodyOnDeleteAutoSchema
 
 
 class InvalidCredentials(ProblemError):
@@ -128,7 +130,7 @@ class TokenRefreshView(AuthView):
         serializer = TokenRefreshSerializer(data=data)
         try:
             serializer.is_valid(raise_exception=True)
-        except (TokenError, AuthenticationFailed) as error:
+        except (TokenError, AuthenticationFailed, User.DoesNotExist) as error:  # the account may be gone
             raise InvalidCredentials("The refresh token is invalid, expired or already used.") from error
         return Response(
             {"access": serializer.validated_data["access"], "refresh": serializer.validated_data["refresh"]}
@@ -255,4 +257,20 @@ class ApiKeyDetailView(APIView):
         _session_only(request)
         api_key = get_object_or_404(ApiKey, pk=key_id, user=_user(request))
         services.api_key_revoke(api_key=api_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserView(APIView):
+    permission_classes = [IsAuthenticated]
+    schema = BodyOnDeleteAutoSchema()
+
+    @extend_schema(
+        request=AccountDeleteSerializer,
+        responses={204: OpenApiResponse(description="The account and everything it owned are deleted.")},
+        tags=["user"],
+        description="Deletes the account and everything it owns. A wrong password is 400 validation_error.",
+    )
+    def delete(self, request: Request) -> Response:
+        data = _validated(AccountDeleteSerializer, request)
+        services.account_delete(user=_user(request), password=data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -37,5 +37,6 @@ urlpatterns = [
     ),
     path("user/api-keys", accounts_views.ApiKeyListView.as_view(), name="api-keys"),
     path("user/api-keys/<uuid:key_id>", accounts_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
+    path("user", accounts_views.UserView.as_view(), name="user"),
     *router.urls,
 ]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "django_prometheus",
     "core",
     "sync",
     "accounts",
@@ -56,8 +57,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
     "core.ratelimit.ClientContextMiddleware",
+    "core.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApiProblemMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -120,6 +124,9 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.post
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
 _db.setdefault("TEST", {})["NAME"] = env.str("DATABASE_TEST_NAME", default=None)
+# django-prometheus subclasses of the same backends count connections, queries and their durations; the
+# OPTIONS above (pool, SQLite pragmas) pass through unchanged.
+_db["ENGINE"] = _db["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared rate-limit counters live here) ----------------------------------------------------------
@@ -127,14 +134,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="daymark"),
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "daymark"}}
+    CACHES = {"default": {"BACKEND": "core.metrics.LocMemCache", "LOCATION": "daymark"}}
 
 # --- Auth ------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -213,6 +220,21 @@ SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)
 OPERATION_RETENTION_DAYS = env.int("OPERATION_RETENTION_DAYS", default=7)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
+# --- Metrics and error reports ---------------------------------------------------------------------------
+# /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set (always set it in production).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+PROMETHEUS_EXPORT_MIGRATIONS = False
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
 # --- Internationalisation and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -239,6 +261,7 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = False
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
+CORS_EXPOSE_HEADERS += ["Deprecation", "Sunset", "Link"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -279,24 +302,35 @@ PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
 
 # --- Logging ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# JSON lines for log collectors by default; readable console lines while developing.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or console.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "core.logging.RequestContextFilter"},
+        "redact": {"()": "core.logging.RedactingFilter"},
+    },
     "formatters": {
-        "console": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "core.logging.JsonFormatter"},
+        "console": {"()": "core.logging.ConsoleFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "console",
-            "filters": ["request_context"],
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context", "redact"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # The access line of every request comes from core.middleware.AccessLogMiddleware; django.request
+        # would repeat each 4xx/5xx without adding anything but unhandled errors (which it still logs).
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        "daymark.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
     },
 }
 

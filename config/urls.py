@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from core import health
+from core import health, metrics
 
 admin.site.site_header = "Daymark back office"
 admin.site.site_title = "Daymark"
@@ -11,6 +11,7 @@ admin.site.index_title = "Users, their data, and the service"
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/", include(("config.api_v1", "v1"), namespace="v1")),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     # The split view and our Redoc template have no inline script, so the docs work under the CSP.

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.context import request_id_var, user_id_var
+from core.context import client_ip_var, request_id_var, user_id_var
 from core.problems import PayloadTooLarge, is_api_path, problem_response
 
 logger = logging.getLogger("daymark.request")
+access_logger = logging.getLogger("daymark.access")
 
 Handler = Callable[[HttpRequest], HttpResponse]
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
@@ -38,6 +40,76 @@ class RequestIdMiddleware:
             user_id_var.reset(user_token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class AccessLogMiddleware:
+    """One line per request: method, route pattern (never the raw path, which holds ids), status, duration,
+    user id and client IP. Never bodies or headers. Sits inside RequestIdMiddleware, so the request id is
+    set; reads the user id after the view ran, because DRF authenticates lazily inside it."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        route = route_pattern(request)
+        status = response.status_code
+        level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+        access_logger.log(
+            level,
+            "%s %s %s %.1fms",
+            request.method,
+            route,
+            status,
+            duration_ms,
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": status,
+                "duration_ms": duration_ms,
+                "user_id": user_id_var.get(),
+                "client_ip": client_ip_var.get() or "-",
+            },
+        )
+        return response
+
+
+def route_pattern(request: HttpRequest) -> str:
+    """The URL pattern that matched (`api/v1/items/{pk}`), or `-` when none did."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.route:
+        return "-"
+    return _readable_route(match.route)
+
+
+def _readable_route(route: str) -> str:
+    """Router patterns are regexes: `^items/(?P<pk>[0-9a-f]{8}...)$` reads as `items/{pk}`."""
+    out: list[str] = []
+    i = 0
+    while i < len(route):
+        if route.startswith("(?P<", i):
+            name_end = route.index(">", i)
+            name = route[i + 4 : name_end]
+            depth, j = 0, i
+            while j < len(route):
+                if route[j] == "\\":
+                    j += 2
+                    continue
+                depth += route[j] == "("
+                depth -= route[j] == ")"
+                j += 1
+                if depth == 0:
+                    break
+            out.append("{" + name + "}")
+            i = j
+        elif route[i] in "^$":
+            i += 1
+        else:
+            out.append(route[i])
+            i += 1
+    return "".join(out)
 
 
 class BodySizeLimitMiddleware:
@@ -88,8 +160,11 @@ class ApiProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request):
             return None
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, "server_error", "The server failed to answer; the error was logged.")
+        logger.exception("Unhandled error on %s %s", request.method, route_pattern(request))
+        response = problem_response(500, "server_error", "The server failed to answer; the error was logged.")
+        # Logged above with its stack trace; keeps django.request from logging the same 500 again.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
 
     @staticmethod
     def _replacement(status: int) -> HttpResponse:

@@ -8,6 +8,8 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from core.serializers import StrictFieldsMixin
+
 
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details."""
@@ -63,13 +65,36 @@ class AutoSchema(openapi.AutoSchema):
             statuses |= {409, 422}
         if "{" in self.path:
             statuses.add(404)
+        if method == "GET" and self._is_list_view():
+            statuses.add(400)  # filters, ordering, limit and cursor are validated
         if method in ("PUT", "PATCH", "DELETE") and getattr(self.view, "versioned", False):
             statuses |= {409, 412, 428}
         extra: dict[str, set[int]] = getattr(self.view, "extra_error_statuses", {})
         return statuses | set(extra.get(method, ()))
 
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction != "request" or not isinstance(serializer, StrictFieldsMixin):
+            return schema
+        # Unknown members are a 400 (API.md section 1); read-only members sent back are ignored.
+        schema["additionalProperties"] = False
+        if getattr(self.view, "versioned", False):
+            schema.setdefault("properties", {})["version"] = {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 2_000_000_000,
+                "description": "The base version the client edited (PUT and PATCH; API.md section 4). "
+                "Or send If-Match instead. Ignored on create.",
+            }
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
+        if self.method.upper() == "POST" and getattr(self.view, "versioned", False) and "201" in responses:
+            # A retried create (same id, same content) answers 200 with the existing entity.
+            responses.setdefault(
+                "200", {**responses["201"], "description": "Already created by the same request (a retry)."}
+            )
         for status in sorted(self._error_statuses()):
             if str(status) in responses:
                 continue
@@ -80,3 +105,21 @@ class AutoSchema(openapi.AutoSchema):
                 direction,
             )
         return responses
+
+
+class BodyOnDeleteAutoSchema(AutoSchema):
+    """For the few DELETEs that take a body (API.md: `DELETE user {password}`): drf-spectacular documents
+    request bodies for POST, PUT and PATCH only."""
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+    def _error_statuses(self) -> set[int]:
+        statuses = super()._error_statuses()
+        return statuses | {400, 413} if self.method.upper() == "DELETE" else statuses

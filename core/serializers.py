@@ -24,7 +24,41 @@ class StrictFieldsMixin:
             unknown = sorted(str(key) for key in data if key not in known and key not in ignored)
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+            wrong = {
+                key: [f"Must be {expected}."]
+                for key, value in data.items()
+                if key in known and value is not None
+                for expected in [_json_type_error(self.fields[key], value)]  # type: ignore[attr-defined]
+                if expected
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+# DRF coerces across JSON types (0 to False, "3" to 3, 7 to "7", false to the UUID 0); API.md section 6
+# says wrong types are a 400. Checked before the fields see the value. Order matters: subclasses first.
+_JSON_TYPES: list[tuple[type[serializers.Field], tuple[type, ...], str]] = [
+    (serializers.BooleanField, (bool,), "true or false"),
+    (serializers.IntegerField, (int,), "an integer"),
+    (serializers.FloatField, (int, float), "a number"),
+    (serializers.UUIDField, (str,), "a UUID string"),
+    (serializers.DateTimeField, (str,), "an RFC 3339 date-time string"),
+    (serializers.DateField, (str,), "a YYYY-MM-DD string"),
+    (serializers.CharField, (str,), "a string"),
+    (serializers.ChoiceField, (str, int), "one of the choices"),
+]
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    if field.read_only:
+        return None
+    for field_class, types, expected in _JSON_TYPES:
+        if isinstance(field, field_class):
+            if isinstance(value, bool) and bool not in types:
+                return expected
+            return None if isinstance(value, types) else expected
+    return None
 
 
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):

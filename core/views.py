@@ -13,7 +13,7 @@ from rest_framework.serializers import BaseSerializer
 
 from core.models import OwnedModel
 from core.problems import VersionRequired, validation_error
-from core.versioning import BaseVersion, base_version_from, etag_for
+from core.versioning import BaseVersion, base_version_from, etag_for, parse_version_value
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -97,6 +97,9 @@ class VersionedModelViewSet(OwnedViewSet):
         return self._entity_response(self.get_object(), status.HTTP_200_OK)
 
     def create(self, request: Request) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        if "version" in body:
+            parse_version_value(body["version"])  # ignored on create, but never garbage
         data = self._validated(request, partial=False)
         entity, created = self.create_entity(request.user, data.pop("id", None), data)
         return self._entity_response(

@@ -16,7 +16,8 @@ def start_of_local_day(day: date, tz_name: str) -> datetime:
 class ItemFilter(django_filters.FilterSet):
     list = django_filters.UUIDFilter(field_name="list_id")
     status = django_filters.ChoiceFilter(choices=Item.Status.choices)
-    priority = django_filters.TypedChoiceFilter(choices=[(str(p), str(p)) for p in range(1, 5)], coerce=int)
+    # Integer choices, so the schema says `integer, enum [1..4]` (string keys made it contradict itself).
+    priority = django_filters.TypedChoiceFilter(choices=[(p, str(p)) for p in range(1, 5)], coerce=int)
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gt")
     completed_from = django_filters.DateFilter(method="filter_completed_from")
