@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from accounts import views as accounts_views
 from lists import views as lists_views
+from sync import views as sync_views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("lists", lists_views.ListViewSet, basename="list")
@@ -17,5 +18,6 @@ urlpatterns = [
     path("auth/logout", accounts_views.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts_views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("auth/password/change", accounts_views.PasswordChangeView.as_view(), name="auth-password-change"),
+    path("sync", sync_views.SyncView.as_view(), name="sync"),
     *router.urls,
 ]
