@@ -8,6 +8,7 @@ from typing import Any, cast
 from rest_framework.test import APIClient
 
 from lists.models import Item, List
+from sync import registry
 from tests.factories import ItemFactory, ListFactory
 
 SYNC_URL = "/api/v1/sync"
@@ -72,3 +73,12 @@ def apply_changes(replica: dict[tuple[str, str], dict[str, Any]], changes: list[
             replica.pop(key, None)
         else:
             replica[key] = {"version": change["version"], **change["data"]}
+
+
+def server_state(user: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    """The user's data as a replica that pulled everything would hold it."""
+    state: dict[tuple[str, str], dict[str, Any]] = {}
+    for sync_type in registry.all_types():
+        for entity in sync_type.model.objects.filter(user_id=user.pk):  # type: ignore[attr-defined]
+            state[(sync_type.name, str(entity.pk))] = {"version": entity.version, **sync_type.to_data(entity)}
+    return state
