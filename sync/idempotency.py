@@ -8,7 +8,8 @@ the same `DEFAULT_AUTHENTICATION_CLASSES`: keys are stored per user. A request w
 The key's row is inserted and committed before the request runs, with no status yet: a duplicate in any
 server process then finds it and answers 409 `idempotency_key_in_use` until the first stores its answer.
 A unique constraint on (user, key) decides which of two simultaneous requests is first. Answers that say
-the request did not really run (429, 5xx) are not kept, so the client can retry with the same key.
+the request did not really run (429, 5xx) are not kept, so the client can retry with the same key; so is
+a key left "in progress" by a process that died.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from sync.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
+# No request runs this long (the server's worker timeout is far shorter): a key still "in progress" after
+# it belongs to a process that died, and is given back rather than blocking the client for a day.
+ABANDONED_AFTER = timedelta(minutes=5)
 
 
 def _problem(error: ProblemError) -> HttpResponse:
@@ -79,7 +83,8 @@ def request_hash(request: HttpRequest) -> str:
 
 def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | HttpResponse:
     """The new in-progress row for this key, or the answer for a key already used."""
-    expired_before = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    now = timezone.now()
+    expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -89,7 +94,8 @@ def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | HttpResponse:
         existing = IdempotencyKey.objects.filter(user=user, key=key).first()
         if existing is None:  # the first request failed and gave the key back
             continue
-        if existing.created_at < expired_before:
+        abandoned = existing.in_progress and existing.created_at < now - ABANDONED_AFTER
+        if existing.created_at < expired_before or abandoned:
             IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
         if existing.request_hash != digest:

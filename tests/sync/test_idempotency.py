@@ -119,6 +119,20 @@ def test_an_expired_key_runs_the_request_again(user: Any, client: Any, settings:
 
 
 @pytest.mark.django_db
+def test_a_key_left_in_progress_by_a_dead_process_is_given_back(user: Any, client: Any) -> None:
+    _post(client, {"name": "x"}, "orphan")
+    IdempotencyKey.objects.update(status_code=None)  # as if the process died before storing the answer
+    assert _post(client, {"name": "x"}, "orphan").status_code == 409
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+
+    response = _post(client, {"name": "x"}, "orphan")
+
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert List.objects.filter(user=user).count() == 2
+
+
+@pytest.mark.django_db
 def test_without_valid_credentials_the_key_is_not_recorded(api_client: Any) -> None:
     response = _post(api_client, {"name": "x"}, "anon-key")
 
