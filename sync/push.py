@@ -226,7 +226,7 @@ def _update(
 def _delete(
     user: Any, op_id: str, sync_type: registry.SyncType, entity_id: UUID, operation: dict[str, Any]
 ) -> dict[str, Any]:
-    if operation.get("data") is not None:
+    if operation.get("data"):
         raise _invalid("validation_error", "A delete carries no `data`.", {"data": ["Must be absent."]})
     base = _base(operation)
     assert sync_type.delete is not None
