@@ -235,8 +235,8 @@ CORS_ALLOW_CREDENTIALS = False
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 CORS_EXPOSE_HEADERS += ["Idempotent-Replayed"]
-# A browser client may send Idempotency-Key on any POST (API.md section 7).
-CORS_ALLOW_HEADERS = [*default_cors_headers, "idempotency-key"]
+# Browser clients send If-Match on writes (API.md section 4) and Idempotency-Key on POSTs (section 7).
+CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "idempotency-key"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

@@ -197,3 +197,19 @@ def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, client: Any)
     assert replay.status_code == 201
     assert replay["Idempotent-Replayed"] == "true"
     assert List.objects.filter(user=user, name="Slow").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_browser_may_send_the_key_and_read_the_replay_header(api_client: Any, settings: Any) -> None:
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    preflight = api_client.options(
+        LISTS_URL,
+        HTTP_ORIGIN="https://app.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type, idempotency-key, if-match",
+    )
+
+    allowed = preflight["Access-Control-Allow-Headers"].lower()
+    assert "idempotency-key" in allowed
+    assert "if-match" in allowed
