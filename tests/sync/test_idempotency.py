@@ -200,7 +200,7 @@ def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, client: Any)
 
 
 @pytest.mark.django_db
-def test_a_browser_may_send_the_key_and_read_the_replay_header(api_client: Any, settings: Any) -> None:
+def test_a_browser_may_send_the_key_and_if_match(api_client: Any, settings: Any) -> None:
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
 
     preflight = api_client.options(
