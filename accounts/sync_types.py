@@ -21,6 +21,7 @@ def register_all() -> None:
         SyncType(
             name="profile",
             model=Profile,
+            feed_queryset=lambda queryset: queryset.select_related("user"),
             serializer=ProfileSerializer,
             to_data=profile_data,
             update=lambda *, user, entity_id, base, data: profile_services.profile_update(

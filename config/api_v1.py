@@ -9,6 +9,7 @@ from antitodo import views as antitodo_views
 from focus import views as focus_views
 from insights import views as insights_views
 from lists import views as lists_views
+from sync import views as sync_views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("lists", lists_views.ListViewSet, basename="list")
@@ -38,5 +39,6 @@ urlpatterns = [
     path("user/api-keys", accounts_views.ApiKeyListView.as_view(), name="api-keys"),
     path("user/api-keys/<uuid:key_id>", accounts_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     path("user", accounts_views.UserView.as_view(), name="user"),
+    path("sync", sync_views.SyncView.as_view(), name="sync"),
     *router.urls,
 ]

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,6 +74,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApiProblemMiddleware",
+    # Innermost of ours: after the body-size limit, and it sees every POST's final answer.
+    "sync.idempotency.IdempotencyKeyMiddleware",
+    # Last, as django-prometheus requires.
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -262,6 +266,9 @@ CORS_ALLOW_CREDENTIALS = False
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 CORS_EXPOSE_HEADERS += ["Deprecation", "Sunset", "Link"]
+CORS_EXPOSE_HEADERS += ["Idempotent-Replayed"]
+# Browser clients send If-Match on writes (API.md section 4) and Idempotency-Key on POSTs (section 7).
+CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "idempotency-key", "x-request-id"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

@@ -71,6 +71,20 @@ class CursorExpired(ProblemError):
     default_detail = "The cursor is older than the retention window; do a full sync."
 
 
+class IdempotencyKeyReused(ProblemError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
+    default_detail = "This Idempotency-Key was used with another request."
+
+
+class IdempotencyKeyInUse(ProblemError):
+    status_code = 409
+    code = "idempotency_key_in_use"
+    title = "Idempotency key in use"
+    default_detail = "A request with this Idempotency-Key is still running; retry later."
+
+
 class PayloadTooLarge(ProblemError):
     status_code = 413
     code = "payload_too_large"

@@ -21,7 +21,7 @@ class FocusCardDataSerializer(serializers.ModelSerializer):
 def card_data(card: FocusCard) -> dict[str, Any]:
     """The card's own fields; entries' titles, statuses and `done_count` are derived, so left out."""
     data = dict(FocusCardDataSerializer(card).data)
-    data["items"] = [str(item_id) for item_id in services.card_item_ids(card)]
+    data["items"] = [str(entry.item_id) for entry in sorted(card.entries.all(), key=lambda e: e.position)]
     return data
 
 
@@ -30,6 +30,7 @@ def register_all() -> None:
         SyncType(
             name="focus_card",
             model=FocusCard,
+            feed_queryset=lambda queryset: queryset.prefetch_related("entries"),
             serializer=FocusCardSyncSerializer,
             to_data=card_data,
             create=lambda *, user, entity_id, data: services.focus_card_create(

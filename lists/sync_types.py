@@ -16,6 +16,13 @@ def list_data(entity: List) -> dict[str, Any]:
     return data
 
 
+def list_representation(entity: List) -> dict[str, Any]:
+    """What `GET lists/{id}` answers, open_count included (push results and conflicts show it)."""
+    if not hasattr(entity, "open_count"):
+        entity.open_count = entity.items.filter(status=Item.Status.OPEN).count()  # type: ignore[attr-defined]
+    return dict(ListSerializer(entity).data)
+
+
 def item_data(entity: Item) -> dict[str, Any]:
     return dict(ItemSerializer(entity).data)
 
@@ -27,6 +34,7 @@ def register_all() -> None:
             model=List,
             serializer=ListSerializer,
             to_data=list_data,
+            represent=list_representation,
             create=lambda *, user, entity_id, data: services.list_create(
                 user=user, data=data, list_id=entity_id
             ),

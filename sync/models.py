@@ -57,3 +57,52 @@ class ChangeRecord(models.Model):
     def __str__(self) -> str:
         action = "deleted" if self.deleted else f"v{self.version} {','.join(self.fields)}"
         return f"#{self.number} {self.entity_type} {self.entity_id} {action}"
+
+
+class ProcessedOperation(models.Model):
+    """A pushed operation that ran, with the result it answered: a replayed `op_id` gets this result and
+    never runs again. Saved in the same transaction as the operation's write."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    op_id = models.UUIDField()
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "op_id"], name="processedoperation_user_op_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"op {self.op_id} of user {self.user_id}: {self.result.get('status')}"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` of one user (API.md section 7) and the answer it got.
+
+    The row is committed before the request runs, with `status_code` null: a concurrent duplicate in any
+    process sees it and is told the key is in use. When the request ends the answer is stored for replay.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # sha256 of method, path and body: the same key with another request is refused.
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(default=b"")
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_user_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotency key {self.key!r} of user {self.user_id}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status_code is None

@@ -18,6 +18,8 @@ class SyncType:
     `to_data` gives the entity's own fields for the feed (derived values left out, API.md section 5);
     `serializer` validates pushed data and renders `entity`/`current`; `create`, `update` and `delete` are
     the same services the REST endpoints call, with keyword arguments `user, entity_id, data` and `base`.
+    `represent`, when set, gives the full API representation where the serializer alone cannot (derived
+    values the REST view annotates); otherwise the serializer renders it.
     """
 
     name: str
@@ -27,6 +29,10 @@ class SyncType:
     create: Callable[..., tuple[Any, bool]] | None = None
     update: Callable[..., tuple[Any, bool]] | None = None
     delete: Callable[..., None] | None = None
+    represent: Callable[[Any], dict[str, Any]] | None = None
+    # What `to_data` reads besides the row (select_related / prefetch_related), so the feed costs a fixed
+    # number of queries per type whatever the page size.
+    feed_queryset: Callable[[models.QuerySet], models.QuerySet] | None = None
 
 
 _registry: dict[str, SyncType] = {}

@@ -1,0 +1,162 @@
+"""`Idempotency-Key` on every POST under /api/ (API.md section 7).
+
+A middleware, so it holds for every POST endpoint, including ones added later, whatever view class they
+use. DRF authenticates lazily inside the view, so the middleware authenticates the request itself with
+the same `DEFAULT_AUTHENTICATION_CLASSES`: keys are stored per user. A request without valid credentials
+(the `auth/*` endpoints that create a session, or one that will be a 401) is passed through unrecorded.
+
+The key's row is inserted and committed before the request runs, with no status yet: a duplicate in any
+server process then finds it and answers 409 `idempotency_key_in_use` until the first stores its answer.
+A unique constraint on (user, key) decides which of two simultaneous requests is first. Answers that say
+the request did not really run (429, 5xx) are not kept, so the client can retry with the same key; so is
+a key left "in progress" by a process that died.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any, cast
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+from core.middleware import Handler
+from core.problems import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    ProblemError,
+    is_api_path,
+    problem_response,
+)
+from sync.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
+# No request runs this long (the server's worker timeout is far shorter): a key still "in progress" after
+# it belongs to a process that died, and is given back rather than blocking the client for a day.
+ABANDONED_AFTER = timedelta(minutes=5)
+
+
+def _problem(error: ProblemError) -> HttpResponse:
+    return problem_response(error.status_code, error.code, str(error.detail), error.title)
+
+
+def _valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
+
+
+def _authenticated_user(request: HttpRequest) -> Any | None:
+    """The user DRF will authenticate for this request, or None; errors are left for the view to answer."""
+    classes = cast(list[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    authenticators = [cls() for cls in classes]
+    had_user = "user" in request.__dict__
+    original = request.__dict__.get("user")
+    try:
+        user = Request(request, authenticators=authenticators).user
+    except APIException:
+        user = None
+    finally:
+        # DRF's Request writes the user onto the Django request; the view will authenticate again.
+        if had_user:
+            request.__dict__["user"] = original
+        else:
+            request.__dict__.pop("user", None)
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def request_hash(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.get_full_path()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | HttpResponse:
+    """The new in-progress row for this key, or the answer for a key already used."""
+    now = timezone.now()
+    expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(user=user, key=key, request_hash=digest)
+        except IntegrityError:
+            pass
+        existing = IdempotencyKey.objects.filter(user=user, key=key).first()
+        if existing is None:  # the first request failed and gave the key back
+            continue
+        abandoned = existing.in_progress and existing.created_at < now - ABANDONED_AFTER
+        if existing.created_at < expired_before or abandoned:
+            IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
+            continue
+        if existing.request_hash != digest:
+            return _problem(IdempotencyKeyReused())
+        if existing.in_progress:
+            return _problem(IdempotencyKeyInUse())
+        return _replay(existing)
+    return _problem(IdempotencyKeyInUse())
+
+
+def _replay(record: IdempotencyKey) -> HttpResponse:
+    headers = dict(record.response_headers)
+    response = HttpResponse(
+        bytes(record.response_body),
+        status=record.status_code or 200,
+        content_type=headers.pop("Content-Type", None),
+    )
+    for name, value in headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _keeps(response: HttpResponse) -> bool:
+    """Whether the answer is the outcome of the request (rather than "it did not run, retry")."""
+    return not response.streaming and response.status_code != 429 and response.status_code < 500
+
+
+class IdempotencyKeyMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if key is None or request.method != "POST" or not is_api_path(request):
+            return self.get_response(request)
+        if not _valid_key(key):
+            return problem_response(
+                400,
+                "validation_error",
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+                errors={HEADER: [f"At most {MAX_KEY_LENGTH} printable ASCII characters."]},
+            )
+        user = _authenticated_user(request)
+        if user is None:
+            return self.get_response(request)
+
+        claimed = _claim(user, key, request_hash(request))
+        if isinstance(claimed, HttpResponse):
+            return claimed
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+            raise
+        if _keeps(response):
+            IdempotencyKey.objects.filter(pk=claimed.pk).update(
+                status_code=response.status_code,
+                response_body=bytes(response.content),
+                response_headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
+            )
+        else:
+            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        return response

@@ -1,0 +1,95 @@
+"""Pruning what sync keeps past its retention window (DESIGN, "The sync model").
+
+Change records (tombstones among them) older than SYNC_RETENTION_DAYS, processed operations older than
+OPERATION_RETENTION_DAYS and idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS go, in bounded
+batches, each batch its own short transaction. Before change records go, each affected user's
+`pruned_through` is raised to the highest number removed, in the same transaction: a cursor below it is
+then answered 410 and the client does a full sync, instead of silently missing a deletion. A merge that
+needed a pruned record reports a conflict (`fields_changed_since` answers None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from sync.models import ChangeRecord, IdempotencyKey, ProcessedOperation, SyncState
+
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass
+class PruneReport:
+    change_records: int = 0
+    tombstones: int = 0
+    users: int = 0
+    processed_operations: int = 0
+    idempotency_keys: int = 0
+
+
+def prune(
+    *,
+    now: datetime | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[str], None] | None = None,
+) -> PruneReport:
+    now = now or timezone.now()
+    report = PruneReport()
+    _prune_change_records(now - timedelta(days=settings.SYNC_RETENTION_DAYS), batch_size, report, progress)
+    report.processed_operations = _prune_older(
+        ProcessedOperation, now - timedelta(days=settings.OPERATION_RETENTION_DAYS), batch_size
+    )
+    report.idempotency_keys = _prune_older(
+        IdempotencyKey, now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS), batch_size
+    )
+    return report
+
+
+def _prune_change_records(
+    cutoff: datetime, batch_size: int, report: PruneReport, progress: Callable[[str], None] | None
+) -> None:
+    users: set[Any] = set()
+    while True:
+        with transaction.atomic():
+            batch = list(
+                ChangeRecord.objects.filter(created_at__lt=cutoff)
+                .order_by("id")
+                .values_list("id", "user_id", "number", "deleted")[:batch_size]
+            )
+            if not batch:
+                break
+            highest: dict[Any, int] = {}
+            for _id, user_id, number, _deleted in batch:
+                highest[user_id] = max(number, highest.get(user_id, 0))
+            # Users in a fixed order, so two prunes running at once cannot deadlock on their rows.
+            for user_id in sorted(highest, key=str):
+                SyncState.objects.filter(user_id=user_id, pruned_through__lt=highest[user_id]).update(
+                    pruned_through=highest[user_id]
+                )
+            ChangeRecord.objects.filter(id__in=[row[0] for row in batch]).delete()
+        users.update(highest)
+        report.change_records += len(batch)
+        report.tombstones += sum(1 for row in batch if row[3])
+        if progress is not None:
+            progress(f"  removed {len(batch)} change records")
+    report.users = len(users)
+
+
+def _prune_older(model: type[models.Model], cutoff: datetime, batch_size: int) -> int:
+    removed = 0
+    while True:
+        ids = list(
+            model._default_manager.filter(created_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return removed
+        model._default_manager.filter(pk__in=ids).delete()
+        removed += len(ids)

@@ -1,0 +1,243 @@
+"""Offline operations pushed through `POST sync` (API.md section 5).
+
+Each operation runs on its own, in order, through the same services the REST endpoints call (the
+registry's callables) and is validated by the same serializer. Its result is saved as a
+`ProcessedOperation` in the same transaction as its write, under the user's sync lock, so an operation is
+never applied without its result being recorded, and a replayed `op_id` gets the first result back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.exceptions import ErrorDetail
+
+from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict
+from core.versioning import BaseVersion, parse_version_value
+from sync import registry
+from sync.models import ChangeRecord, ProcessedOperation
+from sync.services import lock_sync_state
+
+MAX_OPERATIONS = 100
+ACTIONS = ("create", "update", "delete")
+OPERATION_FIELDS = frozenset({"op_id", "type", "action", "id", "version", "data"})
+
+
+class InvalidOperation(Exception):
+    """The operation cannot run: its result is `invalid` with this code and these errors."""
+
+    def __init__(self, code: str, detail: str, errors: Any = None) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+
+
+def represent(sync_type: registry.SyncType, entity: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """The entity's full API representation, as the REST endpoint answers it."""
+    if sync_type.represent is not None:
+        return sync_type.represent(entity)
+    return dict(sync_type.serializer(entity, context=context).data)
+
+
+def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
+    """Plain JSON, so the first answer and every replay of it are identical."""
+    return dict(json.loads(json.dumps(result, cls=DjangoJSONEncoder)))
+
+
+def _invalid(code: str, detail: str, errors: Any = None) -> InvalidOperation:
+    return InvalidOperation(code, detail, errors)
+
+
+def _uuid(value: Any, field: str) -> UUID:
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            pass
+    raise _invalid("validation_error", f"`{field}` must be a UUID.", {field: ["Must be a valid UUID."]})
+
+
+def run_operations(user: Any, operations: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
+    return [run_operation(user, operation, context) for operation in operations]
+
+
+def run_operation(user: Any, operation: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """Runs one operation, or answers the stored result of its `op_id`."""
+    raw_op_id = operation.get("op_id") if isinstance(operation, dict) else None
+    try:
+        if not isinstance(operation, dict):
+            raise _invalid("validation_error", "An operation must be an object.")
+        op_id = _uuid(raw_op_id, "op_id")
+    except InvalidOperation as error:
+        # Without a usable op_id the result cannot be stored; nothing ran.
+        return _invalid_result(raw_op_id if isinstance(raw_op_id, str) else None, error)
+
+    with transaction.atomic():
+        lock_sync_state(user)  # serialises with every other write of the user, including a replay
+        stored = ProcessedOperation.objects.filter(user_id=user.pk, op_id=op_id).first()
+        if stored is not None:
+            return dict(stored.result)
+        result = _jsonable(_execute(user, str(op_id), operation, context))
+        ProcessedOperation.objects.create(user_id=user.pk, op_id=op_id, result=result)
+    return result
+
+
+def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "detail": error.detail}
+    if error.errors is not None:
+        body["errors"] = error.errors
+    return {"op_id": op_id, "status": "invalid", "error": body}
+
+
+def _execute(user: Any, op_id: str, operation: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    try:
+        sync_type, action, entity_id = _parse(operation)
+        # The service opens its own atomic block (a savepoint here): a refused write leaves nothing behind.
+        if action == "create":
+            return _create(user, op_id, sync_type, entity_id, operation, context)
+        if action == "update":
+            return _update(user, op_id, sync_type, entity_id, operation, context)
+        return _delete(user, op_id, sync_type, entity_id, operation)
+    except InvalidOperation as error:
+        return _invalid_result(op_id, error)
+    except (VersionConflict, PreconditionFailed) as conflict:
+        return {
+            "op_id": op_id,
+            "status": "conflict",
+            "error": {
+                "code": conflict.code,
+                "detail": str(conflict.detail),
+                "current": represent(sync_type, conflict.entity, context) if conflict.entity else None,
+                "conflicting_fields": list(conflict.extra.get("conflicting_fields", [])),
+            },
+        }
+    except IdConflict as error:
+        # The same answer whether the id is the user's own with other content or someone else's.
+        return _invalid_result(op_id, _invalid(error.code, str(error.detail), {"id": [str(error.detail)]}))
+    except Http404:
+        return _invalid_result(op_id, _not_found())
+    except drf.ValidationError as error:
+        return _invalid_result(
+            op_id, _invalid("validation_error", "The operation has invalid fields.", _errors(error))
+        )
+    except ProblemError as error:
+        return _invalid_result(op_id, _invalid(error.code, str(error.detail)))
+
+
+def _not_found() -> InvalidOperation:
+    return _invalid("not_found", "No such entity.", {"id": ["No such entity."]})
+
+
+def _errors(error: drf.ValidationError) -> Any:
+    detail = error.detail
+    if isinstance(detail, dict):
+        return detail
+    if isinstance(detail, list | ErrorDetail | str):
+        return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def _parse(operation: dict[str, Any]) -> tuple[registry.SyncType, str, UUID]:
+    unknown = sorted(str(key) for key in operation if key not in OPERATION_FIELDS)
+    if unknown:
+        raise _invalid(
+            "validation_error", "The operation has unknown members.", {k: ["Unknown field."] for k in unknown}
+        )
+    type_name = operation.get("type")
+    sync_type = registry.get(type_name) if isinstance(type_name, str) else None
+    if sync_type is None:
+        names = ", ".join(sorted(t.name for t in registry.all_types()))
+        raise _invalid("validation_error", "Unknown type.", {"type": [f"Must be one of {names}."]})
+    action = operation.get("action")
+    if action not in ACTIONS or getattr(sync_type, str(action)) is None:
+        raise _invalid(
+            "validation_error", "Unknown action.", {"action": ["Must be one of create, update, delete."]}
+        )
+    return sync_type, str(action), _uuid(operation.get("id"), "id")
+
+
+def _base(operation: dict[str, Any]) -> BaseVersion:
+    if operation.get("version") is None:
+        raise _invalid("version_required", "Say which version you edited: `version`.")
+    try:
+        return BaseVersion(version=parse_version_value(operation["version"]))
+    except drf.ValidationError as error:
+        raise _invalid("validation_error", "`version` must be a positive integer.", _errors(error)) from error
+
+
+def _validated(
+    sync_type: registry.SyncType,
+    entity_id: UUID,
+    operation: dict[str, Any],
+    context: dict[str, Any],
+    *,
+    partial: bool,
+) -> dict[str, Any]:
+    data = operation.get("data", {} if partial else None)
+    if not isinstance(data, dict):
+        raise _invalid("validation_error", "`data` must be an object.", {"data": ["Must be an object."]})
+    serializer = sync_type.serializer(data=data, partial=partial, context=context)
+    if not serializer.is_valid():
+        raise _invalid("validation_error", "The operation has invalid fields.", serializer.errors)
+    values = dict(serializer.validated_data)
+    sent_id = values.pop("id", None)
+    if sent_id is not None and sent_id != entity_id:
+        raise _invalid("validation_error", "`data.id` differs from `id`.", {"id": ["Does not match `id`."]})
+    return values
+
+
+def _create(
+    user: Any,
+    op_id: str,
+    sync_type: registry.SyncType,
+    entity_id: UUID,
+    operation: dict[str, Any],
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    data = _validated(sync_type, entity_id, operation, context, partial=False)
+    assert sync_type.create is not None
+    entity, _created = sync_type.create(user=user, entity_id=entity_id, data=data)
+    return {"op_id": op_id, "status": "applied", "entity": represent(sync_type, entity, context)}
+
+
+def _update(
+    user: Any,
+    op_id: str,
+    sync_type: registry.SyncType,
+    entity_id: UUID,
+    operation: dict[str, Any],
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    base = _base(operation)
+    data = _validated(sync_type, entity_id, operation, context, partial=True)
+    assert sync_type.update is not None
+    entity, merged = sync_type.update(user=user, entity_id=entity_id, base=base, data=data)
+    status = "merged" if merged else "applied"
+    return {"op_id": op_id, "status": status, "entity": represent(sync_type, entity, context)}
+
+
+def _delete(
+    user: Any, op_id: str, sync_type: registry.SyncType, entity_id: UUID, operation: dict[str, Any]
+) -> dict[str, Any]:
+    if operation.get("data"):
+        raise _invalid("validation_error", "A delete carries no `data`.", {"data": ["Must be absent."]})
+    base = _base(operation)
+    assert sync_type.delete is not None
+    try:
+        sync_type.delete(user=user, entity_id=entity_id, base=base)
+    except Http404:
+        # Already gone (the user's own tombstone says so) is applied; an id the user never had, or anyone
+        # else's, is not found, the same for both so nothing is revealed.
+        gone = ChangeRecord.objects.filter(
+            user_id=user.pk, entity_type=sync_type.name, entity_id=entity_id, deleted=True
+        ).exists()
+        if not gone:
+            raise
+    return {"op_id": op_id, "status": "applied"}

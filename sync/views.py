@@ -1,0 +1,55 @@
+"""`GET sync` (the change feed) and `POST sync` (push offline operations, then pull): API.md section 5."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.problems import validation_error
+from sync import feed, push
+
+_PUSH_FIELDS = frozenset({"cursor", "operations"})
+_FEED_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.INT, description="The last answer's cursor; absent or 0: all."),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="Changes per answer (default 500, max 1000)."),
+]
+
+
+class SyncView(APIView):
+    @extend_schema(parameters=_FEED_PARAMETERS, responses={200: OpenApiTypes.OBJECT}, tags=["sync"])
+    def get(self, request: Request) -> Response:
+        cursor = feed.parse_cursor(request.query_params.get("cursor"))
+        limit = feed.parse_feed_limit(request.query_params.get("limit"))
+        return Response(feed.changes_since(request.user, cursor, limit))
+
+    @extend_schema(
+        parameters=_FEED_PARAMETERS[1:],
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
+        tags=["sync"],
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if not isinstance(body, dict):
+            raise validation_error({"non_field_errors": ["The body must be an object."]})
+        unknown = sorted(str(key) for key in body if key not in _PUSH_FIELDS)
+        if unknown:
+            raise validation_error({key: ["Unknown field."] for key in unknown})
+        operations = body.get("operations", [])
+        if not isinstance(operations, list):
+            raise validation_error({"operations": ["Must be a list."]})
+        if len(operations) > push.MAX_OPERATIONS:
+            raise validation_error({"operations": [f"At most {push.MAX_OPERATIONS} operations a request."]})
+        cursor = feed.parse_cursor(body.get("cursor"))
+        limit = feed.parse_feed_limit(request.query_params.get("limit"))
+        # Refuse an unusable cursor before anything runs, so the client is not left without its results.
+        feed.check_cursor(cursor, feed.position_of(request.user))
+
+        context: dict[str, Any] = {"request": request, "format": self.format_kwarg, "view": self}
+        results = push.run_operations(request.user, operations, context)
+        return Response({"results": results, **feed.changes_since(request.user, cursor, limit)})

@@ -1,0 +1,164 @@
+"""Randomized offline clients through the real HTTP API: they converge, and no accepted write is lost.
+
+Each simulated client keeps a replica made only of what the server sent (pulled changes), edits a working
+copy of it offline, then pushes its operations and pulls in one round trip. Clients take turns in random
+order. At the end every replica equals the server's data, every operation got exactly one result, every
+conflict was reported to the client whose write lost, and every accepted write is either in the final
+state or was overwritten by a later accepted write (or its entity was deleted).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.sync.helpers import apply_changes, pull, push, server_state
+
+SEEDS = range(20)
+ROUNDS = 5
+Replica = dict[tuple[str, str], dict[str, Any]]
+
+
+@dataclass
+class Client:
+    name: str
+    api: Any
+    replica: Replica = field(default_factory=dict)
+    cursor: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class AcceptedWrite:
+    type: str
+    id: str
+    version: int
+    values: dict[str, Any]
+
+
+def _pull_rest(client: Client, answer: dict[str, Any]) -> None:
+    apply_changes(client.replica, answer["changes"])
+    client.cursor = answer["cursor"]
+    while answer["has_more"]:
+        answer = pull(client.api, client.cursor, limit=3)
+        apply_changes(client.replica, answer["changes"])
+        client.cursor = answer["cursor"]
+
+
+def _offline_edits(rng: random.Random, working: Replica) -> list[dict[str, Any]]:
+    """A few random operations, applied to `working` as the client's UI would."""
+    operations: list[dict[str, Any]] = []
+    for _ in range(rng.randint(1, 4)):
+        lists = sorted(k for k in working if k[0] == "list")
+        items = sorted(k for k in working if k[0] == "item")
+        roll = rng.random()
+        operation: dict[str, Any] = {"op_id": str(uuid.uuid4())}
+        if roll < 0.15 or not lists:
+            entity_id = str(uuid.uuid4())
+            data = {"name": f"list {rng.randint(0, 999)}", "position": rng.randint(0, 9)}
+            operation.update(type="list", action="create", id=entity_id, data=data)
+            working[("list", entity_id)] = {"version": 1, **data}
+        elif roll < 0.35 or not items:
+            entity_id = str(uuid.uuid4())
+            data = {"list": rng.choice(lists)[1], "title": f"item {rng.randint(0, 999)}"}
+            operation.update(type="item", action="create", id=entity_id, data=data)
+            working[("item", entity_id)] = {"version": 1, "status": "open", **data}
+        elif roll < 0.80:
+            key = rng.choice(items)
+            choices = {
+                "title": f"title {rng.randint(0, 99)}",
+                "notes": f"notes {rng.randint(0, 99)}",
+                "priority": rng.randint(1, 4),
+                "status": rng.choice(["open", "done"]),
+                "position": rng.randint(0, 9),
+            }
+            data = dict(rng.sample(sorted(choices.items()), rng.randint(1, 2)))
+            version = working[key]["version"]
+            operation.update(type="item", action="update", id=key[1], version=version, data=data)
+            working[key].update(data, version=version + 1)
+        elif roll < 0.88:
+            key = rng.choice(lists)
+            data = {"name": f"renamed {rng.randint(0, 99)}"}
+            version = working[key]["version"]
+            operation.update(type="list", action="update", id=key[1], version=version, data=data)
+            working[key].update(data, version=version + 1)
+        elif roll < 0.97:
+            key = rng.choice(items)
+            operation.update(type="item", action="delete", id=key[1], version=working.pop(key)["version"])
+        else:
+            key = rng.choice(lists)
+            operation.update(type="list", action="delete", id=key[1], version=working.pop(key)["version"])
+            for item_key in [k for k, v in working.items() if k[0] == "item" and v.get("list") == key[1]]:
+                working.pop(item_key)
+        operations.append(operation)
+    return operations
+
+
+def _check_results(
+    client: Client, operations: list[dict[str, Any]], results: list[dict[str, Any]], log: list[AcceptedWrite]
+) -> None:
+    assert [r["op_id"] for r in results] == [o["op_id"] for o in operations]
+    for operation, result in zip(operations, results, strict=True):
+        status = result["status"]
+        assert status in ("applied", "merged", "conflict", "invalid"), result
+        if status == "conflict":
+            error = result["error"]
+            # A no-op write keeps its version, so a later base the client assumed may even be ahead.
+            assert error["current"]["version"] != operation["version"]
+            assert isinstance(error["conflicting_fields"], list)
+            if operation["action"] == "update" and error["current"]["version"] > operation["version"]:
+                # The fields it sets, and what follows from them (status sets completed_at).
+                assert error["conflicting_fields"], result
+            client.conflicts.append(operation)
+        elif status in ("applied", "merged") and operation["action"] != "delete":
+            entity = result["entity"]
+            values = {k: entity[k] for k in operation["data"]}
+            assert values == operation["data"], (operation, entity)
+            log.append(AcceptedWrite(operation["type"], operation["id"], entity["version"], values))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", SEEDS)
+def test_offline_clients_converge_without_losing_accepted_writes(
+    user: Any, make_client: Any, seed: int
+) -> None:
+    rng = random.Random(seed)
+    clients = [Client(name, make_client(user)) for name in ("phone", "tablet", "web")]
+    log: list[AcceptedWrite] = []
+    pushed = 0
+    for client in clients:
+        _pull_rest(client, pull(client.api))
+
+    for _round in range(ROUNDS):
+        batches = [(client, _offline_edits(rng, copy.deepcopy(client.replica))) for client in clients]
+        rng.shuffle(batches)
+        for client, operations in batches:
+            response = push(client.api, operations, cursor=client.cursor)
+            assert response.status_code == 200, response.content
+            answer = response.json()
+            _check_results(client, operations, answer["results"], log)
+            pushed += len(operations)
+            if rng.random() < 0.2:  # the answer was lost: the client sends the same batch again
+                replay = push(client.api, operations, cursor=client.cursor).json()
+                assert replay["results"] == answer["results"]
+            _pull_rest(client, answer)
+
+    for client in clients:
+        _pull_rest(client, pull(client.api, client.cursor, limit=3))
+    server = server_state(user)
+    for client in clients:
+        assert client.replica == server, client.name
+
+    last_write: dict[tuple[str, str, str], AcceptedWrite] = {}
+    for write in sorted(log, key=lambda w: w.version):
+        for name in write.values:
+            last_write[(write.type, write.id, name)] = write
+    for (type_name, entity_id, name), write in last_write.items():
+        if (type_name, entity_id) in server:
+            assert server[(type_name, entity_id)][name] == write.values[name], (type_name, entity_id, name)
+    assert pushed > 0
