@@ -8,13 +8,11 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
@@ -92,14 +90,11 @@ class TokenRefreshView(AuthView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(RefreshSerializer, request)
-        serializer = TokenRefreshSerializer(data=data)
         try:
-            serializer.is_valid(raise_exception=True)
-        except (TokenError, AuthenticationFailed) as error:
+            tokens = services.session_rotate(raw=data["refresh"])
+        except TokenError as error:
             raise InvalidCredentials("The refresh token is invalid, expired or already used.") from error
-        return Response(
-            {"access": serializer.validated_data["access"], "refresh": serializer.validated_data["refresh"]}
-        )
+        return Response(tokens)
 
 
 class LogoutView(APIView):
