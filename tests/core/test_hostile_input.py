@@ -179,3 +179,15 @@ def test_the_renderer_escapes_what_orjson_refuses() -> None:
     from core.renderers import JSONRenderer
 
     assert json.loads(JSONRenderer().render({"bad": "\ud800"})) == {"bad": "\ud800"}
+
+
+@pytest.mark.parametrize("depth", [200, 1000])
+def test_nesting_deeper_than_any_body_needs_is_a_parse_error(client: APIClient, depth: int) -> None:
+    # orjson parses up to 1024 levels, but the validators and error renderers walk them recursively.
+    nested = b"[" * depth + b"]" * depth
+    document = b'{"format":"daymark-export","format_version":1,"lists":[{"id":"%s","name":%s}]}' % (
+        b"00000000-0000-0000-0000-000000000001",
+        nested,
+    )
+    for body in (b'{"mode":"merge","document":%s}' % document, b'{"mode":"merge","document":%s}' % nested):
+        assert_problem(post_raw(client, "/api/v1/user/import", body), 400, "parse_error")
