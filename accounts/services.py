@@ -25,6 +25,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -63,6 +65,30 @@ def session_tokens(*, user: User) -> dict[str, str]:
     """A new refresh token (recorded, so it can be revoked) and its access token."""
     refresh = RefreshToken.for_user(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def session_rotate(*, raw: str) -> dict[str, str]:
+    """Trades a refresh token for a new pair; the old one is revoked. Raises TokenError when it is not a
+    live refresh token of an active user.
+
+    The new pair is made for the user as they are now (simplejwt's own rotation copies the old claims,
+    including the password hash it was issued under, so after a password change the device that kept its
+    session got access tokens that were all rejected). Revocation is the blacklist, which a password
+    change fills with every other session. The blacklist row is the claim on the token: of two uses
+    racing past the check, only the one that writes the row gets a new pair.
+    """
+    old = RefreshToken(raw)  # type: ignore[arg-type]
+    user = User.objects.filter(pk=old.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise TokenError("No active account for this token.")
+    outstanding = OutstandingToken.objects.filter(jti=old.get(api_settings.JTI_CLAIM)).first()
+    if outstanding is None:
+        raise TokenError("Not a token this server issued.")
+    with transaction.atomic():
+        _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not created:
+            raise TokenError("Token is blacklisted")
+        return session_tokens(user=user)
 
 
 def session_revoke(*, user: User, refresh: RefreshToken) -> None:

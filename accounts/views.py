@@ -9,13 +9,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
-from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
@@ -127,14 +126,11 @@ class TokenRefreshView(AuthView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(RefreshSerializer, request)
-        serializer = TokenRefreshSerializer(data=data)
         try:
-            serializer.is_valid(raise_exception=True)
-        except (TokenError, AuthenticationFailed, User.DoesNotExist) as error:  # the account may be gone
+            tokens = services.session_rotate(raw=data["refresh"])
+        except TokenError as error:
             raise InvalidCredentials("The refresh token is invalid, expired or already used.") from error
-        return Response(
-            {"access": serializer.validated_data["access"], "refresh": serializer.validated_data["refresh"]}
-        )
+        return Response(tokens)
 
 
 class LogoutView(APIView):

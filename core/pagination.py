@@ -11,10 +11,14 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
+from uuid import UUID
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +50,31 @@ def parse_ordering(raw: str | None, allowed: Sequence[str], default: str) -> tup
     return name, descending
 
 
+def _position_value(model_field: Any, value: Any) -> Any:
+    """A cursor's position value, checked against the type `_encode` wrote for `model_field`."""
+    if value is None:
+        if not model_field.null:
+            raise ValueError("null position for a non-null field")
+        return None
+    if isinstance(model_field, models.DateTimeField):
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None or timezone.is_naive(parsed):
+            raise ValueError("not an aware datetime")
+        return parsed.astimezone(UTC)  # OverflowError at the ends of the calendar
+    if isinstance(model_field, models.DateField):
+        parsed_date = parse_date(value) if isinstance(value, str) else None
+        if parsed_date is None:
+            raise ValueError("not a date")
+        return parsed_date
+    if isinstance(model_field, models.IntegerField):
+        if type(value) is not int:
+            raise ValueError("not an integer")
+        return value
+    if isinstance(model_field, models.CharField) and isinstance(value, str) and "\x00" not in value:
+        return value
+    raise ValueError("not a value of the ordering field")
+
+
 class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     limit_query_param = "limit"
@@ -62,26 +91,28 @@ class KeysetPagination(BasePagination):
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def _decode(self, token: str, queryset: QuerySet, field: str) -> tuple[tuple[Any, str], bool]:
+        """A cursor must have exactly the shape `_encode` gives it; anything else (tampered, or made for
+        another ordering) is a 400, never a value the database chokes on."""
         try:
             padded = token + "=" * (-len(token) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(data, dict) or set(data) != {"p", "r"} or not isinstance(data["r"], bool):
+                raise ValueError("not a cursor")
             value, row_id = data["p"]
-            reverse = bool(data["r"])
-            model_field = queryset.model._meta.get_field(field)
-            pk_field = queryset.model._meta.pk
-            assert pk_field is not None
-            value = None if value is None else model_field.to_python(value)
-            row_id = str(pk_field.to_python(row_id))
+            if not isinstance(row_id, str):
+                raise ValueError("the row id is not a string")
+            position = (_position_value(queryset.model._meta.get_field(field), value), str(UUID(row_id)))
         except (
             ValueError,
             KeyError,
             TypeError,
+            OverflowError,
+            RecursionError,
             binascii.Error,
-            DjangoValidationError,
             UnicodeDecodeError,
         ) as e:
             raise validation_error({"cursor": ["Invalid cursor."]}) from e
-        return (value, row_id), reverse
+        return position, data["r"]
 
     # --- paging ------------------------------------------------------------------------------------------
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:

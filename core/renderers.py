@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import decimal
+import json
 import uuid
 from typing import Any
 
 import orjson
 from django.utils.functional import Promise
 from rest_framework import renderers
+from rest_framework.utils.encoders import JSONEncoder
 
 
 def _default(value: Any) -> Any:
@@ -23,4 +25,9 @@ class JSONRenderer(renderers.JSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            # orjson refuses strings that are not valid Unicode (a lone surrogate echoed from input); an
+            # answer must still go out, with such characters escaped.
+            return json.dumps(data, cls=JSONEncoder, ensure_ascii=True).encode()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
 # Members a client may send back as it received them; they are ignored (API.md section 1).
@@ -61,9 +64,43 @@ def _json_type_error(field: serializers.Field, value: Any) -> str | None:
     return None
 
 
+_RFC_3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+class UUIDField(serializers.UUIDField):
+    """A UUID given as a string. DRF's own also takes an integer (`123` as UUID(int=123)): a wrong type."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """RFC 3339 in, RFC 3339 in UTC out (API.md section 1).
+
+    Input needs a date, a time and an offset: a bare date or a time without offset names no instant.
+    Output is `isoformat` with `Z`, which keeps four year digits where `strftime("%Y")` gives `1-01-01`.
+    """
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str) or not _RFC_3339.match(value):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm:ss[.ffffff]Z or with an offset such as +02:00")
+        return super().to_internal_value(value)
+
+    def to_representation(self, value: Any) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DateTimeField,
+        models.UUIDField: UUIDField,
+    }

@@ -4,14 +4,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import StrictModelSerializer
+from core.serializers import DateTimeField, StrictModelSerializer, UUIDField
 from lists.models import Item, List
 
 OWNED_READ_ONLY = ["version", "created_at", "updated_at"]
 
 
 class ListSerializer(StrictModelSerializer):
-    id = serializers.UUIDField(required=False)
+    id = UUIDField(required=False)
     color = serializers.RegexField(
         r"^#[0-9A-Fa-f]{6}$",
         allow_null=True,
@@ -30,14 +30,14 @@ class ListSerializer(StrictModelSerializer):
 
 
 class ItemSerializer(StrictModelSerializer):
-    id = serializers.UUIDField(required=False)
-    list = serializers.UUIDField(source="list_id")
+    id = UUIDField(required=False)
+    list = UUIDField(source="list_id")
     title = serializers.CharField(max_length=500)
     notes = serializers.CharField(
         max_length=10_000, required=False, allow_blank=True, default="", trim_whitespace=False
     )
     priority = serializers.IntegerField(min_value=1, max_value=4, required=False, default=3)
-    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    completed_at = DateTimeField(required=False, allow_null=True)
 
     class Meta:
         model = Item

@@ -14,6 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery, Value
+from django.db.models.functions import Coalesce
 
 from core.models import OwnedModel
 from core.problems import IdConflict, PreconditionFailed, VersionConflict
@@ -118,10 +120,18 @@ def change_writer(user: Any) -> Iterator[ChangeWriter]:
 
 
 def fields_changed_since(entity: OwnedModel, version: int) -> set[str] | None:
-    """Names of the fields written after `version`; None when that history was pruned (unknown)."""
+    """Names of the fields written after `version`; None when that history was pruned (unknown).
+
+    Ids are chosen by clients: the same id may name an entity of another type, or one that was deleted
+    and created again. Only this type's records after the id's last deletion are this entity's history.
+    """
+    history = ChangeRecord.objects.filter(
+        user_id=entity.user_id, entity_type=entity.sync_type, entity_id=entity.pk
+    )
+    last_deletion = history.filter(deleted=True).order_by("-number").values("number")[:1]
     rows = list(
-        ChangeRecord.objects.filter(
-            user_id=entity.user_id, entity_id=entity.pk, version__gt=version, deleted=False
+        history.filter(
+            number__gt=Coalesce(Subquery(last_deletion), Value(0)), version__gt=version, deleted=False
         ).values_list("version", "fields")
     )
     if {v for v, _ in rows} != set(range(version + 1, entity.version + 1)):

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from lists.models import Item, List
+from sync import registry
 from sync.models import ChangeRecord
 from tests.conftest import client_for
 from tests.factories import ItemFactory, ListFactory, UserFactory
@@ -61,6 +62,12 @@ class TestExport:
 
 
 class TestRoundTrip:
+    @pytest.mark.xfail(
+        registry.get("profile") is None,
+        reason="the profile's display_name and timezone import through the profile sync type, which is "
+        "not registered on this branch yet (daily-workflow)",
+        strict=True,
+    )
     def test_export_delete_register_import_gives_the_same_export(
         self, client: APIClient, filled: User
     ) -> None:
