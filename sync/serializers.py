@@ -24,10 +24,15 @@ class SyncOperationSerializer(StrictSerializer):
         required=False,
         help_text="The base version (update and delete; without it the operation is `version_required`).",
     )
-    data = serializers.DictField(
-        required=False,
-        help_text="The entity's fields (create and update), as the entity's own endpoint accepts them.",
-    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `data` would shadow Serializer.data as a class attribute.
+        fields = super().get_fields()
+        fields["data"] = serializers.DictField(
+            required=False,
+            help_text="The entity's fields (create and update), as the entity's own endpoint accepts them.",
+        )
+        return fields
 
 
 class SyncPushSerializer(StrictSerializer):

@@ -106,7 +106,8 @@ def test_date_parameters_document_the_accepted_years(schema: dict[str, Any], pat
 
 
 @pytest.mark.parametrize(
-    "value", ["1899-12-31", "1900-01-01", "2026-11-23", "8999-12-31", "9000-12-31", "9001-01-01", "0046-12-11"]
+    "value",
+    ["1899-12-31", "1900-01-01", "2026-11-23", "8999-12-31", "9000-12-31", "9001-01-01", "0046-12-11"],
 )
 def test_the_day_pattern_accepts_exactly_what_parse_day_accepts(value: str) -> None:
     try:

@@ -19,7 +19,8 @@ def assert_flat(errors: Any) -> dict[str, list[str]]:
     assert isinstance(errors, dict)
     for key, messages in errors.items():
         assert isinstance(key, str)
-        assert isinstance(messages, list) and messages
+        assert isinstance(messages, list)
+        assert messages
         assert all(isinstance(message, str) for message in messages), (key, messages)
     return errors
 
