@@ -137,7 +137,8 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
         raise validation_error({"document": ["Must be an object."]})
     if document.get("format") != FORMAT:
         errors.add("document.format", f"Must be {FORMAT!r}.")
-    if document.get("format_version") != FORMAT_VERSION:
+    version = document.get("format_version")
+    if isinstance(version, bool) or version != FORMAT_VERSION:  # `true == 1` in Python, not in JSON
         errors.add("document.format_version", f"Must be {FORMAT_VERSION}.")
     known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in SECTIONS)}
     for key in document:

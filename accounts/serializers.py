@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone as dj_timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiKey, User
@@ -77,10 +78,26 @@ class PasswordResetConfirmSerializer(StrictSerializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
+# API.md section 2: a key is read-only or read-write; the schema lists the accepted arrays themselves.
+_SCOPE_SETS = [["read"], ["read", "write"], ["write", "read"]]
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "enum": [choice for choice, _label in ApiKey.Scope.choices]},
+        "enum": _SCOPE_SETS,
+        "description": '`["read"]` or `["read", "write"]`.',
+    }
+)
+class ScopesField(serializers.ListField):
+    pass
+
+
 class ApiKeySerializer(StrictModelSerializer):
     """A key as listed. `is_admin` is not here: only staff set it, in the admin."""
 
-    scopes = serializers.ListField(
+    scopes = ScopesField(
         child=serializers.ChoiceField(choices=ApiKey.Scope.choices), min_length=1, max_length=2
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

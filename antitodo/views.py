@@ -4,13 +4,12 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
 from antitodo import services
 from antitodo.models import AntiTodoEntry
 from antitodo.serializers import AntiTodoEntrySerializer
-from core.dates import MAX_RANGE_DAYS, day_param, range_params
+from core.dates import DAY_SCHEMA, MAX_RANGE_DAYS, day_param, range_params
 from core.versioning import BaseVersion
 from core.views import VersionedModelViewSet
 
@@ -19,11 +18,18 @@ from core.views import VersionedModelViewSet
     list=extend_schema(
         parameters=[
             OpenApiParameter(
-                "date", OpenApiTypes.DATE, description="One day; default today (user's time zone)."
+                "date",
+                DAY_SCHEMA,
+                description="One day; default today (user's time zone). Ignored when a range is given.",
             ),
-            OpenApiParameter("from", OpenApiTypes.DATE, description="First day of a range (with `to`)."),
             OpenApiParameter(
-                "to", OpenApiTypes.DATE, description=f"Last day of a range; at most {MAX_RANGE_DAYS} days."
+                "from", DAY_SCHEMA, description="First day of a range: needs `to` too (without it, 400)."
+            ),
+            OpenApiParameter(
+                "to",
+                DAY_SCHEMA,
+                description="Last day of a range: needs `from` too (without it, 400), not before it; "
+                f"at most {MAX_RANGE_DAYS} days.",
             ),
         ]
     )

@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
@@ -21,6 +20,13 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Far enough from date.min/date.max that "the day after" and "the start of the day" in any zone exist.
 _EARLIEST = date(1900, 1, 1)
 _LATEST = date(9000, 12, 31)
+# The OpenAPI schema of a day, query parameter or body field: `format: date` cannot say which years are
+# accepted, the pattern does (1900..9000, as parse_day checks).
+DAY_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "format": "date",
+    "pattern": "^(19[0-9]{2}|[2-8][0-9]{3}|9000)-[0-9]{2}-[0-9]{2}$",
+}
 
 
 def user_zone(user: Any) -> ZoneInfo:
@@ -56,9 +62,9 @@ def parse_day(raw: Any, name: str = "date") -> date:
 
 
 def day_param(params: Mapping[str, Any], user: Any, name: str = "date") -> date:
-    """`?date=`, default today in the user's time zone."""
+    """`?date=`, default today in the user's time zone when absent (an empty value is not a date)."""
     raw = params.get(name)
-    return local_today(user) if raw in (None, "") else parse_day(raw, name)
+    return local_today(user) if raw is None else parse_day(raw, name)
 
 
 def range_params(
@@ -67,9 +73,9 @@ def range_params(
     """`?from=&to=`: both valid dates, from <= to, at most MAX_RANGE_DAYS days (both ends included).
 
     With `default_to` and `default_days`, missing ends default to the `default_days` days ending there;
-    without them, both are required.
+    without them, both are required. A parameter that is present must be a date (an empty value is not).
     """
-    raw_from, raw_to = params.get("from") or None, params.get("to") or None
+    raw_from, raw_to = params.get("from"), params.get("to")
     if default_to is None or default_days is None:
         missing = {
             n: ["This query parameter is required."]
@@ -96,7 +102,7 @@ def days_of(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-@extend_schema_field(OpenApiTypes.DATE)
+@extend_schema_field(DAY_SCHEMA)
 class DayField(serializers.Field):
     """A `YYYY-MM-DD` day in a body, with the same rules as the query parameters."""
 

@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from core.context import request_id_var
 
@@ -152,6 +153,36 @@ def problem_response(
     )
 
 
+def flat_errors(detail: Any) -> dict[str, list[str]]:
+    """Validation errors as API.md section 6 shows them: flat keys, each with a list of messages.
+
+    Nested serializers become dotted keys (`preferences.focus_size`), list entries are indexed
+    (`items[2].title`, `scopes[0]`); a nested serializer's own errors stay on its key (`onboarding`).
+    """
+    errors: dict[str, list[str]] = {}
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+                    walk(child, f"{where}[{key}]")
+                elif key == api_settings.NON_FIELD_ERRORS_KEY and where:
+                    walk(child, where)
+                else:
+                    walk(child, f"{where}.{key}" if where else str(key))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                if isinstance(child, dict | list):
+                    walk(child, f"{where}[{index}]")  # a list serializer's entry ({} when it is valid)
+                else:
+                    walk(child, where)
+        else:
+            errors.setdefault(where or api_settings.NON_FIELD_ERRORS_KEY, []).append(str(value))
+
+    walk(detail, "")
+    return errors
+
+
 def _flatten_detail(detail: Any) -> str:
     if isinstance(detail, list) and detail:
         return _flatten_detail(detail[0])
@@ -196,7 +227,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "server_error")
         title = None
         if isinstance(exc, drf.ValidationError):
-            errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            errors = flat_errors(exc.detail)
             extra["errors"] = errors
             detail = (
                 _flatten_detail(exc.detail)

@@ -29,7 +29,8 @@ class ProblemSerializer(serializers.Serializer):
         fields["errors"] = serializers.DictField(
             child=serializers.ListField(child=serializers.CharField()),
             required=False,
-            help_text="Validation errors by field.",
+            help_text="Validation errors by field: flat keys, nested fields dotted and list entries indexed "
+            "(`preferences.focus_size`, `items[2].title`); `non_field_errors` for the body as a whole.",
         )
         return fields
 

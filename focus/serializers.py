@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -55,7 +54,19 @@ class FocusCardSerializer(serializers.ModelSerializer):
         return sum(1 for entry in self._entries(card) if entry.item.status == "done")
 
 
-@extend_schema_field(OpenApiTypes.UUID)
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "uuid"},
+            {
+                "type": "object",
+                "required": ["item"],
+                "properties": {"item": {"type": "string", "format": "uuid"}},
+                "description": "An entry as the card shows it; only its `item` is read.",
+            },
+        ]
+    }
+)
 class ItemRefField(serializers.Field):
     """An item id; an entry object (`{"item": id, ...}`) as the card showed it is accepted too."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -12,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.dates import MAX_RANGE_DAYS, day_param, local_today, range_params
+from core.dates import DAY_SCHEMA, MAX_RANGE_DAYS, day_param, local_today, range_params
 from core.problems import VersionRequired
 from core.versioning import base_version_from, etag_for
 from focus import selectors, services
@@ -26,7 +25,7 @@ from focus.serializers import (
 
 DATE_PARAM = OpenApiParameter(
     "date",
-    OpenApiTypes.DATE,
+    DAY_SCHEMA,
     description="The card's day (YYYY-MM-DD). Default: today in the user's time zone.",
 )
 NOT_FOUND = OpenApiResponse(description="focus_card_not_found: no card for this date.")
@@ -53,6 +52,7 @@ class FocusView(APIView):
 
 class FocusCardView(FocusView):
     versioned = True
+    extra_error_statuses = {"GET": {400}}  # `?date=` that is not a date
 
     @extend_schema(
         parameters=[DATE_PARAM], responses={200: FocusCardSerializer, 404: NOT_FOUND}, tags=["focus"]
@@ -117,14 +117,16 @@ class FocusCardGenerateView(FocusView):
 
 
 class FocusCardRangeView(FocusView):
+    extra_error_statuses = {"GET": {400}}  # a missing or invalid end, `from` after `to`, over 366 days
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First day (YYYY-MM-DD)."),
+            OpenApiParameter("from", DAY_SCHEMA, required=True, description="First day (YYYY-MM-DD)."),
             OpenApiParameter(
                 "to",
-                OpenApiTypes.DATE,
+                DAY_SCHEMA,
                 required=True,
-                description=f"Last day; at most {MAX_RANGE_DAYS} days.",
+                description=f"Last day, not before `from`; at most {MAX_RANGE_DAYS} days.",
             ),
         ],
         responses={

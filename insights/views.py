@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.dates import MAX_RANGE_DAYS, local_today, range_params
+from core.dates import DAY_SCHEMA, MAX_RANGE_DAYS, local_today, range_params
 from insights.selectors import insights
 from insights.serializers import InsightsSerializer
 
@@ -16,16 +15,16 @@ DEFAULT_DAYS = 30
 
 class InsightsView(APIView):
     permission_classes = [IsAuthenticated]
+    extra_error_statuses = {"GET": {400}}  # an invalid date, `from` after `to`, over 366 days
 
     @extend_schema(
         parameters=[
-            OpenApiParameter(
-                "from", OpenApiTypes.DATE, description="First day; default 29 days before `to`."
-            ),
+            OpenApiParameter("from", DAY_SCHEMA, description="First day; default 29 days before `to`."),
             OpenApiParameter(
                 "to",
-                OpenApiTypes.DATE,
-                description=f"Last day; default today (user's time zone). At most {MAX_RANGE_DAYS} days.",
+                DAY_SCHEMA,
+                description="Last day, not before `from`; default today (user's time zone). "
+                f"At most {MAX_RANGE_DAYS} days.",
             ),
         ],
         responses={200: InsightsSerializer},

@@ -25,6 +25,7 @@ from sync.models import ChangeRecord, SyncState
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 _MAX_CURSOR_DIGITS = 18  # fits a signed 64-bit change number
+MAX_CURSOR = 10**_MAX_CURSOR_DIGITS - 1
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
 
-from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict
+from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict, flat_errors
 from core.versioning import BaseVersion, parse_version_value
 from sync import registry
 from sync.models import ChangeRecord, ProcessedOperation
@@ -92,7 +92,7 @@ def run_operation(user: Any, operation: Any, context: dict[str, Any]) -> dict[st
 def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any]:
     body: dict[str, Any] = {"code": error.code, "detail": error.detail}
     if error.errors is not None:
-        body["errors"] = error.errors
+        body["errors"] = flat_errors(error.errors)  # the same shape as a problem body's `errors`
     return {"op_id": op_id, "status": "invalid", "error": body}
 
 

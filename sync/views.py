@@ -12,15 +12,29 @@ from rest_framework.views import APIView
 
 from core.problems import validation_error
 from sync import feed, push
+from sync.serializers import SyncPushSerializer
 
 _PUSH_FIELDS = frozenset({"cursor", "operations"})
 _FEED_PARAMETERS = [
-    OpenApiParameter("cursor", OpenApiTypes.INT, description="The last answer's cursor; absent or 0: all."),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="Changes per answer (default 500, max 1000)."),
+    OpenApiParameter(
+        "cursor",
+        {"type": "integer", "minimum": 0, "maximum": feed.MAX_CURSOR},
+        description="The last answer's cursor; absent or 0: all. A cursor the server never issued is 400.",
+    ),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1},
+        description=f"Changes per answer (default {feed.DEFAULT_LIMIT}; larger than {feed.MAX_LIMIT} "
+        "is clamped).",
+    ),
 ]
 
 
 class SyncView(APIView):
+    # 400: an invalid cursor or limit (or body); 410 cursor_expired: the cursor is older than the
+    # tombstones kept, do a full sync (API.md section 5).
+    extra_error_statuses = {"GET": {400, 410}, "POST": {410}}
+
     @extend_schema(parameters=_FEED_PARAMETERS, responses={200: OpenApiTypes.OBJECT}, tags=["sync"])
     def get(self, request: Request) -> Response:
         cursor = feed.parse_cursor(request.query_params.get("cursor"))
@@ -29,7 +43,7 @@ class SyncView(APIView):
 
     @extend_schema(
         parameters=_FEED_PARAMETERS[1:],
-        request=OpenApiTypes.OBJECT,
+        request=SyncPushSerializer,
         responses={200: OpenApiTypes.OBJECT},
         tags=["sync"],
     )

@@ -107,11 +107,20 @@ class TestAllOrNothing:
             }
         assert (List.objects.count(), Item.objects.count(), ChangeRecord.objects.count()) == before
 
+    @pytest.mark.parametrize("document", [None, [], "daymark-export"])
+    def test_a_document_that_is_not_an_object_is_400(self, client: APIClient, document: Any) -> None:
+        response = client.post(
+            "/api/v1/user/import", {"document": document, "mode": "replace"}, format="json"
+        )
+        assert response.status_code == 400
+        assert list(response.json()["errors"]) == ["document"]
+
     @pytest.mark.parametrize(
         ("mutate", "where"),
         [
             (lambda d: d.update(format="other"), "document.format"),
             (lambda d: d.update(format_version=2), "document.format_version"),
+            (lambda d: d.update(format_version=True), "document.format_version"),
             (lambda d: d.update(surprise=1), "document.surprise"),
             (lambda d: d.update(items="nope"), "items"),
             (lambda d: d["items"].append(42), "items[3]"),

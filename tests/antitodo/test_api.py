@@ -117,6 +117,8 @@ def test_lists_one_day_by_default_today_or_a_range(client: APIClient, user: User
         "from=2025-01-01&to=2026-01-02",
         "from=2026-05-01",
         "to=2026-05-01",
+        "date=",
+        "from=&to=2026-05-01",
         "ordering=title",
     ],
 )

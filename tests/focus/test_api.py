@@ -185,6 +185,18 @@ def test_bad_dates_are_400(client: APIClient, query: str) -> None:
     assert response.json()["code"] == "validation_error"
 
 
+def test_an_empty_date_is_not_today_but_a_400_and_changes_nothing(client: APIClient, user: User) -> None:
+    today = "/api/v1/focus-card"
+    card = client.put(today, {"items": [str(i.pk) for i in _items(user, 2)]}, format="json").json()
+
+    empty = client.get(f"{today}?date=")
+    patched = client.patch(f"{today}?date=", {"intention": "changed", "version": 1}, format="json")
+
+    assert empty.json()["errors"] == {"date": ["Must be a date as YYYY-MM-DD."]}
+    assert patched.status_code == 400
+    assert client.get(today).json() == card
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -194,6 +206,7 @@ def test_bad_dates_are_400(client: APIClient, query: str) -> None:
         "to=2026-01-01",
         "",
         "from=x&to=2026-01-01",
+        "from=&to=2026-01-01",
     ],
 )
 def test_bad_ranges_are_400(client: APIClient, query: str) -> None:

@@ -65,6 +65,8 @@ def test_the_default_range_is_the_last_30_days_ending_today(db: Any) -> None:
         "to=soon",
         "from=1800-01-01&to=1800-01-02",
         "from=9999-12-30&to=9999-12-31",
+        "from=",
+        "to=",
     ],
 )
 def test_bad_ranges_are_400(client: APIClient, query: str) -> None:
