@@ -173,15 +173,16 @@ def test_another_users_focus_or_anti_todo_id_reveals_nothing(
     user: Any, client: Any, other_user: Any, other_client: Any, type_: str
 ) -> None:
     theirs_id = uuid.uuid4()
-    data = {"date": "2026-03-01"} if type_ == "focus_card" else {"title": "theirs"}
+    data: dict[str, Any] = {"date": "2026-03-01"} if type_ == "focus_card" else {"title": "theirs"}
     assert (
         _answer(push(other_client, [op("create", type_, theirs_id, **data)]))["results"][0]["status"]
         == "applied"
     )
     missing = uuid.uuid4()
-    upd = {"intention": "x"} if type_ == "focus_card" else {"title": "x"}
+    upd: dict[str, Any] = {"intention": "x"} if type_ == "focus_card" else {"title": "x"}
 
-    for action, extra in (("update", upd), ("delete", {})):
+    cases: list[tuple[str, dict[str, Any]]] = [("update", upd), ("delete", {})]
+    for action, extra in cases:
         [foreign] = _answer(push(client, [op(action, type_, theirs_id, 1, **extra)]))["results"]
         [absent] = _answer(push(client, [op(action, type_, missing, 1, **extra)]))["results"]
         assert foreign["status"] == absent["status"] == "invalid", (foreign, absent)
