@@ -267,3 +267,32 @@ def test_bad_profile_data_is_invalid_not_500(user: Any, client: Any, data: dict[
         assert user.email != "new@example.com"
     else:
         assert result["status"] == "invalid", result
+
+
+def test_deleting_a_list_updates_cards_and_entries_that_held_its_items_in_the_feed(
+    user: Any, client: Any
+) -> None:
+    lst = make_list(user=user)
+    keep = make_item(list=make_list(user=user))
+    gone = make_item(list=lst)
+    card_id, entry_id = uuid.uuid4(), uuid.uuid4()
+    _answer(
+        push(
+            client,
+            [
+                op("create", "focus_card", card_id, date="2026-03-01", items=[str(gone.pk), str(keep.pk)]),
+                op("create", "anti_todo", entry_id, title="x", item=str(gone.pk)),
+            ],
+        )
+    )
+    cursor = pull(client)["cursor"]
+
+    answer = _answer(push(client, [op("delete", "list", lst.pk, lst.version)], cursor))
+
+    assert answer["results"][0]["status"] == "applied", answer
+    changes = {(c["type"], c["id"]): c for c in answer["changes"]}
+    assert changes[("focus_card", str(card_id))]["data"]["items"] == [str(keep.pk)]
+    assert changes[("anti_todo", str(entry_id))]["data"]["item"] is None
+    assert changes[("item", str(gone.pk))]["deleted"] is True
+    assert changes[("list", str(lst.pk))]["deleted"] is True
+    assert len(answer["changes"]) == len(changes)
