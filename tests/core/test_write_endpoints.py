@@ -323,3 +323,29 @@ def test_hostile_writes_are_4xx_problems_or_invalid(
         assert response["Content-Type"] == "application/problem+json"
     user.refresh_from_db()
     assert user.is_active
+
+
+def test_a_refresh_with_a_stale_bearer_attached_is_replayed_too(api_client: APIClient, user: Any) -> None:
+    from accounts.services import session_tokens
+
+    refresh = session_tokens(user=user)["refresh"]
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")
+    body = {"refresh": refresh}
+    first = api_client.post("/api/v1/auth/token/refresh", body, format="json", HTTP_IDEMPOTENCY_KEY="f2")
+    again = api_client.post("/api/v1/auth/token/refresh", body, format="json", HTTP_IDEMPOTENCY_KEY="f2")
+
+    assert first.status_code == again.status_code == 200, again.content
+    assert again.json() == first.json()
+
+
+def test_a_refused_request_without_valid_credentials_is_not_kept(user: Any) -> None:
+    from sync.models import IdempotencyKey
+
+    read_only = _key_client(user, ["read"])
+    first = read_only.post("/api/v1/lists", {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="ro")
+    writer = _key_client(user, ["read", "write"])
+    second = writer.post("/api/v1/lists", {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="ro")
+
+    assert first.status_code == 403
+    assert second.status_code == 201
+    assert not IdempotencyKey.objects.filter(user=None).exists()
