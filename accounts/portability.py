@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from accounts.profile_services import profile_for
 from core.problems import validation_error
 from core.versioning import BaseVersion
 from sync import registry
@@ -162,12 +163,21 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
 
 
 def _plan_profile(profile: Any, errors: ImportErrors) -> dict[str, Any] | None:
+    """The profile validated like a PATCH of `user/profile` (an unknown time zone or preference would
+    otherwise be written as it is, and break every later "today")."""
     if profile is None:
         return None
     if not isinstance(profile, dict):
         errors.add("document.profile", "Must be an object.")
         return None
-    return {key: value for key, value in profile.items() if key in PROFILE_FIELDS}
+    sync_type = _section_type("profile")
+    if sync_type is None:
+        return {key: value for key, value in profile.items() if key in PROFILE_FIELDS}
+    serializer = sync_type.serializer(data=profile, partial=True)
+    if not serializer.is_valid():
+        errors.add_detail("profile", serializer.errors)
+        return None
+    return {key: value for key, value in serializer.validated_data.items() if key in PROFILE_FIELDS}
 
 
 def _plan_section(
@@ -281,9 +291,7 @@ def _import_profile(user: User, profile: dict[str, Any]) -> None:
     sync_type = _section_type("profile")
     if sync_type is None or sync_type.update is None:
         return
-    current = sync_type.model.objects.filter(user=user).first()  # type: ignore[attr-defined]
-    entity_id = current.pk if current else None
-    sync_type.update(user=user, entity_id=entity_id, base=ANY_VERSION, data=profile)
+    sync_type.update(user=user, entity_id=profile_for(user).pk, base=ANY_VERSION, data=profile)
 
 
 def _remove_owned(user: User) -> None:

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from accounts.models import Profile
 from accounts.profile_services import ONBOARDING_STEPS, onboarding_of, preferences_of
 from accounts.validators import validate_timezone
-from core.serializers import StrictSerializer
+from core.serializers import DateTimeField, StrictSerializer
 
 
 class PreferencesSerializer(StrictSerializer):
@@ -24,7 +24,8 @@ class OnboardingSerializer(StrictSerializer):
         max_length=len(ONBOARDING_STEPS) * 2,
         required=False,
     )
-    completed_at = serializers.DateTimeField(allow_null=True, required=False)
+    # RFC 3339 with an offset: a bare date or a naive time names no instant (API.md section 1).
+    completed_at = DateTimeField(allow_null=True, required=False)
 
 
 class ProfileSerializer(StrictSerializer):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
+
+from django.http import Http404
 
 from accounts import profile_services
-from accounts.models import Profile
+from accounts.models import Profile, User
 from accounts.profile_serializers import ProfileSerializer
 from sync.registry import SyncType, register
 
@@ -16,6 +19,14 @@ def profile_data(entity: Profile) -> dict[str, Any]:
     return data
 
 
+def _update(*, user: User, entity_id: UUID, base: Any, data: dict[str, Any]) -> tuple[Profile, bool]:
+    """Only the user's own profile id names it: any other id (another user's profile included) is not
+    found, rather than silently writing the pusher's own profile."""
+    if not Profile.objects.filter(user=user, pk=entity_id).exists():
+        raise Http404
+    return profile_services.profile_update(user=user, base=base, data=data)
+
+
 def register_all() -> None:
     register(
         SyncType(
@@ -24,8 +35,6 @@ def register_all() -> None:
             feed_queryset=lambda queryset: queryset.select_related("user"),
             serializer=ProfileSerializer,
             to_data=profile_data,
-            update=lambda *, user, entity_id, base, data: profile_services.profile_update(
-                user=user, base=base, data=data
-            ),
+            update=_update,
         )
     )

@@ -6,9 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from focus import services
+from focus import selectors, services
 from focus.models import FocusCard
-from focus.serializers import FocusCardSyncSerializer
+from focus.serializers import FocusCardSerializer, FocusCardSyncSerializer
 from sync.registry import SyncType, on_delete, register
 
 
@@ -25,6 +25,12 @@ def card_data(card: FocusCard) -> dict[str, Any]:
     return data
 
 
+def card_representation(card: FocusCard) -> dict[str, Any]:
+    """What `GET focus-card` answers (version, entries with titles, done_count): push results and
+    conflicts show the card as the REST endpoint does, not the bare push serializer."""
+    return dict(FocusCardSerializer(selectors.card_by_id(card.user_id, card.pk)).data)
+
+
 def register_all() -> None:
     register(
         SyncType(
@@ -33,6 +39,7 @@ def register_all() -> None:
             feed_queryset=lambda queryset: queryset.prefetch_related("entries"),
             serializer=FocusCardSyncSerializer,
             to_data=card_data,
+            represent=card_representation,
             create=lambda *, user, entity_id, data: services.focus_card_create(
                 user=user, data=data, card_id=entity_id
             ),

@@ -3,7 +3,10 @@
 A middleware, so it holds for every POST endpoint, including ones added later, whatever view class they
 use. DRF authenticates lazily inside the view, so the middleware authenticates the request itself with
 the same `DEFAULT_AUTHENTICATION_CLASSES`: keys are stored per user. A request without valid credentials
-(the `auth/*` endpoints that create a session, or one that will be a 401) is passed through unrecorded.
+(the `auth/*` endpoints that create a session: a retried `auth/token/refresh` must get its tokens again,
+not "refresh token reused", even when the client still attaches its expired access token) is recorded in
+one anonymous scope, where only the same body (password or refresh token included) replays. Its 401 and
+403 answers (credentials missing or refused by a view that needs them) are not kept.
 
 The key's row is inserted and committed before the request runs, with no status yet: a duplicate in any
 server process then finds it and answers 409 `idempotency_key_in_use` until the first stores its answer.
@@ -140,8 +143,6 @@ class IdempotencyKeyMiddleware:
                 errors={HEADER: [f"At most {MAX_KEY_LENGTH} printable ASCII characters."]},
             )
         user = _authenticated_user(request)
-        if user is None:
-            return self.get_response(request)
 
         claimed = _claim(user, key, request_hash(request))
         if isinstance(claimed, HttpResponse):
@@ -151,7 +152,7 @@ class IdempotencyKeyMiddleware:
         except BaseException:
             IdempotencyKey.objects.filter(pk=claimed.pk).delete()
             raise
-        if _keeps(response):
+        if _keeps(response) and not (user is None and response.status_code in (401, 403)):
             IdempotencyKey.objects.filter(pk=claimed.pk).update(
                 status_code=response.status_code,
                 response_body=bytes(response.content),

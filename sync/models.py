@@ -86,7 +86,11 @@ class IdempotencyKey(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Null for a request without credentials (the `auth/*` endpoints that create a session): those keys
+    # share one scope, and the body (with its password or refresh token) must match for a replay.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     key = models.CharField(max_length=255)
     # sha256 of method, path and body: the same key with another request is refused.
     request_hash = models.CharField(max_length=64)
@@ -98,6 +102,11 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_user_key_unique"),
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(user__isnull=True),
+                name="idempotencykey_anonymous_key_unique",
+            ),
         ]
 
     def __str__(self) -> str:

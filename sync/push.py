@@ -121,13 +121,15 @@ def _execute(user: Any, op_id: str, operation: dict[str, Any], context: dict[str
     except IdConflict as error:
         # The same answer whether the id is the user's own with other content or someone else's.
         return _invalid_result(op_id, _invalid(error.code, str(error.detail), {"id": [str(error.detail)]}))
-    except Http404:
+    except (Http404, drf.NotFound):
         return _invalid_result(op_id, _not_found())
     except drf.ValidationError as error:
         return _invalid_result(
             op_id, _invalid("validation_error", "The operation has invalid fields.", _errors(error))
         )
     except ProblemError as error:
+        if error.status_code == 404:  # a type's own "not found" (focus_card_not_found) is not_found here
+            return _invalid_result(op_id, _not_found())
         return _invalid_result(op_id, _invalid(error.code, str(error.detail)))
 
 
@@ -232,7 +234,9 @@ def _delete(
     assert sync_type.delete is not None
     try:
         sync_type.delete(user=user, entity_id=entity_id, base=base)
-    except Http404:
+    except (Http404, ProblemError) as error:
+        if isinstance(error, ProblemError) and error.status_code != 404:
+            raise
         # Already gone (the user's own tombstone says so) is applied; an id the user never had, or anyone
         # else's, is not found, the same for both so nothing is revealed.
         gone = ChangeRecord.objects.filter(

@@ -156,3 +156,15 @@ def test_the_profile_sync_data_leaves_out_the_email(user: User) -> None:
     data = sync_type.to_data(Profile.objects.get(user=user))
     assert "email" not in data
     assert data["preferences"]["focus_size"] == 3
+
+
+@pytest.mark.parametrize("value", ["2026-01-01", "2026-01-01T10:00:00", "yesterday"])
+def test_onboarding_completed_at_must_be_an_rfc_3339_instant(client: Any, value: str) -> None:
+    version = client.get("/api/v1/user/profile").json()["version"]
+
+    response = client.patch(
+        "/api/v1/user/profile", {"onboarding": {"completed_at": value}, "version": version}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
