@@ -17,10 +17,13 @@ a key left "in progress" by a process that died.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from datetime import timedelta
 from typing import Any, cast
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -75,23 +78,54 @@ def _authenticated_user(request: HttpRequest) -> Any | None:
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def request_hash(request: HttpRequest) -> str:
-    digest = hashlib.sha256()
-    for part in (request.method or "", request.get_full_path()):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    digest.update(request.body)
-    return digest.hexdigest()
+def _derived_key(purpose: str, secret: str) -> bytes:
+    return hashlib.sha256(f"daymark-idempotency-{purpose}:{secret}".encode()).digest()
 
 
-def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | HttpResponse:
+def _secrets() -> list[str]:
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def request_hashes(request: HttpRequest) -> list[str]:
+    """Keyed hashes of the request, under the current secret key first, then its fallbacks (so a retry
+    during a key rotation still matches). Keyed: bodies hold passwords and tokens (auth/*), and a plain
+    hash of a password is a cheap offline guess."""
+    hashes = []
+    for secret in _secrets():
+        digest = hmac.new(_derived_key("hash", secret), digestmod=hashlib.sha256)
+        for part in (request.method or "", request.get_full_path()):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        digest.update(request.body)
+        hashes.append(digest.hexdigest())
+    return hashes
+
+
+def _box() -> MultiFernet:
+    """Stored answers are encrypted: they can hold secrets shown once (a new API key, session tokens).
+    Keys derive from SECRET_KEY and its fallbacks, so rotating it keeps replays working meanwhile."""
+    return MultiFernet([Fernet(base64.urlsafe_b64encode(_derived_key("box", s))) for s in _secrets()])
+
+
+def seal(body: bytes) -> bytes:
+    return _box().encrypt(body)
+
+
+def unseal(stored: bytes) -> bytes | None:
+    try:
+        return _box().decrypt(stored)
+    except InvalidToken:
+        return None
+
+
+def _claim(user: Any, key: str, digests: list[str]) -> IdempotencyKey | HttpResponse:
     """The new in-progress row for this key, or the answer for a key already used."""
     now = timezone.now()
     expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return IdempotencyKey.objects.create(user=user, key=key, request_hash=digest)
+                return IdempotencyKey.objects.create(user=user, key=key, request_hash=digests[0])
         except IntegrityError:
             pass
         existing = IdempotencyKey.objects.filter(user=user, key=key).first()
@@ -101,7 +135,7 @@ def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | HttpResponse:
         if existing.created_at < expired_before or abandoned:
             IdempotencyKey.objects.filter(pk=existing.pk, created_at=existing.created_at).delete()
             continue
-        if existing.request_hash != digest:
+        if existing.request_hash not in digests:
             return _problem(IdempotencyKeyReused())
         if existing.in_progress:
             return _problem(IdempotencyKeyInUse())
@@ -110,9 +144,14 @@ def _claim(user: Any, key: str, digest: str) -> IdempotencyKey | HttpResponse:
 
 
 def _replay(record: IdempotencyKey) -> HttpResponse:
+    body = unseal(bytes(record.response_body))
+    if body is None:  # sealed under a secret key no longer configured: the answer cannot be given again
+        return _problem(
+            IdempotencyKeyInUse("The stored answer for this key can no longer be read; use a new key.")
+        )
     headers = dict(record.response_headers)
     response = HttpResponse(
-        bytes(record.response_body),
+        body,
         status=record.status_code or 200,
         content_type=headers.pop("Content-Type", None),
     )
@@ -144,7 +183,7 @@ class IdempotencyKeyMiddleware:
             )
         user = _authenticated_user(request)
 
-        claimed = _claim(user, key, request_hash(request))
+        claimed = _claim(user, key, request_hashes(request))
         if isinstance(claimed, HttpResponse):
             return claimed
         try:
@@ -155,7 +194,7 @@ class IdempotencyKeyMiddleware:
         if _keeps(response) and not (user is None and response.status_code in (401, 403)):
             IdempotencyKey.objects.filter(pk=claimed.pk).update(
                 status_code=response.status_code,
-                response_body=bytes(response.content),
+                response_body=seal(bytes(response.content)),
                 response_headers={name: response[name] for name in REPLAYED_HEADERS if name in response},
             )
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
@@ -213,3 +214,35 @@ def test_a_browser_may_send_the_key_and_if_match(api_client: Any, settings: Any)
     allowed = preflight["Access-Control-Allow-Headers"].lower()
     assert "idempotency-key" in allowed
     assert "if-match" in allowed
+
+
+@pytest.mark.django_db
+def test_stored_answers_and_request_hashes_hold_no_readable_secret(
+    user: Any, client: Any, settings: Any
+) -> None:
+    """A replayable answer may carry a secret shown once (a new API key); at rest it is sealed, and the
+    request hash is keyed, so neither gives away the key or a password in a body."""
+    response = client.post(
+        "/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}, HTTP_IDEMPOTENCY_KEY="key-with-secret"
+    )
+    assert response.status_code == 201
+    secret = response.json()["key"]
+    stored = IdempotencyKey.objects.get(key="key-with-secret")
+    assert secret.encode() not in bytes(stored.response_body)
+    assert hashlib.sha256(b"POST\0/api/v1/user/api-keys\0" + response.wsgi_request.body).hexdigest() != (
+        stored.request_hash
+    )
+
+    replay = client.post(
+        "/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}, HTTP_IDEMPOTENCY_KEY="key-with-secret"
+    )
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["key"] == secret
+
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-rotated-secret-key-for-this-test-only"
+    during_rotation = client.post(
+        "/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}, HTTP_IDEMPOTENCY_KEY="key-with-secret"
+    )
+    assert during_rotation["Idempotent-Replayed"] == "true"
+    assert during_rotation.json()["key"] == secret
