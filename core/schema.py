@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular import openapi
@@ -52,8 +53,26 @@ _DESCRIPTIONS = {
 }
 
 
+def _is_ours(obj: Any) -> bool:
+    """Defined in a domain app (not in core's plumbing, DRF or a library)."""
+    module = getattr(obj, "__module__", "") or ""
+    return module.split(".")[0] in DOMAIN_PACKAGES
+
+
+DOMAIN_PACKAGES = {"accounts", "lists", "focus", "antitodo", "insights", "sync", "config"}
+
+
 class AutoSchema(openapi.AutoSchema):
     """Adds the problem answers each operation can give. Views may name more in `extra_error_statuses`."""
+
+    def get_description(self) -> str:
+        """The endpoint's own docstrings only: those of the plumbing it inherits (core, DRF) describe
+        our internals, not the endpoint."""
+        view_class = type(self.view)
+        action = getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None)
+        action_doc = action.__doc__ if action is not None and _is_ours(action) else None
+        view_doc = view_class.__dict__.get("__doc__") if _is_ours(view_class) else None
+        return inspect.cleandoc(action_doc or view_doc or "")
 
     def _error_statuses(self) -> set[int]:
         statuses = {429}

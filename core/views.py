@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from collections.abc import Callable
+from typing import Any, Protocol, final
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -39,28 +40,50 @@ class OwnedViewSet(viewsets.GenericViewSet):
         return dict(self.get_serializer(entity).data)
 
 
+class EntityServices(Protocol):
+    """The write services of one entity type, called with keyword arguments (`user, entity_id, data`,
+    and `base` for update and delete). The sync registry's entries are these, so the REST endpoints and
+    sync push share one adapter per type."""
+
+    @property
+    def create(self) -> Callable[..., tuple[Any, bool]] | None: ...
+
+    @property
+    def update(self) -> Callable[..., tuple[Any, bool]] | None: ...
+
+    @property
+    def delete(self) -> Callable[..., None] | None: ...
+
+
 class VersionedModelViewSet(OwnedViewSet):
     """List, create, retrieve, PATCH, PUT and DELETE with the version rules of API.md section 4.
 
-    Writes go through the app's services, named by the subclass:
-    `create_entity(user, entity_id, data) -> (entity, created)`,
-    `update_entity(user, entity_id, base, data) -> (entity, merged)`,
-    `delete_entity(user, entity_id, base) -> None`.
+    Writes go through the services that `entity_services()` names (the app's sync registry entry):
+    create -> (entity, created), update -> (entity, merged), delete -> None.
     """
 
     versioned = True
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
-    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
+    def entity_services(self) -> EntityServices:
         raise NotImplementedError
+
+    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
+        create = self.entity_services().create
+        assert create is not None
+        return create(user=user, entity_id=entity_id, data=data)
 
     def update_entity(
         self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
     ) -> tuple[Any, bool]:
-        raise NotImplementedError
+        update = self.entity_services().update
+        assert update is not None
+        return update(user=user, entity_id=entity_id, base=base, data=data)
 
     def delete_entity(self, user: Any, entity_id: UUID, base: BaseVersion) -> None:
-        raise NotImplementedError
+        delete = self.entity_services().delete
+        assert delete is not None
+        delete(user=user, entity_id=entity_id, base=base)
 
     def get_object_id(self) -> UUID:
         try:

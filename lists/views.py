@@ -6,11 +6,11 @@ from uuid import UUID
 from django.db.models import Count, Q, QuerySet
 
 from core.versioning import BaseVersion
-from core.views import VersionedModelViewSet
-from lists import services
+from core.views import EntityServices, VersionedModelViewSet
 from lists.filters import ItemFilter
 from lists.models import Item, List
 from lists.serializers import ItemSerializer, ListSerializer
+from sync import registry
 
 
 class ListViewSet(VersionedModelViewSet):
@@ -23,18 +23,18 @@ class ListViewSet(VersionedModelViewSet):
         # open_count in the same query as the page, never a query per list.
         return queryset.annotate(open_count=Count("items", filter=Q(items__status=Item.Status.OPEN)))
 
+    def entity_services(self) -> EntityServices:
+        return registry.require("list")
+
     def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
-        entity, created = services.list_create(user=user, data=data, list_id=entity_id)
+        entity, created = super().create_entity(user, entity_id, data)
         return self._with_open_count(entity), created
 
     def update_entity(
         self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
     ) -> tuple[Any, bool]:
-        entity, merged = services.list_update(user=user, list_id=entity_id, base=base, data=data)
+        entity, merged = super().update_entity(user, entity_id, base, data)
         return self._with_open_count(entity), merged
-
-    def delete_entity(self, user: Any, entity_id: UUID, base: BaseVersion) -> None:
-        services.list_delete(user=user, list_id=entity_id, base=base)
 
     def represent(self, entity: Any) -> dict[str, Any]:
         return super().represent(self._with_open_count(entity))
@@ -52,13 +52,5 @@ class ItemViewSet(VersionedModelViewSet):
     ordering_fields = ("position", "due_date", "priority", "created_at", "updated_at", "completed_at")
     default_ordering = "position"
 
-    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
-        return services.item_create(user=user, data=data, item_id=entity_id)
-
-    def update_entity(
-        self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
-    ) -> tuple[Any, bool]:
-        return services.item_update(user=user, item_id=entity_id, base=base, data=data)
-
-    def delete_entity(self, user: Any, entity_id: UUID, base: BaseVersion) -> None:
-        services.item_delete(user=user, item_id=entity_id, base=base)
+    def entity_services(self) -> EntityServices:
+        return registry.require("item")

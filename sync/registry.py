@@ -49,6 +49,14 @@ def get(name: str) -> SyncType | None:
     return _registry.get(name)
 
 
+def require(name: str) -> SyncType:
+    """A registered type; asking for one that no app registered is a programming error."""
+    sync_type = _registry.get(name)
+    if sync_type is None:
+        raise LookupError(f"sync type {name!r} is not registered")
+    return sync_type
+
+
 def all_types() -> list[SyncType]:
     return list(_registry.values())
 

@@ -86,3 +86,16 @@ class TestDocs:
         html = response.content.decode()
         assert "cdn." not in html
         assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.django_db
+def test_operation_descriptions_never_describe_our_plumbing() -> None:
+    schema = Client().get("/api/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    descriptions = [
+        operation.get("description", "")
+        for path in schema["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict)
+    ]
+    assert descriptions
+    assert not [d for d in descriptions if "create_entity" in d or "DESIGN" in d or "scoped viewset" in d]
