@@ -65,7 +65,7 @@ DOMAIN_PACKAGES = {"accounts", "lists", "focus", "antitodo", "insights", "sync",
 class AutoSchema(openapi.AutoSchema):
     """Adds the problem answers each operation can give. Views may name more in `extra_error_statuses`."""
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature
         """The endpoint's own docstrings only: those of the plumbing it inherits (core, DRF) describe
         our internals, not the endpoint."""
         view_class = type(self.view)
