@@ -13,7 +13,7 @@ from lists.models import Item, List
 from sync import registry
 from sync.models import ChangeRecord
 from tests.conftest import client_for
-from tests.factories import ItemFactory, ListFactory, UserFactory
+from tests.factories import DEFAULT_PASSWORD, ItemFactory, ListFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,10 +72,14 @@ class TestRoundTrip:
         self, client: APIClient, filled: User
     ) -> None:
         first = client.get("/api/v1/user/export").json()
-        email = filled.email
-        filled.delete()
-        again = UserFactory.create(email=email)
-        new_client = client_for(again)
+        deleted = client.delete("/api/v1/user", {"password": DEFAULT_PASSWORD})
+        assert deleted.status_code == 204
+        registered = APIClient().post(
+            "/api/v1/auth/register", {"email": filled.email, "password": "a brand new passphrase"}
+        )
+        assert registered.status_code == 201
+        new_client = APIClient()
+        new_client.credentials(HTTP_AUTHORIZATION=f"Bearer {registered.json()['access']}")
         response = import_(new_client, first, "replace")
         assert response.status_code == 200, response.content
         assert response.json()["replaced_ids"] == {}
