@@ -36,8 +36,7 @@ class ProfileView(APIView):
     def patch(self, request: Request) -> Response:
         user = request.user
         assert isinstance(user, User)
-        body = request.data if isinstance(request.data, dict) else {}
-        base = base_version_from(request, body.get("version"))
+        base = base_version_from(request)
         serializer = ProfileSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         profile, _merged = profile_update(user=user, base=base, data=dict(serializer.validated_data))

@@ -56,15 +56,16 @@ def parse_if_match(header: str) -> BaseVersion:
     return BaseVersion(version=None, strict=True, accepted=frozenset(accepted))
 
 
-def base_version_from(
-    request: Request, body_version: Any = None, *, allow_query: bool = False
-) -> BaseVersion:
-    """If-Match wins; otherwise the body's `version` (or `?version=` for DELETE); otherwise 428."""
+def base_version_from(request: Request, *, from_body: bool = True, allow_query: bool = False) -> BaseVersion:
+    """If-Match wins; otherwise the body's `version` (or `?version=` for DELETE); otherwise 428.
+
+    A body `version` that is present must be a version: `null` is a 400, not "no version"."""
     header = request.headers.get("If-Match")
     if header is not None:
         return parse_if_match(header)
-    if body_version is not None:
-        return BaseVersion(version=parse_version_value(body_version))
+    body = request.data if from_body else None
+    if isinstance(body, dict) and "version" in body:
+        return BaseVersion(version=parse_version_value(body["version"]))
     if allow_query and "version" in request.query_params:
         return BaseVersion(version=parse_version_value(request.query_params["version"], from_query=True))
     raise VersionRequired()

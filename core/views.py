@@ -104,9 +104,11 @@ class VersionedModelViewSet(OwnedViewSet):
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
 
-    def _base_version(self, request: Request, body_version: Any, *, allow_query: bool = False) -> BaseVersion:
+    def _base_version(
+        self, request: Request, *, from_body: bool = True, allow_query: bool = False
+    ) -> BaseVersion:
         try:
-            return base_version_from(request, body_version, allow_query=allow_query)
+            return base_version_from(request, from_body=from_body, allow_query=allow_query)
         except VersionRequired:
             self.get_object()  # an entity that is not there is a 404, whatever the version
             raise
@@ -137,8 +139,7 @@ class VersionedModelViewSet(OwnedViewSet):
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         entity_id = self.get_object_id()
-        body = request.data if isinstance(request.data, dict) else {}
-        base = self._base_version(request, body.get("version"))
+        base = self._base_version(request)
         data = self._validated(request, partial=partial)
         sent_id = data.pop("id", None)
         if sent_id is not None and sent_id != entity_id:
@@ -147,6 +148,6 @@ class VersionedModelViewSet(OwnedViewSet):
         return self._entity_response(entity, status.HTTP_200_OK)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        base = self._base_version(request, None, allow_query=True)
+        base = self._base_version(request, from_body=False, allow_query=True)
         self.delete_entity(request.user, self.get_object_id(), base)
         return Response(status=status.HTTP_204_NO_CONTENT)

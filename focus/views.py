@@ -72,9 +72,8 @@ class FocusCardView(FocusView):
     )
     def put(self, request: Request) -> Response:
         day = day_param(request.query_params, request.user)
-        body = request.data if isinstance(request.data, dict) else {}
         try:
-            base = base_version_from(request, body.get("version"))
+            base = base_version_from(request)
         except VersionRequired:
             base = None  # needed only when the card exists, which the service decides under the lock
         data = _validated(FocusCardPutSerializer, request)
@@ -91,8 +90,7 @@ class FocusCardView(FocusView):
     )
     def patch(self, request: Request) -> Response:
         day = day_param(request.query_params, request.user)
-        body = request.data if isinstance(request.data, dict) else {}
-        base = base_version_from(request, body.get("version"))
+        base = base_version_from(request)
         data = _validated(FocusCardPatchSerializer, request, partial=True)
         card, _merged = services.focus_card_update(user=request.user, day=day, base=base, data=data)
         return self._answer(card)

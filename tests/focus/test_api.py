@@ -281,3 +281,13 @@ def test_the_sync_data_of_a_card_holds_item_ids_in_order_and_nothing_derived(use
     assert data["items"] == [str(b.pk), str(a.pk)]
     assert "done_count" not in data
     assert set(data) == {"id", "date", "intention", "source", "items", "version", "created_at", "updated_at"}
+
+
+@pytest.mark.django_db
+def test_a_put_that_creates_a_card_rejects_a_null_version(client: APIClient) -> None:
+    response = client.put(
+        "/api/v1/focus-card?date=2026-05-29", {"intention": "", "items": [], "version": None}
+    )
+    assert response.status_code == 400
+    assert "version" in response.json()["errors"]
+    assert not FocusCard.objects.exists()
