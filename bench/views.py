@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -101,9 +101,7 @@ class NaiveItemViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = PageNumberPagination
 
     def get_queryset(self) -> Any:
-        queryset = Item.objects.filter(user_id=getattr(self.request.user, "pk", None)).order_by(
-            "position", "id"
-        )
+        queryset = Item.objects.filter(user_id=cast(Any, self.request.user).pk).order_by("position", "id")
         if "list" in self.request.query_params:
             queryset = queryset.filter(list_id=self.request.query_params["list"])
         return queryset
