@@ -6,7 +6,7 @@ from typing import Any
 
 from lists import services
 from lists.models import Item, List
-from lists.serializers import ItemSerializer, ListSerializer
+from lists.serializers import ItemSerializer, ListSerializer, item_representation
 from sync.registry import SyncType, register
 
 
@@ -24,7 +24,7 @@ def list_representation(entity: List) -> dict[str, Any]:
 
 
 def item_data(entity: Item) -> dict[str, Any]:
-    return dict(ItemSerializer(entity).data)
+    return item_representation(entity)
 
 
 def register_all() -> None:
