@@ -29,6 +29,12 @@ class ListSerializer(StrictModelSerializer):
         ignored_fields = ["open_count"]
         extra_kwargs = {"position": {"min_value": -(2**31), "max_value": 2**31 - 1}}
 
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # As for items: the declared fields' output, built directly (tests/lists/test_representation.py).
+        if isinstance(instance, List):
+            return {**list_own_fields(instance), "open_count": int(getattr(instance, "open_count", 0))}
+        return super().to_representation(instance)
+
 
 class ItemSerializer(StrictModelSerializer):
     id = UUIDField(required=False)
@@ -80,6 +86,20 @@ def _timestamp(value: datetime | None) -> str | None:
 
 def _day(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def list_own_fields(entity: List) -> dict[str, Any]:
+    """A list's own fields as the API shows them, without the derived `open_count`."""
+    return {
+        "id": str(entity.id),
+        "name": entity.name,
+        "color": entity.color,
+        "position": int(entity.position),
+        "archived": bool(entity.archived),
+        "version": int(entity.version),
+        "created_at": _timestamp(entity.created_at),
+        "updated_at": _timestamp(entity.updated_at),
+    }
 
 
 def item_representation(item: Item) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from django.db.models import Count
 from rest_framework import serializers
 
-from lists.models import Item
-from lists.serializers import ItemSerializer, item_representation
+from lists.models import Item, List
+from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
 from tests.factories import ItemFactory, ListFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +38,14 @@ def test_it_equals_the_declared_fields(user: Any, values: dict[str, Any]) -> Non
     for entity in (item, fresh):  # as just written (enums, aware datetimes) and as read back
         assert item_representation(entity) == _by_fields(entity)
         assert ItemSerializer(entity).data == _by_fields(entity)
+
+
+@pytest.mark.parametrize("values", [{}, {"color": "#A1B2C3", "archived": True, "position": -3}])
+def test_a_lists_representation_equals_the_declared_fields(user: Any, values: dict[str, Any]) -> None:
+    a_list = ListFactory.create(user=user, **values)
+    counted = List.objects.filter(pk=a_list.pk).annotate(open_count=Count("items")).get()
+
+    for entity in (a_list, counted):
+        by_fields = dict(serializers.ModelSerializer.to_representation(ListSerializer(), entity))
+        assert ListSerializer(entity).data == by_fields
+        assert list_own_fields(entity) == {k: v for k, v in by_fields.items() if k != "open_count"}
