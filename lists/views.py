@@ -45,12 +45,30 @@ class ListViewSet(VersionedModelViewSet):
         return entity
 
 
+# Query parameters of a page of one list that the fast path below understands.
+_PAGE_PARAMS = frozenset({"list", "limit", "cursor", "ordering"})
+
+
 class ItemViewSet(VersionedModelViewSet):
     model = Item
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
     ordering_fields = ("position", "due_date", "priority", "created_at", "updated_at", "completed_at")
     default_ordering = "position"
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """`?list=<uuid>` alone, the most common page, is filtered directly: building the FilterSet and
+        its form costs more than the rest of the page. Any other filter, or a value the filter would
+        refuse, goes through ItemFilter as before (the same results and the same 400s)."""
+        params = self.request.query_params
+        if self.action == "list" and _PAGE_PARAMS.issuperset(params) and len(params.getlist("list")) == 1:
+            raw = params["list"]
+            if raw and isinstance(raw, str):
+                try:
+                    return queryset.filter(list_id=UUID(hex=raw))
+                except ValueError:
+                    pass
+        return super().filter_queryset(queryset)
 
     def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
         return services.item_create(user=user, data=data, item_id=entity_id)
