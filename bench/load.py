@@ -95,6 +95,8 @@ class Scenario:
     operation: Operation
     token: str | None
     setup: Callable[[int], dict[str, Any]] = lambda worker: {}
+    # Workers of this scenario when it is not the run's concurrency (a client alone).
+    concurrency: int | None = None
 
 
 def run(scenario: Scenario, host: str, port: int, concurrency: int, warmup: float, duration: float) -> Result:
@@ -279,6 +281,7 @@ def build(args: argparse.Namespace, host: str, port: int) -> list[Scenario]:
         Scenario("items page (GET items?list=)", page(f"{API}/items"), heavy),
         Scenario("incremental sync (10 changes)", incremental, heavy, incremental_setup),
         Scenario(f"full sync ({args.full_sync_items:,} items)", full_sync, sync_token),
+        Scenario("full sync, one client alone", full_sync, sync_token, concurrency=1),
         Scenario("insights (365 days)", insights, heavy),
         Scenario("create item", create, heavy, worker_state),
         Scenario("PATCH item with version", patch, heavy, own_items),
@@ -378,7 +381,8 @@ def main() -> None:
     results = []
     for scenario in scenarios:
         print(f"running {scenario.name} ...", file=sys.stderr, flush=True)
-        result = run(scenario, host, port, args.concurrency, args.warmup, args.duration)
+        concurrency = scenario.concurrency or args.concurrency
+        result = run(scenario, host, port, concurrency, args.warmup, args.duration)
         if result.first_error:
             print(f"  first error: {result.first_error}", file=sys.stderr, flush=True)
         results.append(result)
