@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis
+.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis bench
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ schema-check: $(STAMP) $(POSTMAN)
 ## Schemathesis against a live gunicorn on a fresh PostgreSQL database (scripts/schemathesis.sh).
 schemathesis: $(STAMP)
 	PY=$(PY) bash scripts/schemathesis.sh
+
+## Benchmark (bench/run.sh): gunicorn on its own seeded PostgreSQL database, a fixed load, one table of figures.
+bench: $(STAMP)
+	PY=$(PY) bash bench/run.sh
 
 ## The whole test suite (PostgreSQL when DATABASE_URL points at it, SQLite otherwise).
 test: $(STAMP)

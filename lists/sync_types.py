@@ -6,14 +6,12 @@ from typing import Any
 
 from lists import services
 from lists.models import Item, List
-from lists.serializers import ItemSerializer, ListSerializer
+from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
 from sync.registry import SyncType, register
 
 
 def list_data(entity: List) -> dict[str, Any]:
-    data = dict(ListSerializer(entity).data)
-    data.pop("open_count", None)  # derived: changes without the list's version changing
-    return data
+    return list_own_fields(entity)  # without open_count: it changes without the list's version
 
 
 def list_representation(entity: List) -> dict[str, Any]:
@@ -24,7 +22,7 @@ def list_representation(entity: List) -> dict[str, Any]:
 
 
 def item_data(entity: Item) -> dict[str, Any]:
-    return dict(ItemSerializer(entity).data)
+    return item_representation(entity)
 
 
 def register_all() -> None:

@@ -1,0 +1,408 @@
+"""The load generator of `make bench`: fixed concurrency, fixed time per scenario, one table.
+
+Runs in its own process against a server that `bench/run.sh` started and seeded with `seed_load`. Each of
+`--concurrency` threads holds one keep-alive HTTP/1.1 connection and runs the scenario's operation in a
+loop; an operation is one request, except the full sync (every page of it). Only the standard library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+HEAVY_EMAIL = "heavy@load.daymark.invalid"
+SYNC_EMAIL = "sync@load.daymark.invalid"
+API = "/api/v1"
+
+
+class Failed(Exception):
+    """The operation got an answer it should not have."""
+
+
+class Client:
+    """One keep-alive connection; JSON in and out."""
+
+    def __init__(self, host: str, port: int, token: str | None = None) -> None:
+        self.host, self.port, self.token = host, port, token
+        self.connection = http.client.HTTPConnection(host, port, timeout=60)
+        self.requests = 0
+
+    def call(self, method: str, path: str, body: Any = None, expect: tuple[int, ...] = (200,)) -> Any:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=payload, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                break
+            except (OSError, http.client.HTTPException) as error:
+                self.connection.close()
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                # A kept-alive connection the server closed while idle (a recycled worker): like any
+                # HTTP client, send again once on a new connection.
+                closed_idle = isinstance(error, http.client.RemoteDisconnected | ConnectionResetError)
+                if attempt == 2 or not closed_idle:
+                    raise
+        self.requests += 1
+        if response.status not in expect:
+            raise Failed(f"{method} {path}: {response.status} {data[:300]!r}")
+        return json.loads(data) if data else None
+
+
+@dataclass
+class Result:
+    name: str
+    operations: int = 0
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    first_error: str = ""
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+
+    @property
+    def rate(self) -> float:
+        return self.operations / self.seconds if self.seconds else 0.0
+
+
+Operation = Callable[[Client, dict[str, Any]], None]
+
+
+@dataclass
+class Scenario:
+    name: str
+    operation: Operation
+    token: str | None
+    setup: Callable[[int], dict[str, Any]] = lambda worker: {}
+    # Workers of this scenario when it is not the run's concurrency (a client alone).
+    concurrency: int | None = None
+
+
+def run(scenario: Scenario, host: str, port: int, concurrency: int, warmup: float, duration: float) -> Result:
+    result = Result(scenario.name)
+    lock = threading.Lock()
+    start_barrier = threading.Barrier(concurrency + 1)
+    phase = {"measure_from": 0.0, "stop_at": 0.0}
+
+    # Setup runs here, one worker after another (it may share a connection), before any load starts.
+    states = [scenario.setup(index) for index in range(concurrency)]
+
+    def worker(index: int) -> None:
+        client = Client(host, port, scenario.token)
+        state = states[index]
+        start_barrier.wait()
+        while True:
+            started = time.perf_counter()
+            if started >= phase["stop_at"]:
+                break
+            before = client.requests
+            error = ""
+            try:
+                scenario.operation(client, state)
+            except Exception as failure:  # any failure is an error of the scenario
+                error = f"{type(failure).__name__}: {failure}"
+            elapsed = time.perf_counter() - started
+            if started < phase["measure_from"]:
+                continue
+            with lock:
+                result.requests += client.requests - before
+                if error:
+                    result.errors += 1
+                    result.first_error = result.first_error or error
+                else:
+                    result.operations += 1
+                    result.latencies.append(elapsed)
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    now = time.perf_counter()
+    phase["measure_from"] = now + warmup
+    phase["stop_at"] = now + warmup + duration
+    start_barrier.wait()
+    for thread in threads:
+        thread.join()
+    result.seconds = duration
+    return result
+
+
+# --- the scenarios -----------------------------------------------------------------------------------------
+
+
+def login(host: str, port: int, email: str, password: str) -> str:
+    answer = Client(host, port).call("POST", f"{API}/auth/token", {"email": email, "password": password})
+    return str(answer["access"])
+
+
+def find_head(client: Client) -> int:
+    """The user's current change number, found through the API: a cursor above it is a 400."""
+    low, high = 0, 1 << 40
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            client.call("GET", f"{API}/sync?cursor={middle}&limit=1")
+            low = middle
+        except Failed:
+            high = middle - 1
+    return low
+
+
+def build(args: argparse.Namespace, host: str, port: int) -> list[Scenario]:
+    heavy = login(host, port, args.heavy_email, args.password)
+    sync_token = login(host, port, args.sync_email, args.password)
+    admin = Client(host, port, heavy)
+    lists = [row["id"] for row in admin.call("GET", f"{API}/lists?limit=200")["results"]]
+    today = datetime.now(UTC).date()
+    counter = iter(range(1 << 62))
+
+    def page(prefix: str) -> Operation:
+        def operation(client: Client, state: dict[str, Any]) -> None:
+            state["n"] = state.get("n", 0) + 1
+            answer = client.call("GET", f"{prefix}?list={lists[state['n'] % len(lists)]}")
+            if len(answer["results"]) != 50:
+                raise Failed(f"a page of {len(answer['results'])} items")
+
+        return operation
+
+    def bare(client: Client, state: dict[str, Any]) -> None:
+        client.call("GET", "/bench/ref/bare")
+
+    def create(client: Client, state: dict[str, Any]) -> None:
+        body = {"list": lists[state["worker"] % len(lists)], "title": f"bench {next(counter)}"}
+        client.call("POST", f"{API}/items", body, expect=(201,))
+
+    def own_items(worker: int) -> dict[str, Any]:
+        answer = admin.call("GET", f"{API}/items?list={lists[worker % len(lists)]}&status=open&limit=200")
+        return {"worker": worker, "items": {row["id"]: row["version"] for row in answer["results"]}, "n": 0}
+
+    def patch(client: Client, state: dict[str, Any]) -> None:
+        ids = list(state["items"])
+        item_id = ids[state["n"] % len(ids)]
+        state["n"] += 1
+        body = {"title": f"edited {next(counter)}", "version": state["items"][item_id]}
+        answer = client.call("PATCH", f"{API}/items/{item_id}", body)
+        state["items"][item_id] = answer["version"]
+
+    heads: dict[str, int] = {}
+
+    def incremental_setup(worker: int) -> dict[str, Any]:
+        if "head" not in heads:
+            heads["head"] = find_head(admin)
+        return {"cursor": max(0, heads["head"] - 10)}
+
+    def incremental(client: Client, state: dict[str, Any]) -> None:
+        answer = client.call("GET", f"{API}/sync?cursor={state['cursor']}")
+        if not 1 <= len(answer["changes"]) <= 10 or answer["has_more"]:
+            raise Failed(f"{len(answer['changes'])} changes")
+
+    def full_sync(client: Client, state: dict[str, Any]) -> None:
+        answer = client.call("GET", f"{API}/sync")
+        items = 0
+        while True:
+            items += sum(change["type"] == "item" for change in answer["changes"])
+            if not answer["has_more"]:
+                break
+            answer = client.call("GET", f"{API}/sync?cursor={answer['cursor']}")
+        if items != args.full_sync_items:
+            raise Failed(f"a full sync of {items} items")
+
+    def push_setup(worker: int) -> dict[str, Any]:
+        if "push" not in heads:
+            heads["push"] = find_head(admin)
+        return {"worker": worker, "cursor": heads["push"]}
+
+    def push(client: Client, state: dict[str, Any]) -> None:
+        list_id = lists[state["worker"] % len(lists)]
+        ids = [str(uuid.uuid4()) for _ in range(25)]
+        operations = [
+            {
+                "op_id": str(uuid.uuid4()),
+                "type": "item",
+                "action": "create",
+                "id": i,
+                "data": {"list": list_id, "title": "pushed"},
+            }
+            for i in ids
+        ] + [
+            {
+                "op_id": str(uuid.uuid4()),
+                "type": "item",
+                "action": "update",
+                "id": i,
+                "version": 1,
+                "data": {"title": "pushed and edited"},
+            }
+            for i in ids
+        ]
+        answer = client.call("POST", f"{API}/sync", {"cursor": state["cursor"], "operations": operations})
+        statuses = {result["status"] for result in answer["results"]}
+        if statuses != {"applied"}:
+            raise Failed(f"push results {statuses}")
+        state["cursor"] = answer["cursor"]
+
+    def insights(client: Client, state: dict[str, Any]) -> None:
+        first = today - timedelta(days=364)
+        answer = client.call("GET", f"{API}/user/insights?from={first}&to={today}")
+        if answer["items"]["completed"] < 1:
+            raise Failed("no completions")
+
+    def generate(client: Client, state: dict[str, Any]) -> None:
+        day = today + timedelta(days=1 + state["worker"])
+        client.call(
+            "POST", f"{API}/focus-card/generate", {"date": str(day), "regenerate": True}, expect=(200, 201)
+        )
+
+    worker_state: Callable[[int], dict[str, Any]] = lambda worker: {"worker": worker}  # noqa: E731
+    return [
+        Scenario("bare JSON view (ceiling)", bare, None),
+        Scenario("ref: items page, values()+JSON", page("/bench/ref/items-values"), heavy),
+        Scenario("ref: items page, naive DRF", page("/bench/ref/items-naive"), heavy),
+        Scenario("items page (GET items?list=)", page(f"{API}/items"), heavy),
+        Scenario("incremental sync (10 changes)", incremental, heavy, incremental_setup),
+        Scenario(f"full sync ({args.full_sync_items:,} items)", full_sync, sync_token),
+        Scenario("full sync, one client alone", full_sync, sync_token, concurrency=1),
+        Scenario("insights (365 days)", insights, heavy),
+        Scenario("create item", create, heavy, worker_state),
+        Scenario("PATCH item with version", patch, heavy, own_items),
+        Scenario("push 50 operations", push, heavy, push_setup),
+        Scenario("focus-card generate", generate, heavy, worker_state),
+    ]
+
+
+# --- the table ---------------------------------------------------------------------------------------------
+
+TARGETS = {
+    # scenario prefix -> (description, check(result, by_name))
+    "items page": "p99 < 25 ms, >= 2x naive, >= 0.8x values()",
+    "incremental sync": "p95 < 15 ms",
+    "full sync": "< 1 s per full sync (p95)",
+    "push 50": "p95 < 300 ms",
+    "insights": "p95 < 100 ms",
+}
+
+
+def table(results: list[Result], concurrency: int) -> str:
+    by_prefix = {r.name.split(" (")[0].split(",")[0]: r for r in results}
+    lines = [
+        f"concurrency {concurrency}; latency in ms (full sync: all pages of one full sync)",
+        "",
+        f"{'scenario':<34} {'requests':>8} {'ops/s':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'errors':>6}",
+        "-" * 86,
+    ]
+    for r in results:
+        lines.append(
+            f"{r.name:<34} {r.requests:>8} {r.rate:>8.1f} {r.percentile(50):>8.1f} {r.percentile(95):>8.1f} "
+            f"{r.percentile(99):>8.1f} {r.errors:>6}"
+        )
+    ours = by_prefix.get("items page")
+    naive = by_prefix.get("ref: items page")
+    refs = [r for r in results if r.name.startswith("ref: items page")]
+    bare = next((r for r in results if r.name.startswith("bare")), None)
+    lines.append("")
+    if ours and refs:
+        values = next((r for r in refs if "values" in r.name), None)
+        naive = next((r for r in refs if "naive" in r.name), None)
+        lines.append("items page, requests/s as a ratio to the references:")
+        if naive and naive.rate:
+            lines.append(f"  vs naive DRF           {ours.rate / naive.rate:5.2f}x   (target >= 2x)")
+        if values and values.rate:
+            lines.append(f"  vs values()+JSON       {ours.rate / values.rate:5.2f}x   (target >= 0.8x)")
+        if bare and bare.rate:
+            lines.append(f"  vs bare JSON view      {ours.rate / bare.rate:5.2f}x   (the stack's ceiling)")
+    lines.append("")
+    lines.append("targets:")
+    for r in results:
+        for prefix, text in TARGETS.items():
+            if r.name.startswith(prefix):
+                lines.append(f"  {r.name:<34} {text:<44} {_verdict(prefix, r, results)}")
+    lines.append(f"  {'every scenario':<34} {'zero errors':<44} {_met(all(r.errors == 0 for r in results))}")
+    return "\n".join(lines)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def _verdict(prefix: str, r: Result, results: list[Result]) -> str:
+    rate = {
+        ("values" if "values" in x.name else "naive"): x.rate for x in results if x.name.startswith("ref:")
+    }
+    if prefix == "items page":
+        return _met(
+            r.percentile(99) < 25
+            and r.rate >= 2 * rate.get("naive", float("inf"))
+            and r.rate >= 0.8 * rate.get("values", float("inf"))
+        )
+    limits = {"incremental sync": 15, "full sync": 1000, "push 50": 300, "insights": 100}
+    return _met(r.percentile(95) < limits[prefix])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:19080")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=10.0, help="Measured seconds per scenario.")
+    parser.add_argument("--warmup", type=float, default=2.0, help="Unmeasured seconds before each.")
+    parser.add_argument("--only", default="", help="Comma-separated scenario name prefixes to run.")
+    parser.add_argument("--password", default="load-test-password")
+    parser.add_argument("--heavy-email", default=HEAVY_EMAIL)
+    parser.add_argument("--sync-email", default=SYNC_EMAIL)
+    parser.add_argument("--full-sync-items", type=int, default=10_000)
+    parser.add_argument("--json", default="", help="Also write the figures to this file.")
+    args = parser.parse_args()
+    parts = urlsplit(args.url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+
+    scenarios = build(args, host, port)
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        scenarios = [s for s in scenarios if any(s.name.startswith(w) for w in wanted)]
+    results = []
+    for scenario in scenarios:
+        print(f"running {scenario.name} ...", file=sys.stderr, flush=True)
+        concurrency = scenario.concurrency or args.concurrency
+        result = run(scenario, host, port, concurrency, args.warmup, args.duration)
+        if result.first_error:
+            print(f"  first error: {result.first_error}", file=sys.stderr, flush=True)
+        results.append(result)
+    print(table(results, args.concurrency))
+    if args.json:
+        figures = [
+            {
+                "scenario": r.name,
+                "requests": r.requests,
+                "operations_per_second": round(r.rate, 1),
+                "p50_ms": round(r.percentile(50), 1),
+                "p95_ms": round(r.percentile(95), 1),
+                "p99_ms": round(r.percentile(99), 1),
+                "errors": r.errors,
+            }
+            for r in results
+        ]
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=2)
+
+
+if __name__ == "__main__":
+    main()

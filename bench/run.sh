@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# `make bench`: the production server (gunicorn with config/gunicorn.py, DEBUG off, PostgreSQL with the
+# psycopg pool, Redis) on loopback, on a database of its own seeded by `seed_load`, driven by bench/load.py
+# from a separate process at a fixed concurrency for a fixed time per scenario. Prints one table. Stops
+# everything it started and drops its database on exit, whatever happens.
+#
+# Settings (environment): BENCH_DURATION (s per scenario, 10), BENCH_WARMUP (2), BENCH_CONCURRENCY (8),
+# BENCH_ONLY (scenario name prefixes, comma-separated), BENCH_PORT (19080), BENCH_SEED (1),
+# BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_REDIS (redis://127.0.0.1:6379/7), BENCH_JSON (a
+# file for the figures), BENCH_PROFILE (a directory: gunicorn runs under `py-spy record` per worker),
+# and any GUNICORN_* / DATABASE_POOL_* variable of docs/deployment.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+BIN=$(dirname "$PY")
+PORT=${BENCH_PORT:-19080}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379/7}
+NAME=daymark_bench_$$
+WORK=$(mktemp -d -t daymark-bench.XXXXXX)
+SERVER_PID=""
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    "$PY" bench/db.py drop "$PG" "$NAME" || true
+    "$PY" bench/db.py clear-cache "$REDIS" "$NAME" || true
+    if [ "$status" -ne 0 ] && [ -f "$WORK/server.log" ]; then
+        echo "bench failed; the last server log lines:" >&2
+        tail -n 20 "$WORK/server.log" >&2
+    fi
+    rm -rf "$WORK"
+    exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+export DJANGO_SETTINGS_MODULE=bench.settings
+export DJANGO_DEBUG=false
+export DJANGO_SECRET_KEY="bench-only-secret-key-$$-not-for-production"
+export DATABASE_URL="$PG/$NAME"
+export REDIS_URL="$REDIS"
+export CACHE_KEY_PREFIX="$NAME"
+# Rate limits stay on (their Redis round trip is part of every request), raised so the bench is not throttled.
+export RATE_LIMIT_DEFAULT=100000000/m RATE_LIMIT_TOKEN_PER_IP=10000/m RATE_LIMIT_TOKEN_PER_EMAIL=10000/m
+export JWT_ACCESS_MINUTES=600
+# No worker recycling during the run: a recycled worker re-imports the app (about a second of a core),
+# which lands on whichever scenario is running and makes scenarios incomparable.
+export GUNICORN_MAX_REQUESTS="${GUNICORN_MAX_REQUESTS:-0}"
+export GUNICORN_BIND="127.0.0.1:$PORT"
+
+echo "database $NAME; server 127.0.0.1:$PORT; logs in $WORK" >&2
+"$PY" bench/db.py create "$PG" "$NAME"
+"$PY" manage.py migrate --noinput -v0
+"$PY" manage.py seed_load --seed "${BENCH_SEED:-1}" >&2
+"$PY" manage.py collectstatic --noinput -v0
+
+if [ -n "${BENCH_PROFILE:-}" ]; then
+    mkdir -p "$BENCH_PROFILE"
+    "$BIN/py-spy" record --subprocesses --idle -r 200 -f speedscope -o "$BENCH_PROFILE/profile.json" -- \
+        env PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py config.wsgi >"$WORK/server.log" 2>&1 &
+else
+    PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py config.wsgi >"$WORK/server.log" 2>&1 &
+fi
+SERVER_PID=$!
+for _ in $(seq 100); do
+    if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/ready', timeout=2)" 2>/dev/null; then
+        break
+    fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server did not start" >&2; exit 1; }
+    sleep 0.2
+done
+
+args=(--url "http://127.0.0.1:$PORT" --concurrency "${BENCH_CONCURRENCY:-8}"
+      --duration "${BENCH_DURATION:-10}" --warmup "${BENCH_WARMUP:-2}")
+[ -n "${BENCH_ONLY:-}" ] && args+=(--only "$BENCH_ONLY")
+[ -n "${BENCH_JSON:-}" ] && args+=(--json "$BENCH_JSON")
+"$PY" bench/load.py "${args[@]}"

@@ -1,0 +1,51 @@
+"""The items' fast representation (lists.serializers.item_representation) is exactly what the declared
+serializer fields give, for every kind of value."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from django.db.models import Count
+from rest_framework import serializers
+
+from lists.models import Item, List
+from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
+from tests.factories import ItemFactory, ListFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _by_fields(item: Item) -> dict[str, Any]:
+    return dict(serializers.ModelSerializer.to_representation(ItemSerializer(), item))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"due_date": date(2026, 2, 28), "priority": 1, "position": -5, "notes": "a\\nb"},
+        {"status": "done", "completed_at": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)},
+        {"status": Item.Status.DONE, "completed_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC)},
+        {"title": "ünïcode ✓", "position": 2**31 - 1},
+    ],
+)
+def test_it_equals_the_declared_fields(user: Any, values: dict[str, Any]) -> None:
+    item = ItemFactory.create(list=ListFactory.create(user=user), **values)
+    fresh = Item.objects.get(pk=item.pk)
+
+    for entity in (item, fresh):  # as just written (enums, aware datetimes) and as read back
+        assert item_representation(entity) == _by_fields(entity)
+        assert ItemSerializer(entity).data == _by_fields(entity)
+
+
+@pytest.mark.parametrize("values", [{}, {"color": "#A1B2C3", "archived": True, "position": -3}])
+def test_a_lists_representation_equals_the_declared_fields(user: Any, values: dict[str, Any]) -> None:
+    a_list = ListFactory.create(user=user, **values)
+    counted = List.objects.filter(pk=a_list.pk).annotate(open_count=Count("items")).get()
+
+    for entity in (a_list, counted):
+        by_fields = dict(serializers.ModelSerializer.to_representation(ListSerializer(), entity))
+        assert ListSerializer(entity).data == by_fields
+        assert list_own_fields(entity) == {k: v for k, v in by_fields.items() if k != "open_count"}
