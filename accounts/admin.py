@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
+from accounts.admin_forms import StaffSetPasswordForm, acting_staff
 from accounts.models import ApiKey, AuditEvent, User
 
 
@@ -62,6 +63,7 @@ class ApiKeyInline(admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = StaffSetPasswordForm
     ordering = ("-date_joined",)
     list_display = ("email", "display_name", "timezone", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined")
@@ -76,6 +78,15 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (ApiKeyInline,)
     actions = ("deactivate", "revoke_all_sessions")
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        """Django's view; its form sets the password through accounts.services on behalf of this staff
+        member (sessions revoked, audited)."""
+        token = acting_staff.set(_staff(request))
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            acting_staff.reset(token)
 
     @admin.action(description="Deactivate (no login, no refresh, no API key) and revoke sessions")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -33,7 +33,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin.DaymarkAdminConfig",  # django.contrib.admin with our site (config/admin.py)
+    # Before django.contrib.auth: its `changepassword` command replaces Django's (sessions revoked, audited).
+    "accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,7 +52,6 @@ INSTALLED_APPS = [
     "django_prometheus",
     "core",
     "sync",
-    "accounts",
     "lists",
     "focus",
     "antitodo",

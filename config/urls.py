@@ -4,10 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from core import health, metrics
 
-admin.site.site_header = "Daymark back office"
-admin.site.site_title = "Daymark"
-admin.site.index_title = "Users, their data, and the service"
-
 urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),

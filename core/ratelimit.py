@@ -14,17 +14,21 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django_ratelimit.core import get_usage
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from core.context import client_ip_var, user_agent_var
+from core.problems import RateLimited, problem_response
 
 logger = logging.getLogger("daymark.ratelimit")
 
@@ -154,40 +158,85 @@ def _spend(request: Request, budget: Budget, value: str, multiplier: int) -> Usa
     return Usage(budget.name, limit, window, int(usage["count"]), max(0, int(usage["time_left"])))
 
 
+def spend_budgets(request: Request, view: Any) -> int | None:
+    """Spends one unit of every budget that applies to `request` for `view` (the default budget and the
+    view's `rate_limits`) and puts the usages on the request for the headers. Returns None when every
+    budget still has room, else the seconds to wait; `view.on_rate_limited(request, usage)` is then called
+    once per window, on the first refused request of a budget (the audit log uses it)."""
+    multiplier = int(getattr(request.auth, "rate_limit_multiplier", 1) or 1)
+    budgets: Sequence[Budget] = (DEFAULT_BUDGET, *getattr(view, "rate_limits", ()))
+    usages: list[Usage] = []
+    for budget in budgets:
+        value = budget.key(request)
+        if value is None:
+            continue
+        usage = _spend(request, budget, value, multiplier if budget is DEFAULT_BUDGET else 1)
+        if usage is not None:
+            usages.append(usage)
+    request._request.rate_limit_usages = usages  # type: ignore[attr-defined]
+    exceeded = [usage for usage in usages if usage.exceeded]
+    if not exceeded:
+        return None
+    hook = getattr(view, "on_rate_limited", None)
+    for usage in exceeded:
+        if hook is not None and usage.count == usage.limit + 1:
+            hook(request, usage)
+    return max(1, *(usage.reset for usage in exceeded))
+
+
 class RateLimitThrottle(BaseThrottle):
     """Spends one unit of every budget that applies; refuses when any is exhausted.
 
-    A view may define `rate_limits: Sequence[Budget]` and `on_rate_limited(request, usage)`, which is
-    called once per window, on the first refused request of a budget (the audit log uses it).
+    A view may define `rate_limits: Sequence[Budget]` and `on_rate_limited(request, usage)` (see
+    `spend_budgets`).
     """
 
     def __init__(self) -> None:
         self._wait: int | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        multiplier = int(getattr(request.auth, "rate_limit_multiplier", 1) or 1)
-        budgets: Sequence[Budget] = (DEFAULT_BUDGET, *getattr(view, "rate_limits", ()))
-        usages: list[Usage] = []
-        for budget in budgets:
-            value = budget.key(request)
-            if value is None:
-                continue
-            usage = _spend(request, budget, value, multiplier if budget is DEFAULT_BUDGET else 1)
-            if usage is not None:
-                usages.append(usage)
-        request._request.rate_limit_usages = usages  # type: ignore[attr-defined]
-        exceeded = [usage for usage in usages if usage.exceeded]
-        if not exceeded:
-            return True
-        self._wait = max(1, *(usage.reset for usage in exceeded))
-        hook = getattr(view, "on_rate_limited", None)
-        for usage in exceeded:
-            if hook is not None and usage.count == usage.limit + 1:
-                hook(request, usage)
-        return False
+        self._wait = spend_budgets(request, view)
+        return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait
+
+
+def throttle_before_view(request: HttpRequest) -> HttpResponse | None:
+    """For an answer given before the view runs (the idempotency layer's replay, 409 and 422): spends the
+    budgets the view's throttle would spend, as the caller the view would authenticate, so such answers
+    cost what the request costs. Returns the 429 answer when a budget is exhausted, else None (the usages
+    are on the request for the headers). A path no rate-limited DRF view serves spends nothing."""
+    try:
+        view_class = getattr(resolve(request.path_info).func, "cls", None)
+    except Resolver404:
+        return None
+    throttles = getattr(view_class, "throttle_classes", ())
+    if view_class is None or not any(issubclass(t, RateLimitThrottle) for t in throttles):
+        return None
+    view = view_class()
+    had_user, original = "user" in request.__dict__, request.__dict__.get("user")
+    drf_request = Request(
+        request,
+        parsers=[parser() for parser in view.parser_classes],
+        authenticators=[auth() for auth in view.authentication_classes],
+    )
+    try:
+        # Authenticates, so the budget is the caller's; refused credentials leave the request anonymous.
+        with suppress(APIException):
+            drf_request.user  # noqa: B018
+        wait = spend_budgets(drf_request, view)
+    finally:
+        # DRF's Request writes the user onto the Django request; leave it as it was.
+        if had_user:
+            request.__dict__["user"] = original
+        else:
+            request.__dict__.pop("user", None)
+    if wait is None:
+        return None
+    response = problem_response(429, RateLimited.code, str(RateLimited.default_detail), RateLimited.title)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def ratelimit_headers(usages: Sequence[Usage]) -> dict[str, str]:

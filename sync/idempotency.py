@@ -41,6 +41,7 @@ from core.problems import (
     is_api_path,
     problem_response,
 )
+from core.ratelimit import throttle_before_view
 from sync.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -175,7 +176,8 @@ class IdempotencyKeyMiddleware:
         if key is None or request.method != "POST" or not is_api_path(request):
             return self.get_response(request)
         if not _valid_key(key):
-            return problem_response(
+            refused = throttle_before_view(request)
+            return refused or problem_response(
                 400,
                 "validation_error",
                 f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
@@ -185,7 +187,9 @@ class IdempotencyKeyMiddleware:
 
         claimed = _claim(user, key, request_hashes(request))
         if isinstance(claimed, HttpResponse):
-            return claimed
+            # Answered without running the view, so without its throttle: spend the same budgets here, or
+            # replaying a key would be a way around the rate limit.
+            return throttle_before_view(request) or claimed
         try:
             response = self.get_response(request)
         except BaseException:

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
@@ -97,6 +97,24 @@ def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any
 
 
 def _execute(user: Any, op_id: str, operation: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Runs the operation in a savepoint. A unique violation means a transaction the user's sync lock does
+    not serialise (another user's create of the same client-chosen id, a card of the same day written
+    meanwhile) committed the row after the service looked: the row is visible now, so the operation runs
+    once more and the services' own rules answer (`id_conflict`, the existing card). The push goes on."""
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _execute_once(user, op_id, operation, context)
+        except IntegrityError:
+            continue
+    return _invalid_result(
+        op_id, _invalid("id_conflict", IdConflict.default_detail, {"id": [IdConflict.default_detail]})
+    )
+
+
+def _execute_once(
+    user: Any, op_id: str, operation: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
     try:
         sync_type, action, entity_id = _parse(operation)
         # The service opens its own atomic block (a savepoint here): a refused write leaves nothing behind.

@@ -75,6 +75,20 @@ def test_replacing_a_card_follows_the_version_rules(client: APIClient, user: Use
     assert _put(client, [a], headers={"HTTP_IF_MATCH": '"1"'}).status_code == 412
 
 
+def test_put_and_patch_accept_an_item_of_an_archived_list(client: APIClient, user: User) -> None:
+    """A deliberate choice (docs/focus.md): generation skips archived lists, a user's own plan may not."""
+    archived = ListFactory.create(user=user, archived=True)
+    planned = ItemFactory.create(list=archived)
+    other = ItemFactory.create(list=archived)
+
+    created = _put(client, [planned])
+    patched = client.patch(CARD, {"items": [str(other.pk), str(planned.pk)], "version": 1}, format="json")
+
+    assert created.status_code == 201, created.json()
+    assert patched.status_code == 200, patched.json()
+    assert [e["item"] for e in patched.json()["items"]] == [str(other.pk), str(planned.pk)]
+
+
 def test_put_rejects_another_users_item_without_saying_it_exists(
     client: APIClient, user: User, other_user: User
 ) -> None:

@@ -1,5 +1,8 @@
 """Randomized offline clients through the real HTTP API: they converge, and no accepted write is lost.
 
+The clients edit every synced type: lists and items, anti-todo entries (some linked to items), focus cards
+(a few shared dates, so clients race for a day's card) and the profile (name, time zone, preferences).
+
 Each simulated client keeps a replica made only of what the server sent (pulled changes), edits a working
 copy of it offline, then pushes its operations and pulls in one round trip. Clients take turns in random
 order. At the end every replica equals the server's data, every operation got exactly one result, every
@@ -50,14 +53,111 @@ def _pull_rest(client: Client, answer: dict[str, Any]) -> None:
         client.cursor = answer["cursor"]
 
 
+CARD_DATES = ("2026-03-01", "2026-03-02", "2026-03-03")
+TIMEZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo")
+
+
+def _keys(working: Replica, type_name: str) -> list[tuple[str, str]]:
+    return sorted(k for k in working if k[0] == type_name)
+
+
+def _update(operation: dict[str, Any], working: Replica, key: tuple[str, str], data: dict[str, Any]) -> None:
+    version = working[key]["version"]
+    operation.update(type=key[0], action="update", id=key[1], version=version, data=data)
+    working[key].update(data, version=version + 1)
+
+
+def _delete(operation: dict[str, Any], working: Replica, key: tuple[str, str]) -> None:
+    operation.update(type=key[0], action="delete", id=key[1], version=working.pop(key)["version"])
+
+
+def _anti_todo_edit(rng: random.Random, working: Replica, operation: dict[str, Any]) -> None:
+    entries, items = _keys(working, "anti_todo"), _keys(working, "item")
+    roll = rng.random()
+    if roll < 0.45 or not entries:
+        entity_id = str(uuid.uuid4())
+        data: dict[str, Any] = {"title": f"did {rng.randint(0, 999)}", "date": rng.choice(CARD_DATES)}
+        if items and rng.random() < 0.5:
+            data["item"] = rng.choice(items)[1]
+        operation.update(type="anti_todo", action="create", id=entity_id, data=data)
+        working[("anti_todo", entity_id)] = {"version": 1, **data}
+    elif roll < 0.85:
+        choices: dict[str, Any] = {
+            "title": f"did {rng.randint(0, 99)}",
+            "note": f"note {rng.randint(0, 99)}",
+            "date": rng.choice(CARD_DATES),
+            "item": rng.choice(items)[1] if items and rng.random() < 0.7 else None,
+        }
+        _update(
+            operation,
+            working,
+            rng.choice(entries),
+            dict(rng.sample(sorted(choices.items()), rng.randint(1, 2))),
+        )
+    else:
+        _delete(operation, working, rng.choice(entries))
+
+
+def _focus_card_edit(rng: random.Random, working: Replica, operation: dict[str, Any]) -> None:
+    cards, items = _keys(working, "focus_card"), _keys(working, "item")
+    picked = [key[1] for key in rng.sample(items, min(len(items), rng.randint(0, 3)))]
+    roll = rng.random()
+    taken = {working[key].get("date") for key in cards}
+    free = [day for day in CARD_DATES if day not in taken]
+    if (roll < 0.4 or not cards) and free:
+        entity_id = str(uuid.uuid4())
+        data: dict[str, Any] = {"date": rng.choice(free), "intention": f"focus {rng.randint(0, 99)}"}
+        data["items"] = picked
+        operation.update(type="focus_card", action="create", id=entity_id, data=data)
+        working[("focus_card", entity_id)] = {"version": 1, **data}
+    elif roll < 0.85 and cards:
+        key = rng.choice(cards)
+        choices = {"intention": f"focus {rng.randint(0, 99)}", "items": picked}
+        _update(operation, working, key, dict(rng.sample(sorted(choices.items()), rng.randint(1, 2))))
+    elif cards:
+        _delete(operation, working, rng.choice(cards))
+    else:
+        _update(operation, working, _keys(working, "profile")[0], {"display_name": f"n{rng.randint(0, 99)}"})
+
+
+def _profile_edit(rng: random.Random, working: Replica, operation: dict[str, Any]) -> None:
+    choices: dict[str, Any] = {
+        "display_name": f"name {rng.randint(0, 99)}",
+        "timezone": rng.choice(TIMEZONES),
+        "preferences": rng.choice(
+            [
+                {"focus_size": rng.randint(1, 10)},
+                {"week_start": rng.randint(0, 6)},
+                {"focus_auto_generate": rng.random() < 0.5},
+            ]
+        ),
+    }
+    key = _keys(working, "profile")[0]
+    data = dict(rng.sample(sorted(choices.items()), rng.randint(1, 2)))
+    version = working[key]["version"]
+    operation.update(type="profile", action="update", id=key[1], version=version, data=data)
+    preferences = {**working[key].get("preferences", {}), **data.get("preferences", {})}
+    working[key].update(data, version=version + 1)
+    if "preferences" in data:
+        working[key]["preferences"] = preferences
+
+
 def _offline_edits(rng: random.Random, working: Replica) -> list[dict[str, Any]]:
     """A few random operations, applied to `working` as the client's UI would."""
     operations: list[dict[str, Any]] = []
     for _ in range(rng.randint(1, 4)):
+        kind = rng.random()
+        if kind < 0.4:
+            operation: dict[str, Any] = {"op_id": str(uuid.uuid4())}
+            (_anti_todo_edit if kind < 0.18 else _focus_card_edit if kind < 0.32 else _profile_edit)(
+                rng, working, operation
+            )
+            operations.append(operation)
+            continue
         lists = sorted(k for k in working if k[0] == "list")
         items = sorted(k for k in working if k[0] == "item")
         roll = rng.random()
-        operation: dict[str, Any] = {"op_id": str(uuid.uuid4())}
+        operation = {"op_id": str(uuid.uuid4())}
         if roll < 0.15 or not lists:
             entity_id = str(uuid.uuid4())
             data = {"name": f"list {rng.randint(0, 999)}", "position": rng.randint(0, 9)}
@@ -117,9 +217,38 @@ def _check_results(
             client.conflicts.append(operation)
         elif status in ("applied", "merged") and operation["action"] != "delete":
             entity = result["entity"]
-            values = {k: entity[k] for k in operation["data"]}
-            assert values == operation["data"], (operation, entity)
-            log.append(AcceptedWrite(operation["type"], operation["id"], entity["version"], values))
+            values = {k: _field(operation["type"], entity, k) for k in operation["data"]}
+            assert _matches(operation["data"], values), (operation, entity)
+            log.append(
+                AcceptedWrite(operation["type"], operation["id"], entity["version"], operation["data"])
+            )
+
+
+def _field(type_name: str, entity: dict[str, Any], name: str) -> Any:
+    """A field of an entity as the API answers it, in the shape the client sent it."""
+    if type_name == "focus_card" and name == "items":
+        return [entry["item"] if isinstance(entry, dict) else entry for entry in entity["items"]]
+    return entity[name]
+
+
+def _matches(sent: Any, stored: Any) -> bool:
+    """`stored` holds what was sent; objects (preferences) merge key by key, so they may hold more."""
+    if isinstance(sent, dict):
+        return isinstance(stored, dict) and all(
+            k in stored and _matches(v, stored[k]) for k, v in sent.items()
+        )
+    return bool(sent == stored)
+
+
+def _still_holds(server: Replica, type_name: str, name: str, sent: Any, stored: Any) -> bool:
+    """A later server-side change may follow from a deletion: an item's deletion unlinks it from anti-todo
+    entries and removes it from cards. Apart from that, the accepted value must still be there."""
+    live_items = {key[1] for key in server if key[0] == "item"}
+    if type_name == "anti_todo" and name == "item" and sent not in live_items:
+        return stored is None
+    if type_name == "focus_card" and name == "items":
+        return bool(stored == [item for item in sent if item in live_items])
+    return _matches(sent, stored)
 
 
 @pytest.mark.django_db
@@ -160,5 +289,10 @@ def test_offline_clients_converge_without_losing_accepted_writes(
             last_write[(write.type, write.id, name)] = write
     for (type_name, entity_id, name), write in last_write.items():
         if (type_name, entity_id) in server:
-            assert server[(type_name, entity_id)][name] == write.values[name], (type_name, entity_id, name)
+            stored = server[(type_name, entity_id)][name]
+            assert _still_holds(server, type_name, name, write.values[name], stored), (
+                type_name,
+                entity_id,
+                name,
+            )
     assert pushed > 0

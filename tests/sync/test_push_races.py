@@ -1,0 +1,124 @@
+"""On PostgreSQL: a push whose write loses a race the user's sync lock does not serialise (another user's
+create of the same client-chosen id, a card of the same day committed meanwhile) answers a result for that
+operation, never a 500, and runs the operations after it."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from focus.models import FocusCard
+from lists.models import List
+from tests.conftest import client_for
+from tests.sync.helpers import op, push
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _push_while_a_row_commits_late(client: Any, insert: Any, operations: list[dict[str, Any]]) -> Any:
+    """Holds `insert` uncommitted in another connection while the push runs, so the push's existence check
+    misses the row and its insert waits on it; commits once the push is waiting, and answers the push."""
+    inserted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                insert()
+                inserted.set()
+                release.wait(10)
+        except BaseException as error:
+            errors.append(error)
+            inserted.set()
+        finally:
+            connection.close()
+
+    answer: dict[str, Any] = {}
+
+    def run_push() -> None:
+        try:
+            answer["response"] = push(client, operations)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inserted.wait(10)
+    pusher = threading.Thread(target=run_push)
+    pusher.start()
+    time.sleep(0.5)  # the push reaches the insert and waits on the held row
+    release.set()
+    holder.join(10)
+    pusher.join(20)
+    assert not errors, errors
+    return answer["response"]
+
+
+def test_another_users_concurrent_create_of_the_same_id_is_an_id_conflict_and_later_ops_run(
+    user: Any, other_user: Any
+) -> None:
+    taken, later = uuid.uuid4(), uuid.uuid4()
+
+    def insert() -> None:
+        List.objects.create(id=taken, user=other_user, name="theirs", change_number=1)
+
+    response = _push_while_a_row_commits_late(
+        client_for(user),
+        insert,
+        [op("create", "list", taken, name="mine"), op("create", "list", later, name="next")],
+    )
+
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    assert first["status"] == "invalid"
+    assert first["error"]["code"] == "id_conflict"
+    assert second["status"] == "applied"
+    assert List.objects.get(pk=taken).user_id == other_user.pk
+    assert List.objects.get(pk=later).user_id == user.pk
+
+
+def test_a_card_of_the_same_day_committed_meanwhile_answers_by_the_focus_rules(user: Any) -> None:
+    day = date(2026, 3, 1)
+    theirs, mine, later = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def insert() -> None:
+        FocusCard.objects.create(id=theirs, user=user, date=day, change_number=1)
+
+    response = _push_while_a_row_commits_late(
+        client_for(user),
+        insert,
+        [op("create", "focus_card", mine, date=str(day)), op("create", "list", later, name="next")],
+    )
+
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    # The focus service's rule for a date that already has a card with another id.
+    assert first["status"] == "invalid"
+    assert first["error"]["code"] == "id_conflict"
+    assert second["status"] == "applied"
+    assert list(FocusCard.objects.filter(user=user).values_list("pk", flat=True)) == [theirs]
+
+
+def test_a_card_with_the_same_id_and_content_committed_meanwhile_is_applied(user: Any) -> None:
+    day = date(2026, 3, 1)
+    card_id = uuid.uuid4()
+
+    def insert() -> None:
+        FocusCard.objects.create(id=card_id, user=user, date=day, change_number=1)
+
+    response = _push_while_a_row_commits_late(
+        client_for(user), insert, [op("create", "focus_card", card_id, date=str(day))]
+    )
+
+    assert response.status_code == 200, response.content
+    [result] = response.json()["results"]
+    assert result["status"] == "applied"
+    assert result["entity"]["id"] == str(card_id)
