@@ -1,6 +1,12 @@
 """Insights over a range of the user's days, computed by the database: every number comes from an
 aggregate grouped by the user's local day, in a fixed number of queries whatever the data size (five).
 
+The answer is kept in the shared cache under the user's sync counter (`SyncState.last_change_number`), the
+range, the time zone and the user's today. Every write of the user's data goes through the sync write path
+and raises that counter in its transaction, so a cached answer is never served after a write: the next
+request reads the new counter and misses. The counter is read before the aggregates, so what a key holds is
+at least as new as the counter it names. A hit costs one query (the counter) and one cache read.
+
 Streaks are counted inside the range: `longest` is the longest run of active days in it, `current` the run
 that ends on `to` (or on the day before, when `to` is today and today has no activity yet).
 """
@@ -9,7 +15,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
@@ -17,8 +25,10 @@ from antitodo.models import AntiTodoEntry
 from core.dates import days_of, local_day_bounds, local_today, user_zone
 from focus.models import FocusCard
 from lists.models import Item
+from sync.models import SyncState
 
 TOP_LISTS = 5
+CACHE_SECONDS = 24 * 3600  # a key is never stale (see the module doc); this only bounds its memory
 
 
 def _streaks(active: set[date], first: date, last: date, today: date) -> dict[str, int]:
@@ -36,8 +46,18 @@ def _streaks(active: set[date], first: date, last: date, today: date) -> dict[st
 
 def insights(user: Any, first: date, last: date) -> dict[str, Any]:
     zone = user_zone(user)
-    start, end = local_day_bounds(first, last, zone)
     today = local_today(user)
+    counter = SyncState.objects.filter(user_id=user.pk).values_list("last_change_number", flat=True).first()
+    key = f"insights:v1:{user.pk}:{counter}:{first}:{last}:{zone.key}:{today}"
+    answer: dict[str, Any] | None = cache.get(key)
+    if answer is None:
+        answer = _compute(user, first, last, zone, today)
+        cache.set(key, answer, CACHE_SECONDS)
+    return answer
+
+
+def _compute(user: Any, first: date, last: date, zone: ZoneInfo, today: date) -> dict[str, Any]:
+    start, end = local_day_bounds(first, last, zone)
     items = Item.objects.for_user(user)
     completed_in_range = Q(status=Item.Status.DONE, completed_at__gte=start, completed_at__lt=end)
 

@@ -6,8 +6,11 @@ writes are serialised by the sync-state lock and that counter commits with them,
 up to H is already visible, and a change that commits later gets a number above H and the next pull finds
 it. That is why a client that always continues from the returned cursor never misses a change.
 
-Queries per request, whatever the page size: the sync state, one per registered type, and for an
-incremental sync the tombstones and a re-check of the prune watermark.
+Queries per request, whatever the page size: the sync state, read together with whether each registered
+type (and, for an incremental sync, the tombstones) has anything numbered above the cursor; then one per
+type that has, and when there are tombstones to read, the tombstones and a re-check of the prune watermark.
+Skipping is exact: that one statement sees one snapshot, in which every change up to H is committed, and a
+change that commits later is numbered above H.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 
 from core.pagination import parse_limit
 from core.problems import CursorExpired, validation_error
@@ -60,6 +63,35 @@ def position_of(user: Any) -> FeedPosition:
     return FeedPosition(*row) if row else FeedPosition(0, 0)
 
 
+def _position_and_pending(user: Any, cursor: int) -> tuple[FeedPosition, set[str], bool]:
+    """The position, the names of the types with entities numbered above `cursor`, and whether tombstones
+    are numbered above it, in one query."""
+    types = registry.all_types()
+    pending = {
+        f"pending_{index}": Exists(
+            sync_type.model.objects.filter(  # type: ignore[attr-defined]
+                user_id=user.pk, change_number__gt=cursor
+            )
+        )
+        for index, sync_type in enumerate(types)
+    }
+    if cursor:
+        pending["pending_tombstones"] = Exists(
+            ChangeRecord.objects.filter(user_id=user.pk, deleted=True, number__gt=cursor)
+        )
+    row = (
+        SyncState.objects.filter(user_id=user.pk)
+        .annotate(**pending)
+        .values_list("last_change_number", "pruned_through", *pending)
+        .first()
+    )
+    if row is None:
+        return FeedPosition(0, 0), set(), False
+    flags = row[2:]
+    names = {sync_type.name for sync_type, flag in zip(types, flags, strict=False) if flag}
+    return FeedPosition(row[0], row[1]), names, bool(cursor and flags[-1])
+
+
 def check_cursor(cursor: int, position: FeedPosition) -> None:
     """A cursor from the future is a 400; one older than what was pruned is a 410 (do a full sync)."""
     if cursor > position.head:
@@ -75,7 +107,7 @@ def changes_since(user: Any, cursor: int, limit: int) -> dict[str, Any]:
     the prune watermark whatever `limit` says: a continuation cursor below the watermark would be 410, and
     the client would start its full sync again forever.
     """
-    position = position_of(user)
+    position, pending_types, pending_tombstones = _position_and_pending(user, cursor)
     check_cursor(cursor, position)
     full = cursor == 0
     floor = position.pruned_through if full else cursor
@@ -83,6 +115,8 @@ def changes_since(user: Any, cursor: int, limit: int) -> dict[str, Any]:
 
     rows: list[tuple[int, str, Any, bool]] = []  # (number, type, entity or id, deleted)
     for sync_type in registry.all_types():
+        if sync_type.name not in pending_types:
+            continue
         in_range = sync_type.model.objects.filter(  # type: ignore[attr-defined]
             user_id=user.pk, change_number__gt=cursor, change_number__lte=head
         )
@@ -97,7 +131,7 @@ def changes_since(user: Any, cursor: int, limit: int) -> dict[str, Any]:
         else:
             query = above_floor[: limit + 1]
         rows.extend((e.change_number, sync_type.name, e, False) for e in query)
-    if not full:
+    if not full and pending_tombstones:
         tombstones = ChangeRecord.objects.filter(
             user_id=user.pk, deleted=True, number__gt=cursor, number__lte=head
         ).order_by("number")[: limit + 1]

@@ -105,8 +105,26 @@ def test_a_fixed_number_of_queries_whatever_the_data(
         user = UserFactory.create()
         _data(user, items)
         client = client_for(user)
-        # 1 the token's user, 2 item counters, 3 completions by day, 4 anti-todo by day, 5 focus, 6 top lists.
-        with django_assert_num_queries(6):
+        # 1 the token's user, 2 the sync counter (the cache key), 3 item counters, 4 completions by day,
+        # 5 anti-todo by day, 6 focus, 7 top lists.
+        with django_assert_num_queries(7):
             body = client.get(f"{URL}?from=2026-04-25&to=2026-05-20").json()
+        # The same question again, nothing written: the user and the counter; the rest from the cache.
+        with django_assert_num_queries(2):
+            assert client.get(f"{URL}?from=2026-04-25&to=2026-05-20").json() == body
     assert body["items"]["completed"] == items // 2
     assert len(body["top_lists"]) == min(5, items // 2)
+
+
+def test_a_write_invalidates_the_cached_answer(db: Any) -> None:
+    with time_machine.travel(NOW, tick=False):
+        user = UserFactory.create()
+        item = ItemFactory.create(list=ListFactory.create(user=user))
+        client = client_for(user)
+        url = f"{URL}?from=2026-05-01&to=2026-05-20"
+        assert client.get(url).json()["items"]["completed"] == 0
+        assert client.get(url).json()["items"]["completed"] == 0  # answered from the cache
+
+        item_update(user=user, item_id=item.pk, base=BaseVersion(item.version), data={"status": "done"})
+
+        assert client.get(url).json()["items"]["completed"] == 1

@@ -244,14 +244,32 @@ def test_the_feed_costs_the_same_queries_for_any_page_size(
     items = [make_item(list=lst) for _ in range(12)]
     cursor = pull(client, limit=1)["cursor"]
     item_delete(user=user, item_id=items[0].pk, base=BaseVersion(1))
-    types = len(registry.all_types())  # list and item here; other apps register theirs too
-    assert types >= 2
+    assert len(registry.all_types()) >= 2  # list and item here; other apps register theirs too
 
-    # The authenticated user, the sync state (head and prune watermark), one per registered type, the
-    # tombstones, the re-check of the prune watermark.
-    with django_assert_num_queries(1 + 1 + types + 2):
+    # The authenticated user; the sync state with, in the same query, which types and whether tombstones
+    # have anything above the cursor; the types that have (list and item: the first change is the profile);
+    # the tombstones; the re-check of the prune watermark.
+    with django_assert_num_queries(1 + 1 + 2 + 2):
         response = client.get(SYNC_URL, {"cursor": cursor, "limit": page})
     assert response.status_code == 200
-    # A full sync reads no tombstones: the user, the state, one per type.
-    with django_assert_num_queries(1 + 1 + types):
+    # A full sync reads no tombstones: the user, the state, one per type that has entities (the profile,
+    # the list, the items).
+    with django_assert_num_queries(1 + 1 + 3):
         assert client.get(SYNC_URL, {"limit": page}).status_code == 200
+
+
+def test_an_incremental_sync_reads_only_the_types_that_changed(
+    user: Any, client: Any, django_assert_num_queries: Any
+) -> None:
+    lst = make_list(user=user)
+    make_item(list=lst)
+    cursor = pull(client)["cursor"]
+    item_update(user=user, item_id=make_item(list=lst).pk, base=BaseVersion(1), data={"title": "new"})
+
+    # The user, the state with what is pending, the items; no tombstones, so no prune re-check.
+    with django_assert_num_queries(1 + 1 + 1):
+        body = client.get(SYNC_URL, {"cursor": cursor}).json()
+    assert [change["type"] for change in body["changes"]] == ["item"]
+    # Nothing new: the user and the state only.
+    with django_assert_num_queries(1 + 1):
+        assert client.get(SYNC_URL, {"cursor": body["cursor"]}).json()["changes"] == []
