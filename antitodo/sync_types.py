@@ -7,7 +7,7 @@ from typing import Any
 from antitodo import services
 from antitodo.models import AntiTodoEntry
 from antitodo.serializers import AntiTodoEntrySerializer
-from sync.registry import SyncType, on_delete, register
+from sync.registry import SyncType, on_delete, register, write_services
 
 
 def entry_data(entry: AntiTodoEntry) -> dict[str, Any]:
@@ -21,14 +21,11 @@ def register_all() -> None:
             model=AntiTodoEntry,
             serializer=AntiTodoEntrySerializer,
             to_data=entry_data,
-            create=lambda *, user, entity_id, data: services.anti_todo_create(
-                user=user, data=data, entry_id=entity_id
-            ),
-            update=lambda *, user, entity_id, base, data: services.anti_todo_update(
-                user=user, entry_id=entity_id, base=base, data=data
-            ),
-            delete=lambda *, user, entity_id, base: services.anti_todo_delete(
-                user=user, entry_id=entity_id, base=base
+            **write_services(
+                id_name="entry_id",
+                create=services.anti_todo_create,
+                update=services.anti_todo_update,
+                delete=services.anti_todo_delete,
             ),
         )
     )

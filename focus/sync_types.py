@@ -9,7 +9,7 @@ from rest_framework import serializers
 from focus import selectors, services
 from focus.models import FocusCard
 from focus.serializers import FocusCardSerializer, FocusCardSyncSerializer
-from sync.registry import SyncType, on_delete, register
+from sync.registry import SyncType, on_delete, register, write_services
 
 
 class FocusCardDataSerializer(serializers.ModelSerializer):
@@ -40,14 +40,11 @@ def register_all() -> None:
             serializer=FocusCardSyncSerializer,
             to_data=card_data,
             represent=card_representation,
-            create=lambda *, user, entity_id, data: services.focus_card_create(
-                user=user, data=data, card_id=entity_id
-            ),
-            update=lambda *, user, entity_id, base, data: services.focus_card_update(
-                user=user, card_id=entity_id, base=base, data=data
-            ),
-            delete=lambda *, user, entity_id, base: services.focus_card_delete(
-                user=user, card_id=entity_id, base=base
+            **write_services(
+                id_name="card_id",
+                create=services.focus_card_create,
+                update=services.focus_card_update,
+                delete=services.focus_card_delete,
             ),
         )
     )

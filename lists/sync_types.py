@@ -7,7 +7,7 @@ from typing import Any
 from lists import services
 from lists.models import Item, List
 from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
-from sync.registry import SyncType, register
+from sync.registry import SyncType, register, write_services
 
 
 def list_data(entity: List) -> dict[str, Any]:
@@ -33,14 +33,11 @@ def register_all() -> None:
             serializer=ListSerializer,
             to_data=list_data,
             represent=list_representation,
-            create=lambda *, user, entity_id, data: services.list_create(
-                user=user, data=data, list_id=entity_id
-            ),
-            update=lambda *, user, entity_id, base, data: services.list_update(
-                user=user, list_id=entity_id, base=base, data=data
-            ),
-            delete=lambda *, user, entity_id, base: services.list_delete(
-                user=user, list_id=entity_id, base=base
+            **write_services(
+                id_name="list_id",
+                create=services.list_create,
+                update=services.list_update,
+                delete=services.list_delete,
             ),
         )
     )
@@ -50,14 +47,11 @@ def register_all() -> None:
             model=Item,
             serializer=ItemSerializer,
             to_data=item_data,
-            create=lambda *, user, entity_id, data: services.item_create(
-                user=user, data=data, item_id=entity_id
-            ),
-            update=lambda *, user, entity_id, base, data: services.item_update(
-                user=user, item_id=entity_id, base=base, data=data
-            ),
-            delete=lambda *, user, entity_id, base: services.item_delete(
-                user=user, item_id=entity_id, base=base
+            **write_services(
+                id_name="item_id",
+                create=services.item_create,
+                update=services.item_update,
+                delete=services.item_delete,
             ),
         )
     )

@@ -35,6 +35,21 @@ class SyncType:
     feed_queryset: Callable[[models.QuerySet], models.QuerySet] | None = None
 
 
+def write_services(
+    *, id_name: str, create: Callable[..., Any], update: Callable[..., Any], delete: Callable[..., Any]
+) -> dict[str, Callable[..., Any]]:
+    """`create`, `update` and `delete` for a SyncType, from services that name the entity's id their own
+    way (`item_id=`, `card_id=`): the registry calls them with `entity_id=`."""
+
+    def by_id(service: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*, entity_id: Any, **arguments: Any) -> Any:
+            return service(**arguments, **{id_name: entity_id})
+
+        return call
+
+    return {"create": by_id(create), "update": by_id(update), "delete": by_id(delete)}
+
+
 _registry: dict[str, SyncType] = {}
 
 
