@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from accounts import services
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
 from accounts.models import ApiKey, AuditEvent, User
+from core.admin import ReadOnlyAdmin
 
 
 class UserCreationForm(auth_forms.AdminUserCreationForm):
@@ -192,7 +193,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only for everyone, superusers included: the log is append-only."""
 
     list_display = ("created_at", "event", "email", "ip", "target_type", "target_id", "request_id")
@@ -202,12 +203,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     actions = None
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
