@@ -6,6 +6,7 @@ from typing import Any
 
 from lists import services
 from lists.models import Item, List
+from lists.selectors import with_open_count
 from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
 from sync.registry import SyncType, register, write_services
 
@@ -16,9 +17,7 @@ def list_data(entity: List) -> dict[str, Any]:
 
 def list_representation(entity: List) -> dict[str, Any]:
     """What `GET lists/{id}` answers, open_count included (push results and conflicts show it)."""
-    if not hasattr(entity, "open_count"):
-        entity.open_count = entity.items.filter(status=Item.Status.OPEN).count()  # type: ignore[attr-defined]
-    return dict(ListSerializer(entity).data)
+    return dict(ListSerializer(with_open_count(entity)).data)
 
 
 def item_data(entity: Item) -> dict[str, Any]:

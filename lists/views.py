@@ -9,6 +9,7 @@ from core.versioning import BaseVersion
 from core.views import EntityServices, VersionedModelViewSet
 from lists.filters import ItemFilter
 from lists.models import Item, List
+from lists.selectors import with_open_count
 from lists.serializers import ItemSerializer, ListSerializer
 from sync import registry
 
@@ -28,21 +29,16 @@ class ListViewSet(VersionedModelViewSet):
 
     def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
         entity, created = super().create_entity(user, entity_id, data)
-        return self._with_open_count(entity), created
+        return with_open_count(entity), created
 
     def update_entity(
         self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
     ) -> tuple[Any, bool]:
         entity, merged = super().update_entity(user, entity_id, base, data)
-        return self._with_open_count(entity), merged
+        return with_open_count(entity), merged
 
     def represent(self, entity: Any) -> dict[str, Any]:
-        return super().represent(self._with_open_count(entity))
-
-    def _with_open_count(self, entity: List) -> List:
-        if not hasattr(entity, "open_count"):
-            entity.open_count = entity.items.filter(status=Item.Status.OPEN).count()  # type: ignore[attr-defined]
-        return entity
+        return super().represent(with_open_count(entity))
 
 
 # Query parameters of a page of one list that the fast path below understands.
