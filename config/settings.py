@@ -132,6 +132,9 @@ _db.setdefault("TEST", {})["NAME"] = env.str("DATABASE_TEST_NAME", default=None)
 # django-prometheus subclasses of the same backends count connections, queries and their durations; the
 # OPTIONS above (pool, SQLite pragmas) pass through unchanged.
 _db["ENGINE"] = _db["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
+if _db["ENGINE"] == "django_prometheus.db.backends.postgresql":
+    # The same, reading timestamps with psycopg's C loader (core/db/postgresql/base.py says why).
+    _db["ENGINE"] = "core.db.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared rate-limit counters live here) ----------------------------------------------------------

@@ -1,0 +1,48 @@
+"""The PostgreSQL backend: django-prometheus's (query metrics) with psycopg's C loader for `timestamptz`.
+
+Django reads every `timestamptz` through its own loader, a Python subclass of psycopg's that re-stamps the
+time zone; being Python, it parses about seven times slower than psycopg's C loader (bench: 16 ms against
+2.2 ms per 1,000 rows of three timestamps), and timestamps are in every row this API answers. Django sets
+each connection's `TimeZone` to its own (UTC here), and psycopg's C loader answers in the connection's
+time zone with `datetime.timezone.utc` for UTC, so with UTC the values are identical, tzinfo included.
+Any other database time zone, or psycopg without its C extension, keeps Django's loader.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django_prometheus.db.backends.postgresql import base
+from psycopg import adapt
+from psycopg._cmodule import _psycopg
+from psycopg.types.datetime import TimestamptzLoader
+
+
+class _CTimestamptzLoader:
+    """Stands in the adapters map where Django's loader class would: it carries the `timezone` Django's
+    `create_cursor` compares, and builds psycopg's C loader (a final type, so it cannot be subclassed)."""
+
+    format = TimestamptzLoader.format
+    timezone = datetime.UTC
+
+    def __new__(cls, oid: int, context: Any = None) -> Any:
+        assert _psycopg is not None
+        return _psycopg.TimestamptzLoader(oid, context)
+
+
+@lru_cache
+def _with_c_timestamptz(template: adapt.AdaptersMap) -> adapt.AdaptersMap:
+    adapters = adapt.AdaptersMap(template)
+    adapters.register_loader("timestamptz", _CTimestamptzLoader)  # type: ignore[arg-type]
+    return adapters
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = super().get_connection_params()
+        if _psycopg is not None and settings.USE_TZ and self.timezone is datetime.UTC:
+            params["context"] = _with_c_timestamptz(params["context"])
+        return params
