@@ -75,6 +75,13 @@ def _position_value(model_field: Any, value: Any) -> Any:
     raise ValueError("not a value of the ordering field")
 
 
+def _position_of(row: Any, attname: str) -> tuple[Any, str]:
+    """A row's place in the order: a model instance, or a dict from `values()` that has `attname` and `id`."""
+    if isinstance(row, dict):
+        return row[attname], str(row["id"])
+    return getattr(row, attname), str(row.pk)
+
+
 class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     limit_query_param = "limit"
@@ -136,8 +143,8 @@ class KeysetPagination(BasePagination):
             rows.reverse()
 
         attname = queryset.model._meta.get_field(field).attname
-        first = (getattr(rows[0], attname), str(rows[0].pk)) if rows else None
-        last = (getattr(rows[-1], attname), str(rows[-1].pk)) if rows else None
+        first = _position_of(rows[0], attname) if rows else None
+        last = _position_of(rows[-1], attname) if rows else None
         self.next_position = last if (has_more if not reverse else position is not None) else None
         self.previous_position = first if (has_more if reverse else position is not None) else None
         return rows

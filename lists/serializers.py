@@ -102,19 +102,42 @@ def list_own_fields(entity: List) -> dict[str, Any]:
     }
 
 
+# The columns an item's representation reads: a page of items is read as these values, not as models.
+ITEM_COLUMNS = (
+    "id",
+    "list_id",
+    "title",
+    "notes",
+    "status",
+    "priority",
+    "due_date",
+    "position",
+    "completed_at",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
 def item_representation(item: Item) -> dict[str, Any]:
     """An item as the API shows it (ItemSerializer's fields), built directly."""
+    return item_row_representation({column: getattr(item, column) for column in ITEM_COLUMNS})
+
+
+def item_row_representation(row: dict[str, Any]) -> dict[str, Any]:
+    """The same from a row of `ITEM_COLUMNS` values (`values(*ITEM_COLUMNS)`)."""
+    list_id = row["list_id"]
     return {
-        "id": str(item.id),
-        "list": None if item.list_id is None else str(item.list_id),
-        "title": item.title,
-        "notes": item.notes,
-        "status": str(item.status),
-        "priority": int(item.priority),
-        "due_date": _day(item.due_date),
-        "position": int(item.position),
-        "completed_at": _timestamp(item.completed_at),
-        "version": int(item.version),
-        "created_at": _timestamp(item.created_at),
-        "updated_at": _timestamp(item.updated_at),
+        "id": str(row["id"]),
+        "list": None if list_id is None else str(list_id),
+        "title": row["title"],
+        "notes": row["notes"],
+        "status": str(row["status"]),
+        "priority": int(row["priority"]),
+        "due_date": _day(row["due_date"]),
+        "position": int(row["position"]),
+        "completed_at": _timestamp(row["completed_at"]),
+        "version": int(row["version"]),
+        "created_at": _timestamp(row["created_at"]),
+        "updated_at": _timestamp(row["updated_at"]),
     }

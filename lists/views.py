@@ -4,13 +4,15 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from core.versioning import BaseVersion
 from core.views import EntityServices, VersionedModelViewSet
 from lists.filters import ItemFilter
 from lists.models import Item, List
 from lists.selectors import with_open_count
-from lists.serializers import ItemSerializer, ListSerializer
+from lists.serializers import ITEM_COLUMNS, ItemSerializer, ListSerializer, item_row_representation
 from sync import registry
 
 
@@ -54,6 +56,13 @@ class ItemViewSet(VersionedModelViewSet):
 
     def entity_services(self) -> EntityServices:
         return registry.require("item")
+
+    def list(self, request: Request) -> Response:
+        # A page is read as values and shaped directly: building 50 model instances cost more than the
+        # query (docs/performance.md); tests/lists/test_representation.py holds both shapes equal.
+        queryset = self.filter_queryset(self.get_queryset()).values(*ITEM_COLUMNS)
+        page = self.paginate_queryset(queryset) or []
+        return self.get_paginated_response([item_row_representation(row) for row in page])
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """`?list=<uuid>` alone, the most common page, is filtered directly: building the FilterSet and
