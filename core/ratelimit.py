@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,9 +21,11 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
-from django_ratelimit.core import get_usage
+from django_ratelimit import ALL
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -139,23 +142,53 @@ def ip_budget(name: str, setting: str) -> Budget:
     return Budget(name, setting, lambda request: client_ip_key(request._request))
 
 
+# One round trip to Redis per budget: count, and start the window's expiry on its first request.
+# (django-ratelimit's get_usage takes two: SET NX, then django-redis's EXISTS+INCRBY script.)
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+def _redis_counter(cache: Any) -> Callable[[str, int], int] | None:
+    """`count(key, ttl)` on the cache's Redis, or None for a cache that is not django-redis."""
+    get_client = getattr(getattr(cache, "client", None), "get_client", None)
+    if get_client is None:
+        return None
+    script = get_client(write=True).register_script(_COUNT_SCRIPT)
+
+    def count(key: str, ttl: int) -> int:
+        return int(script(keys=[cache.client.make_key(key)], args=[ttl]))
+
+    return count
+
+
+def _count(key: str, ttl: int) -> int:
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    counter = _redis_counter(cache)
+    if counter is not None:
+        return counter(key, ttl)
+    if cache.add(key, 1, ttl):  # other caches (local memory in development): add, then an atomic incr
+        return 1
+    return int(cache.incr(key))
+
+
 def _spend(request: Request, budget: Budget, value: str, multiplier: int) -> Usage | None:
+    """Counts one request against `budget` for `value`, in django-ratelimit's windows and keys (a window
+    per key, staggered so they do not all reset at once)."""
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
     limit, window = parse_rate(getattr(settings, budget.setting))
     limit *= multiplier
+    group = f"daymark:{budget.name}"
+    ends = _get_window(value, window)
     try:
-        usage = get_usage(
-            request._request,
-            group=f"daymark:{budget.name}",
-            key=lambda _group, _request: value,
-            rate=(limit, window),
-            increment=True,
-        )
+        count = _count(_make_cache_key(group, ends, (limit, window), value, ALL), window + EXPIRATION_FUDGE)
     except Exception:  # the cache is down: serve rather than fail every request; the error is logged
         logger.exception("Rate-limit cache unavailable; request not counted")
         return None
-    if usage is None:  # RATELIMIT_ENABLE is off
-        return None
-    return Usage(budget.name, limit, window, int(usage["count"]), max(0, int(usage["time_left"])))
+    return Usage(budget.name, limit, window, count, max(0, ends - int(time.time())))
 
 
 def spend_budgets(request: Request, view: Any) -> int | None:
