@@ -130,15 +130,15 @@ def _position_and_pending(
     are numbered above it, in one query."""
     types = registry.all_types()
     sql = _position_sql(connection, incremental=bool(cursor))
-    exists_count = len(types) + (1 if cursor else 0)
+    checks = len(types) + (1 if cursor else 0)
     with connection.cursor() as db:
-        db.execute(sql, [*([user_key, cursor] * exists_count), user_key])
+        db.execute(sql, [*([user_key, cursor] * checks), user_key])
         row = db.fetchone()
     if row is None:
         return FeedPosition(0, 0), set(), False
-    flags = row[2:]
-    names = {sync_type.name for sync_type, flag in zip(types, flags, strict=False) if flag}
-    return FeedPosition(row[0], row[1]), names, bool(cursor and flags[-1])
+    firsts = row[2:]
+    names = {sync_type.name for sync_type, first in zip(types, firsts, strict=False) if first is not None}
+    return FeedPosition(row[0], row[1]), names, bool(cursor) and firsts[-1] is not None
 
 
 def _column_rows(
@@ -326,21 +326,26 @@ def _select_of(connection: BaseDatabaseWrapper, sync_type: registry.SyncType) ->
 
 
 def _position_sql(connection: BaseDatabaseWrapper, incremental: bool) -> str:
-    """The sync state and, per registered type (and then the tombstones when `incremental`), whether
-    anything is numbered above the cursor. Parameters: user and cursor per EXISTS, then the user."""
+    """The sync state and, per registered type (and then the tombstones when `incremental`), the first
+    number above the cursor, NULL when there is none. Parameters: user and cursor per type, then the user.
+
+    `min()` rather than EXISTS: PostgreSQL reads a min() from the (user, number) index, while it plans an
+    EXISTS that expects many matches (a small cursor) as a sequential scan that stops at the first match,
+    and the user's rows can be anywhere in the table (16 ms on the seed_load data, instead of 0.05 ms)."""
 
     def build() -> str:
         pending = [
-            f"EXISTS(SELECT 1 FROM {_table(connection, t.model)} WHERE {_column(connection, t.model, 'user')}"
-            f" = %s AND {_column(connection, t.model, 'change_number')} > %s)"
+            f"(SELECT min({_column(connection, t.model, 'change_number')}) FROM {_table(connection, t.model)}"
+            f" WHERE {_column(connection, t.model, 'user')} = %s"
+            f" AND {_column(connection, t.model, 'change_number')} > %s)"
             for t in registry.all_types()
         ]
         if incremental:
+            number = _column(connection, ChangeRecord, "number")
             pending.append(
-                f"EXISTS(SELECT 1 FROM {_table(connection, ChangeRecord)}"
+                f"(SELECT min({number}) FROM {_table(connection, ChangeRecord)}"
                 f" WHERE {_column(connection, ChangeRecord, 'user')} = %s"
-                f" AND {_column(connection, ChangeRecord, 'deleted')}"
-                f" AND {_column(connection, ChangeRecord, 'number')} > %s)"
+                f" AND {_column(connection, ChangeRecord, 'deleted')} AND {number} > %s)"
             )
         return (
             f"SELECT {_column(connection, SyncState, 'last_change_number')},"
