@@ -170,7 +170,7 @@ def _column_rows(
     if select.converters:
         values = [_converted(row, select.converters, connection) for row in values]
     name = sync_type.name
-    return [(row[1], name, row[0], False, row) for row in values]
+    return [(row[-2], name, row[-3], False, row) for row in values]
 
 
 def _converted(
@@ -235,24 +235,25 @@ def _render(connection: BaseDatabaseWrapper, page: list[_Row]) -> list[dict[str,
         latest[(row[1], row[2])] = row
     rows = page if len(latest) == len(page) else sorted(latest.values(), key=_number)
     changes: list[dict[str, Any]] = []
+    append = changes.append
+    types: dict[str, registry.SyncType] = {}
     to_complete: dict[str, dict[str, dict[str, Any]]] = {}
     for _, type_name, entity_id, deleted, value in rows:
         if deleted:
-            changes.append({"type": type_name, "id": entity_id, "deleted": True})
+            append({"type": type_name, "id": entity_id, "deleted": True})
             continue
-        sync_type = registry.require(type_name)
+        sync_type = types.get(type_name) or types.setdefault(type_name, registry.require(type_name))
         columns = sync_type.feed_columns
         if columns is None:
             version, data = value.version, sync_type.to_data(value)
         else:
-            version, data = value[2], dict(zip(columns.fields, value[3:], strict=True))
+            # The data columns, then the id, the number and the version (_select_of).
+            version, data = value[-1], dict(zip(columns.fields, value, strict=False))
             if columns.complete is not None:
                 to_complete.setdefault(type_name, {})[entity_id] = data
-        changes.append(
-            {"type": type_name, "id": entity_id, "deleted": False, "version": version, "data": data}
-        )
+        append({"type": type_name, "id": entity_id, "deleted": False, "version": version, "data": data})
     for type_name, datas in to_complete.items():
-        complete = registry.require(type_name).feed_columns.complete  # type: ignore[union-attr]
+        complete = types[type_name].feed_columns.complete  # type: ignore[union-attr]
         complete(datas)  # type: ignore[misc]
     return changes
 
@@ -262,7 +263,7 @@ def _render(connection: BaseDatabaseWrapper, page: list[_Row]) -> list[dict[str,
 
 @dataclass(frozen=True)
 class _Select:
-    """A type's feed read, `SELECT <id as text>, change_number, version, <data columns> FROM <table>`,
+    """A type's feed read, `SELECT <data columns>, <id as text>, change_number, version FROM <table>`,
     the converters Django applies to its columns on this backend (SQLite's booleans) by column index, and
     the quoted names the WHERE clause needs."""
 
@@ -298,8 +299,9 @@ def _select_of(connection: BaseDatabaseWrapper, sync_type: registry.SyncType) ->
     def build() -> _Select:
         assert sync_type.feed_columns is not None
         model = sync_type.model
-        columns = ["change_number", "version", *sync_type.feed_columns.fields.values()]
-        expressions = [UUIDText("pk"), *(F(c) if isinstance(c, str) else c for c in columns)]
+        # The data first, so a row zips with the data's keys as it is; then what the change itself shows.
+        columns = [*sync_type.feed_columns.fields.values(), UUIDText("pk"), "change_number", "version"]
+        expressions = [F(c) if isinstance(c, str) else c for c in columns]
         aliases = [f"c{index}" for index in range(len(expressions))]
         query = (
             model._base_manager.annotate(**dict(zip(aliases, expressions, strict=True)))
