@@ -324,7 +324,7 @@ def _select_of(connection: BaseDatabaseWrapper, sync_type: registry.SyncType) ->
             number=_column(connection, model, "change_number"),
         )
 
-    return _cached(connection, ("select", sync_type.name), build)
+    return _cached(connection, ("select", sync_type.name, id(sync_type)), build)
 
 
 def _position_sql(connection: BaseDatabaseWrapper, incremental: bool) -> str:
