@@ -7,7 +7,22 @@ from typing import Any
 from antitodo import services
 from antitodo.models import AntiTodoEntry
 from antitodo.serializers import AntiTodoEntrySerializer
-from sync.registry import SyncType, on_delete, register, write_services
+from sync.columns import DayText, TimestampText, UUIDText
+from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
+
+# entry_data read from the database, JSON-ready (sync.columns): the feed's hot path.
+ENTRY_COLUMNS = FeedColumns(
+    {
+        "id": UUIDText("id"),
+        "date": DayText("date"),
+        "title": "title",
+        "note": "note",
+        "item": UUIDText("item_id"),
+        "version": "version",
+        "created_at": TimestampText("created_at"),
+        "updated_at": TimestampText("updated_at"),
+    }
+)
 
 
 def entry_data(entry: AntiTodoEntry) -> dict[str, Any]:
@@ -21,6 +36,7 @@ def register_all() -> None:
             model=AntiTodoEntry,
             serializer=AntiTodoEntrySerializer,
             to_data=entry_data,
+            feed_columns=ENTRY_COLUMNS,
             **write_services(
                 id_name="entry_id",
                 create=services.anti_todo_create,

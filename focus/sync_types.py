@@ -7,9 +7,10 @@ from typing import Any
 from rest_framework import serializers
 
 from focus import selectors, services
-from focus.models import FocusCard
+from focus.models import FocusCard, FocusCardItem
 from focus.serializers import FocusCardSerializer, FocusCardSyncSerializer
-from sync.registry import SyncType, on_delete, register, write_services
+from sync.columns import DayText, TimestampText, UUIDText
+from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
 
 
 class FocusCardDataSerializer(serializers.ModelSerializer):
@@ -23,6 +24,30 @@ def card_data(card: FocusCard) -> dict[str, Any]:
     data = dict(FocusCardDataSerializer(card).data)
     data["items"] = [str(entry.item_id) for entry in sorted(card.entries.all(), key=lambda e: e.position)]
     return data
+
+
+def _add_item_ids(cards: dict[str, dict[str, Any]]) -> None:
+    """`items` of card_data for the feed's cards, in one query."""
+    for data in cards.values():
+        data["items"] = []
+    entries = FocusCardItem.objects.filter(card_id__in=list(cards)).order_by("position")
+    for card_id, item_id in entries.values_list("card_id", "item_id"):
+        cards[str(card_id)]["items"].append(str(item_id))
+
+
+# card_data read from the database, JSON-ready (sync.columns): the feed's hot path.
+CARD_COLUMNS = FeedColumns(
+    {
+        "id": UUIDText("id"),
+        "date": DayText("date"),
+        "intention": "intention",
+        "source": "source",
+        "version": "version",
+        "created_at": TimestampText("created_at"),
+        "updated_at": TimestampText("updated_at"),
+    },
+    complete=_add_item_ids,
+)
 
 
 def card_representation(card: FocusCard) -> dict[str, Any]:
@@ -39,6 +64,7 @@ def register_all() -> None:
             feed_queryset=lambda queryset: queryset.prefetch_related("entries"),
             serializer=FocusCardSyncSerializer,
             to_data=card_data,
+            feed_columns=CARD_COLUMNS,
             represent=card_representation,
             **write_services(
                 id_name="card_id",

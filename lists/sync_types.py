@@ -8,7 +8,38 @@ from lists import services
 from lists.models import Item, List
 from lists.selectors import with_open_count
 from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
-from sync.registry import SyncType, register, write_services
+from sync.columns import DayText, TimestampText, UUIDText
+from sync.registry import FeedColumns, SyncType, register, write_services
+
+# list_data and item_data read from the database, JSON-ready (sync.columns): the feed's hot path.
+LIST_COLUMNS = FeedColumns(
+    {
+        "id": UUIDText("id"),
+        "name": "name",
+        "color": "color",
+        "position": "position",
+        "archived": "archived",
+        "version": "version",
+        "created_at": TimestampText("created_at"),
+        "updated_at": TimestampText("updated_at"),
+    }
+)
+ITEM_COLUMNS = FeedColumns(
+    {
+        "id": UUIDText("id"),
+        "list": UUIDText("list_id"),
+        "title": "title",
+        "notes": "notes",
+        "status": "status",
+        "priority": "priority",
+        "due_date": DayText("due_date"),
+        "position": "position",
+        "completed_at": TimestampText("completed_at"),
+        "version": "version",
+        "created_at": TimestampText("created_at"),
+        "updated_at": TimestampText("updated_at"),
+    }
+)
 
 
 def list_data(entity: List) -> dict[str, Any]:
@@ -31,6 +62,7 @@ def register_all() -> None:
             model=List,
             serializer=ListSerializer,
             to_data=list_data,
+            feed_columns=LIST_COLUMNS,
             represent=list_representation,
             **write_services(
                 id_name="list_id",
@@ -46,6 +78,7 @@ def register_all() -> None:
             model=Item,
             serializer=ItemSerializer,
             to_data=item_data,
+            feed_columns=ITEM_COLUMNS,
             **write_services(
                 id_name="item_id",
                 create=services.item_create,

@@ -12,6 +12,21 @@ from rest_framework.serializers import BaseSerializer
 
 
 @dataclass(frozen=True)
+class FeedColumns:
+    """`to_data` read straight from the database, for the feed's hot path (sync/feed.py).
+
+    `fields` maps each key of `to_data`'s answer, in its order, to a model field name or an expression
+    whose value is already what JSON holds (sync.columns: ids, days and timestamps as the API's text).
+    `complete`, when set, adds what lives in other rows (a focus card's item ids) to the page's entities of
+    the type in one query; it gets `{entity id: data}`. tests/sync/test_feed_columns.py holds the result
+    equal to `to_data` for every registered type.
+    """
+
+    fields: dict[str, Any]
+    complete: Callable[[dict[str, dict[str, Any]]], None] | None = None
+
+
+@dataclass(frozen=True)
 class SyncType:
     """How sync reads and writes one entity type.
 
@@ -33,6 +48,8 @@ class SyncType:
     # What `to_data` reads besides the row (select_related / prefetch_related), so the feed costs a fixed
     # number of queries per type whatever the page size.
     feed_queryset: Callable[[models.QuerySet], models.QuerySet] | None = None
+    # The same data as `to_data` without model instances (the feed reads these when set).
+    feed_columns: FeedColumns | None = None
 
 
 def write_services(
