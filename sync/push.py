@@ -25,6 +25,7 @@ from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.serializers import BaseSerializer
 
 from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict, flat_errors
 from core.versioning import BaseVersion, parse_version_value
@@ -97,7 +98,8 @@ class _Prepared:
 
 def run_operations(user: Any, operations: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     """Runs the operations in order, or answers the stored result of an `op_id` already processed."""
-    prepared = [_prepare(operation, context) for operation in operations]
+    serializers: _Serializers = {}
+    prepared = [_prepare(operation, context, serializers) for operation in operations]
     op_ids = [p.op_id for p in prepared if p.op_id is not None]
     if not op_ids:
         return [_unrecorded(p) for p in prepared]
@@ -129,7 +131,7 @@ def _unrecorded(operation: _Prepared) -> dict[str, Any]:
     return _invalid_result(operation.raw_op_id, operation.invalid)
 
 
-def _prepare(operation: Any, context: dict[str, Any]) -> _Prepared:
+def _prepare(operation: Any, context: dict[str, Any], serializers: _Serializers) -> _Prepared:
     """Everything about the operation that does not read the database, in the order the checks answer."""
     raw_op_id = operation.get("op_id") if isinstance(operation, dict) else None
     try:
@@ -143,12 +145,12 @@ def _prepare(operation: Any, context: dict[str, Any]) -> _Prepared:
         prepared.sync_type, prepared.action, prepared.entity_id = _parse(operation)
         if prepared.action == "create":
             prepared.data = _validated(
-                prepared.sync_type, prepared.entity_id, operation, context, partial=False
+                prepared.sync_type, prepared.entity_id, operation, context, serializers, partial=False
             )
         elif prepared.action == "update":
             prepared.base = _base(operation)
             prepared.data = _validated(
-                prepared.sync_type, prepared.entity_id, operation, context, partial=True
+                prepared.sync_type, prepared.entity_id, operation, context, serializers, partial=True
             )
         else:
             if operation.get("data"):
@@ -271,21 +273,33 @@ def _base(operation: dict[str, Any]) -> BaseVersion:
         raise _invalid("validation_error", "`version` must be a positive integer.", _errors(error)) from error
 
 
+# One serializer per type and partialness for the whole request: building a serializer's fields costs more
+# than validating one operation's data with them.
+_Serializers = dict[tuple[str, bool], BaseSerializer]
+
+
 def _validated(
     sync_type: registry.SyncType,
     entity_id: UUID,
     operation: dict[str, Any],
     context: dict[str, Any],
+    serializers: _Serializers,
     *,
     partial: bool,
 ) -> dict[str, Any]:
     data = operation.get("data", {} if partial else None)
     if not isinstance(data, dict):
         raise _invalid("validation_error", "`data` must be an object.", {"data": ["Must be an object."]})
-    serializer = sync_type.serializer(data=data, partial=partial, context=context)
-    if not serializer.is_valid():
-        raise _invalid("validation_error", "The operation has invalid fields.", serializer.errors)
-    values = dict(serializer.validated_data)
+    serializer = serializers.get((sync_type.name, partial))
+    if serializer is None:
+        serializer = sync_type.serializer(data={}, partial=partial, context=context)
+        serializers[(sync_type.name, partial)] = serializer
+    try:
+        # What `is_valid` runs, without keeping the result on the serializer (it validates the next
+        # operation's data too); the errors are the same as `serializer.errors`.
+        values = dict(serializer.run_validation(data))
+    except drf.ValidationError as error:
+        raise _invalid("validation_error", "The operation has invalid fields.", error.detail) from error
     sent_id = values.pop("id", None)
     if sent_id is not None and sent_id != entity_id:
         raise _invalid("validation_error", "`data.id` differs from `id`.", {"id": ["Does not match `id`."]})
