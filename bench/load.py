@@ -289,7 +289,7 @@ def build(args: argparse.Namespace, host: str, port: int) -> list[Scenario]:
         # All workers push for the same user, whose writes the sync lock serialises by design (DESIGN, "The
         # sync model"): at concurrency 8 a push waits for the others, so its latency is about 8 pushes.
         # One client alone measures the push itself.
-        Scenario("push 50 operations, one client alone", push, heavy, push_setup, concurrency=1),
+        Scenario("push 50 ops, one client alone", push, heavy, push_setup, concurrency=1),
         Scenario("focus-card generate", generate, heavy, worker_state),
     ]
 
