@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -55,6 +55,9 @@ class HeldSyncLock:
         self._block = block  # the atomic block of `held_sync_lock`: the lock is this state's while it runs
         self._records: list[tuple[int, str, UUID, int, list[str], bool]] = []
         self._written = 0  # how many of `_records` are in the database already
+        # The innermost operation (`atomic`) while nothing was written in it: its block, its savepoint and
+        # the mark at its start.
+        self._untouched: tuple[Any, str, tuple[int, int, int]] | None = None
 
     def holds(self, user_id: Any, connection: Any) -> bool:
         return user_id == self.user_id and any(block is self._block for block in connection.atomic_blocks)
@@ -70,14 +73,60 @@ class HeldSyncLock:
         self._written = min(self._written, written)
 
     @contextmanager
-    def atomic(self) -> Iterator[None]:
-        """A savepoint for one write (one pushed operation): all of it or nothing."""
+    def _savepoint(self) -> Iterator[None]:
         mark = self._mark()
         try:
             with transaction.atomic():
                 yield
         except BaseException:
             self._restore(mark)
+            raise
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A savepoint for one operation of a push: all of it or nothing."""
+        mark = self._mark()
+        with self._savepoint():
+            connection = transaction.get_connection()
+            # Until its first change, the operation's savepoint also serves as the savepoint of that
+            # change (see `write`).
+            savepoint = connection.savepoint_ids[-1]
+            self._untouched = None if savepoint is None else (connection.atomic_blocks[-1], savepoint, mark)
+            try:
+                yield
+            finally:
+                # Whatever ran, an enclosing block is not untouched any more.
+                self._untouched = None
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """The savepoint of one `change_writer` block: its changes, all or nothing.
+
+        The first write directly inside an untouched operation (`atomic`) uses the operation's savepoint
+        rather than opening one more (two statements fewer per operation): on failure it rolls back to it,
+        which undoes only this write since nothing was written before it, and the operation can go on (a
+        service may catch the failure and try again, as the focus card services do on a unique violation).
+        """
+        connection = transaction.get_connection()
+        untouched, self._untouched = self._untouched, None
+        if untouched is None or connection.atomic_blocks[-1] is not untouched[0]:
+            with self._savepoint():
+                yield
+            return
+        _block, savepoint, mark = untouched
+        try:
+            yield
+        except BaseException:
+            # What leaving a savepoint's atomic block with an exception does (django.db.transaction).
+            try:
+                transaction.savepoint_rollback(savepoint)
+            except DatabaseError:
+                # The operation's own block rolls back as a whole; the original exception goes on.
+                transaction.set_rollback(True)
+            else:
+                transaction.set_rollback(False)
+                self._restore(mark)
+                self._untouched = untouched
             raise
 
     def add(self, records: list[tuple[int, str, UUID, int, list[str], bool]]) -> None:
@@ -228,7 +277,7 @@ def change_writer(user: Any) -> Iterator[ChangeWriter]:
     """
     held = _held_lock(user.pk)
     if held is not None:
-        with held.atomic():
+        with held.write():
             held_writer = ChangeWriter(user, held.state, held)
             yield held_writer
             held_writer.flush()
