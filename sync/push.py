@@ -176,6 +176,8 @@ def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[
     meanwhile) committed the row after the service looked: the row is visible now, so the operation runs
     once more and the services' own rules answer (`id_conflict`, the existing card). The push goes on."""
     op_id = str(operation.op_id)
+    if operation.invalid is not None:
+        return _invalid_result(op_id, operation.invalid)  # refused before the lock: nothing to run
     for _attempt in range(2):
         try:
             with held.atomic():
@@ -190,8 +192,6 @@ def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[
 def _execute_once(user: Any, op_id: str, operation: _Prepared, context: dict[str, Any]) -> dict[str, Any]:
     sync_type, entity_id = operation.sync_type, operation.entity_id
     try:
-        if operation.invalid is not None:
-            raise operation.invalid
         assert sync_type is not None
         assert entity_id is not None
         # The service opens its own atomic block (a savepoint here): a refused write leaves nothing behind.
@@ -203,8 +203,6 @@ def _execute_once(user: Any, op_id: str, operation: _Prepared, context: dict[str
         if operation.action == "update":
             return _update(user, op_id, sync_type, entity_id, operation.base, data, context)
         return _delete(user, op_id, sync_type, entity_id, operation.base)
-    except InvalidOperation as error:
-        return _invalid_result(op_id, error)
     except (VersionConflict, PreconditionFailed) as conflict:
         assert sync_type is not None
         return {
