@@ -4,25 +4,34 @@ Each operation runs on its own, in order, through the same services the REST end
 registry's callables) and is validated by the same serializer. Its result is saved as a
 `ProcessedOperation` in the same transaction as its write, under the user's sync lock, so an operation is
 never applied without its result being recorded, and a replayed `op_id` gets the first result back.
+
+A push is one transaction that takes the user's sync lock once (`held_sync_lock`): each operation runs in
+a savepoint of it, so a refused one leaves nothing behind and the others go on, and the operations'
+writes, change records and results commit together. What does not depend on the database (the
+operation's shape, its base version, its data through the type's serializer) is checked before the lock,
+so the lock is held only for the writes.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.serializers import BaseSerializer
 
 from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict, flat_errors
 from core.versioning import BaseVersion, parse_version_value
 from sync import registry
 from sync.models import ChangeRecord, ProcessedOperation
-from sync.services import lock_sync_state
+from sync.services import HeldSyncLock, held_sync_lock, write_held_records
 
 MAX_OPERATIONS = 100
 ACTIONS = ("create", "update", "delete")
@@ -46,9 +55,18 @@ def represent(sync_type: registry.SyncType, entity: Any, context: dict[str, Any]
     return dict(sync_type.serializer(entity, context=context).data)
 
 
+_ENCODER = DjangoJSONEncoder()
+# Dates and times go to DjangoJSONEncoder, so the values are exactly what `json.dumps` with it gives.
+_JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON, so the first answer and every replay of it are identical."""
-    return dict(json.loads(json.dumps(result, cls=DjangoJSONEncoder)))
+    try:
+        return dict(orjson.loads(orjson.dumps(result, default=_ENCODER.default, option=_JSON_OPTIONS)))
+    except orjson.JSONEncodeError:
+        # orjson refuses strings that are not valid Unicode; the standard library escapes them.
+        return dict(json.loads(json.dumps(result, cls=DjangoJSONEncoder)))
 
 
 def _invalid(code: str, detail: str, errors: Any = None) -> InvalidOperation:
@@ -64,29 +82,85 @@ def _uuid(value: Any, field: str) -> UUID:
     raise _invalid("validation_error", f"`{field}` must be a UUID.", {field: ["Must be a valid UUID."]})
 
 
+@dataclass
+class _Prepared:
+    """An operation checked before the lock: what to run, or why it cannot run (`invalid`)."""
+
+    op_id: UUID | None
+    raw_op_id: str | None = None
+    invalid: InvalidOperation | None = None
+    sync_type: registry.SyncType | None = None
+    action: str = ""
+    entity_id: UUID | None = None
+    base: BaseVersion | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 def run_operations(user: Any, operations: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
-    return [run_operation(user, operation, context) for operation in operations]
+    """Runs the operations in order, or answers the stored result of an `op_id` already processed."""
+    serializers: _Serializers = {}
+    prepared = [_prepare(operation, context, serializers) for operation in operations]
+    op_ids = [p.op_id for p in prepared if p.op_id is not None]
+    if not op_ids:
+        return [_unrecorded(p) for p in prepared]
+    results: list[dict[str, Any]] = []
+    with held_sync_lock(user) as held:  # serialises with every other write of the user, including a replay
+        done: dict[UUID, dict[str, Any]] = dict(
+            ProcessedOperation.objects.filter(user_id=user.pk, op_id__in=op_ids).values_list(
+                "op_id", "result"
+            )
+        )
+        processed: list[ProcessedOperation] = []
+        for operation in prepared:
+            if operation.op_id is None:
+                results.append(_unrecorded(operation))
+                continue
+            result = done.get(operation.op_id)
+            if result is None:  # an op_id seen earlier in this request is a replay too
+                result = _jsonable(_execute(user, held, operation, context))
+                done[operation.op_id] = result
+                processed.append(ProcessedOperation(user_id=user.pk, op_id=operation.op_id, result=result))
+            results.append(dict(result))
+        ProcessedOperation.objects.bulk_create(processed)
+    return results
 
 
-def run_operation(user: Any, operation: Any, context: dict[str, Any]) -> dict[str, Any]:
-    """Runs one operation, or answers the stored result of its `op_id`."""
+def _unrecorded(operation: _Prepared) -> dict[str, Any]:
+    # Without a usable op_id the result cannot be stored; nothing ran.
+    assert operation.invalid is not None
+    return _invalid_result(operation.raw_op_id, operation.invalid)
+
+
+def _prepare(operation: Any, context: dict[str, Any], serializers: _Serializers) -> _Prepared:
+    """Everything about the operation that does not read the database, in the order the checks answer."""
     raw_op_id = operation.get("op_id") if isinstance(operation, dict) else None
     try:
         if not isinstance(operation, dict):
             raise _invalid("validation_error", "An operation must be an object.")
         op_id = _uuid(raw_op_id, "op_id")
     except InvalidOperation as error:
-        # Without a usable op_id the result cannot be stored; nothing ran.
-        return _invalid_result(raw_op_id if isinstance(raw_op_id, str) else None, error)
-
-    with transaction.atomic():
-        lock_sync_state(user)  # serialises with every other write of the user, including a replay
-        stored = ProcessedOperation.objects.filter(user_id=user.pk, op_id=op_id).first()
-        if stored is not None:
-            return dict(stored.result)
-        result = _jsonable(_execute(user, str(op_id), operation, context))
-        ProcessedOperation.objects.create(user_id=user.pk, op_id=op_id, result=result)
-    return result
+        return _Prepared(None, raw_op_id if isinstance(raw_op_id, str) else None, invalid=error)
+    prepared = _Prepared(op_id)
+    try:
+        prepared.sync_type, prepared.action, prepared.entity_id = _parse(operation)
+        if prepared.action == "create":
+            prepared.data = _validated(
+                prepared.sync_type, prepared.entity_id, operation, context, serializers, partial=False
+            )
+        elif prepared.action == "update":
+            prepared.base = _base(operation)
+            prepared.data = _validated(
+                prepared.sync_type, prepared.entity_id, operation, context, serializers, partial=True
+            )
+        else:
+            if operation.get("data"):
+                raise _invalid(
+                    "validation_error", "A delete carries no `data`.", {"data": ["Must be absent."]}
+                )
+            prepared.base = _base(operation)
+    except InvalidOperation as error:
+        prepared.invalid = error
+    return prepared
 
 
 def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any]:
@@ -96,14 +170,17 @@ def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any
     return {"op_id": op_id, "status": "invalid", "error": body}
 
 
-def _execute(user: Any, op_id: str, operation: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[str, Any]) -> dict[str, Any]:
     """Runs the operation in a savepoint. A unique violation means a transaction the user's sync lock does
     not serialise (another user's create of the same client-chosen id, a card of the same day written
     meanwhile) committed the row after the service looked: the row is visible now, so the operation runs
     once more and the services' own rules answer (`id_conflict`, the existing card). The push goes on."""
+    op_id = str(operation.op_id)
+    if operation.invalid is not None:
+        return _invalid_result(op_id, operation.invalid)  # refused before the lock: nothing to run
     for _attempt in range(2):
         try:
-            with transaction.atomic():
+            with held.atomic():
                 return _execute_once(user, op_id, operation, context)
         except IntegrityError:
             continue
@@ -112,20 +189,22 @@ def _execute(user: Any, op_id: str, operation: dict[str, Any], context: dict[str
     )
 
 
-def _execute_once(
-    user: Any, op_id: str, operation: dict[str, Any], context: dict[str, Any]
-) -> dict[str, Any]:
+def _execute_once(user: Any, op_id: str, operation: _Prepared, context: dict[str, Any]) -> dict[str, Any]:
+    sync_type, entity_id = operation.sync_type, operation.entity_id
     try:
-        sync_type, action, entity_id = _parse(operation)
+        assert sync_type is not None
+        assert entity_id is not None
         # The service opens its own atomic block (a savepoint here): a refused write leaves nothing behind.
-        if action == "create":
-            return _create(user, op_id, sync_type, entity_id, operation, context)
-        if action == "update":
-            return _update(user, op_id, sync_type, entity_id, operation, context)
-        return _delete(user, op_id, sync_type, entity_id, operation)
-    except InvalidOperation as error:
-        return _invalid_result(op_id, error)
+        # Each attempt gets its own copy of the data, as a fresh validation would give it.
+        data = dict(operation.data)
+        if operation.action == "create":
+            return _create(user, op_id, sync_type, entity_id, data, context)
+        assert operation.base is not None
+        if operation.action == "update":
+            return _update(user, op_id, sync_type, entity_id, operation.base, data, context)
+        return _delete(user, op_id, sync_type, entity_id, operation.base)
     except (VersionConflict, PreconditionFailed) as conflict:
+        assert sync_type is not None
         return {
             "op_id": op_id,
             "status": "conflict",
@@ -192,21 +271,33 @@ def _base(operation: dict[str, Any]) -> BaseVersion:
         raise _invalid("validation_error", "`version` must be a positive integer.", _errors(error)) from error
 
 
+# One serializer per type and partialness for the whole request: building a serializer's fields costs more
+# than validating one operation's data with them.
+_Serializers = dict[tuple[str, bool], BaseSerializer]
+
+
 def _validated(
     sync_type: registry.SyncType,
     entity_id: UUID,
     operation: dict[str, Any],
     context: dict[str, Any],
+    serializers: _Serializers,
     *,
     partial: bool,
 ) -> dict[str, Any]:
     data = operation.get("data", {} if partial else None)
     if not isinstance(data, dict):
         raise _invalid("validation_error", "`data` must be an object.", {"data": ["Must be an object."]})
-    serializer = sync_type.serializer(data=data, partial=partial, context=context)
-    if not serializer.is_valid():
-        raise _invalid("validation_error", "The operation has invalid fields.", serializer.errors)
-    values = dict(serializer.validated_data)
+    serializer = serializers.get((sync_type.name, partial))
+    if serializer is None:
+        serializer = sync_type.serializer(data={}, partial=partial, context=context)
+        serializers[(sync_type.name, partial)] = serializer
+    try:
+        # What `is_valid` runs, without keeping the result on the serializer (it validates the next
+        # operation's data too); the errors are the same as `serializer.errors`.
+        values = dict(serializer.run_validation(data))
+    except drf.ValidationError as error:
+        raise _invalid("validation_error", "The operation has invalid fields.", error.detail) from error
     sent_id = values.pop("id", None)
     if sent_id is not None and sent_id != entity_id:
         raise _invalid("validation_error", "`data.id` differs from `id`.", {"id": ["Does not match `id`."]})
@@ -218,10 +309,9 @@ def _create(
     op_id: str,
     sync_type: registry.SyncType,
     entity_id: UUID,
-    operation: dict[str, Any],
+    data: dict[str, Any],
     context: dict[str, Any],
 ) -> dict[str, Any]:
-    data = _validated(sync_type, entity_id, operation, context, partial=False)
     assert sync_type.create is not None
     entity, _created = sync_type.create(user=user, entity_id=entity_id, data=data)
     return {"op_id": op_id, "status": "applied", "entity": represent(sync_type, entity, context)}
@@ -232,11 +322,10 @@ def _update(
     op_id: str,
     sync_type: registry.SyncType,
     entity_id: UUID,
-    operation: dict[str, Any],
+    base: BaseVersion,
+    data: dict[str, Any],
     context: dict[str, Any],
 ) -> dict[str, Any]:
-    base = _base(operation)
-    data = _validated(sync_type, entity_id, operation, context, partial=True)
     assert sync_type.update is not None
     entity, merged = sync_type.update(user=user, entity_id=entity_id, base=base, data=data)
     status = "merged" if merged else "applied"
@@ -244,11 +333,8 @@ def _update(
 
 
 def _delete(
-    user: Any, op_id: str, sync_type: registry.SyncType, entity_id: UUID, operation: dict[str, Any]
+    user: Any, op_id: str, sync_type: registry.SyncType, entity_id: UUID, base: BaseVersion
 ) -> dict[str, Any]:
-    if operation.get("data"):
-        raise _invalid("validation_error", "A delete carries no `data`.", {"data": ["Must be absent."]})
-    base = _base(operation)
     assert sync_type.delete is not None
     try:
         sync_type.delete(user=user, entity_id=entity_id, base=base)
@@ -257,6 +343,7 @@ def _delete(
             raise
         # Already gone (the user's own tombstone says so) is applied; an id the user never had, or anyone
         # else's, is not found, the same for both so nothing is revealed.
+        write_held_records(user.pk)
         gone = ChangeRecord.objects.filter(
             user_id=user.pk, entity_type=sync_type.name, entity_id=entity_id, deleted=True
         ).exists()
