@@ -38,6 +38,24 @@ def lock_sync_state(user: Any) -> SyncState:
 
 _HELD_ATTRIBUTE = "daymark_held_sync_lock"
 
+# A change before it is written: (number, entity type, entity id, version, field names, deleted).
+_Change = tuple[int, str, UUID, int, list[str], bool]
+
+
+def _write_changes(user_id: Any, changes: list[_Change]) -> None:
+    ChangeRecord.objects.bulk_create(
+        ChangeRecord(
+            user_id=user_id,
+            number=number,
+            entity_type=sync_type,
+            entity_id=entity_id,
+            version=version,
+            fields=fields,
+            deleted=deleted,
+        )
+        for number, sync_type, entity_id, version, fields, deleted in changes
+    )
+
 
 class HeldSyncLock:
     """The user's sync lock held by one transaction for many writes (a push): `change_writer` and
@@ -53,7 +71,7 @@ class HeldSyncLock:
         self.state = state
         self.first_number = state.last_change_number
         self._block = block  # the atomic block of `held_sync_lock`: the lock is this state's while it runs
-        self._records: list[tuple[int, str, UUID, int, list[str], bool]] = []
+        self._records: list[_Change] = []
         self._written = 0  # how many of `_records` are in the database already
         # The innermost operation (`atomic`) while nothing was written in it: its block, its savepoint and
         # the mark at its start.
@@ -129,25 +147,14 @@ class HeldSyncLock:
                 self._untouched = untouched
             raise
 
-    def add(self, records: list[tuple[int, str, UUID, int, list[str], bool]]) -> None:
+    def add(self, records: list[_Change]) -> None:
         self._records.extend(records)
 
     def write_records(self) -> None:
         """Inserts the change records taken so far, for a reader of the change log inside the transaction."""
         pending = self._records[self._written :]
         if pending:
-            ChangeRecord.objects.bulk_create(
-                ChangeRecord(
-                    user_id=self.user_id,
-                    number=number,
-                    entity_type=sync_type,
-                    entity_id=entity_id,
-                    version=version,
-                    fields=fields,
-                    deleted=deleted,
-                )
-                for number, sync_type, entity_id, version, fields, deleted in pending
-            )
+            _write_changes(self.user_id, pending)
             self._written = len(self._records)
 
     def finish(self) -> None:
@@ -199,7 +206,7 @@ class ChangeWriter:
         self.user = user
         self.state = state
         self.held = held
-        self._records: list[ChangeRecord] = []
+        self._records: list[_Change] = []
         self.inserted: list[OwnedModel] = []
 
     def _take_number(self) -> int:
@@ -240,31 +247,16 @@ class ChangeWriter:
     def _record(
         self, number: int, sync_type: str, entity_id: UUID, version: int, fields: list[str], *, deleted: bool
     ) -> None:
-        self._records.append(
-            ChangeRecord(
-                user_id=self.user.pk,
-                number=number,
-                entity_type=sync_type,
-                entity_id=entity_id,
-                version=version,
-                fields=fields,
-                deleted=deleted,
-            )
-        )
+        self._records.append((number, sync_type, entity_id, version, fields, deleted))
 
     def flush(self) -> None:
         if not self._records:
             return
         if self.held is not None:
-            self.held.add(
-                [
-                    (r.number, r.entity_type, r.entity_id, r.version, r.fields, r.deleted)
-                    for r in self._records
-                ]
-            )
+            self.held.add(self._records)
             self._records = []
             return
-        ChangeRecord.objects.bulk_create(self._records)
+        _write_changes(self.user.pk, self._records)
         SyncState.objects.filter(pk=self.state.pk).update(last_change_number=self.state.last_change_number)
         self._records = []
 
