@@ -17,8 +17,12 @@ from typing import Any
 from django.conf import settings
 from django_prometheus.db.backends.postgresql import base
 from psycopg import adapt
-from psycopg._cmodule import _psycopg
 from psycopg.types.datetime import TimestamptzLoader
+
+try:  # psycopg's C extension (psycopg[binary] or [c]); a private module, so its absence is not an error
+    from psycopg._cmodule import _psycopg
+except ImportError:  # pragma: no cover - the pinned psycopg-binary has it
+    _psycopg = None  # type: ignore[assignment]
 
 
 class _CTimestamptzLoader:
