@@ -24,9 +24,15 @@ SERVER_PID=""
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    # gunicorn's master, then wait for SERVER_PID to end: under BENCH_PROFILE that is py-spy's, which writes
+    # its profile once gunicorn is gone (stopped first, it would leave gunicorn running and write nothing).
+    if [ -f "$WORK/gunicorn.pid" ]; then
+        kill -TERM "$(cat "$WORK/gunicorn.pid")" 2>/dev/null || true
+    elif [ -n "$SERVER_PID" ]; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+    fi
+    if [ -n "$SERVER_PID" ]; then
+        for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
         kill -KILL "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
@@ -64,9 +70,9 @@ echo "database $NAME; server 127.0.0.1:$PORT; logs in $WORK" >&2
 if [ -n "${BENCH_PROFILE:-}" ]; then
     mkdir -p "$BENCH_PROFILE"
     "$BIN/py-spy" record --subprocesses --idle -r 200 -f speedscope -o "$BENCH_PROFILE/profile.json" -- \
-        env PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py config.wsgi >"$WORK/server.log" 2>&1 &
+        env PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py --pid "$WORK/gunicorn.pid" config.wsgi >"$WORK/server.log" 2>&1 &
 else
-    PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py config.wsgi >"$WORK/server.log" 2>&1 &
+    PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py --pid "$WORK/gunicorn.pid" config.wsgi >"$WORK/server.log" 2>&1 &
 fi
 SERVER_PID=$!
 for _ in $(seq 100); do
