@@ -21,7 +21,7 @@ from uuid import UUID
 
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
@@ -34,6 +34,7 @@ from sync.models import ChangeRecord, ProcessedOperation
 from sync.services import HeldSyncLock, held_sync_lock, write_held_records
 
 MAX_OPERATIONS = 100
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 ACTIONS = ("create", "update", "delete")
 OPERATION_FIELDS = frozenset({"op_id", "type", "action", "id", "version", "data"})
 
@@ -61,12 +62,28 @@ _JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
-    """Plain JSON, so the first answer and every replay of it are identical."""
+    """Plain JSON, so the first answer and every replay of it are identical; without NUL characters, which
+    PostgreSQL cannot store (an error can echo what was sent: a member named `a\u0000b`)."""
     try:
-        return dict(orjson.loads(orjson.dumps(result, default=_ENCODER.default, option=_JSON_OPTIONS)))
+        encoded = orjson.dumps(result, default=_ENCODER.default, option=_JSON_OPTIONS)
+        plain = orjson.loads(encoded)
     except orjson.JSONEncodeError:
         # orjson refuses strings that are not valid Unicode; the standard library escapes them.
-        return dict(json.loads(json.dumps(result, cls=DjangoJSONEncoder)))
+        encoded = json.dumps(result, cls=DjangoJSONEncoder).encode()
+        plain = json.loads(encoded)
+    # Both write NUL as `\u0000`; the text `\u0000` itself also matches, and then the walk is merely idle.
+    return dict(_without_nul(plain) if b"\\u0000" in encoded else plain)
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` with each NUL character in its strings and keys replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _invalid(code: str, detail: str, errors: Any = None) -> InvalidOperation:
@@ -184,6 +201,14 @@ def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[
                 return _execute_once(user, op_id, operation, context)
         except IntegrityError:
             continue
+        except OperationalError as error:
+            # Two users' pushes creating the same client-chosen ids in crossed order wait on each other's
+            # uncommitted rows until PostgreSQL ends one write as a deadlock. Only another user's row can be
+            # in the way (the sync lock serialises the user's own writes), so the id is taken: id_conflict,
+            # without a second try, which would wait on the same row again.
+            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
+            break
     return _invalid_result(
         op_id, _invalid("id_conflict", IdConflict.default_detail, {"id": [IdConflict.default_detail]})
     )

@@ -342,3 +342,33 @@ def test_push_requires_authentication(api_client: Any) -> None:
     response = api_client.post(SYNC_URL, {"operations": []}, format="json")
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        lambda operation: operation["data"].__setitem__("bad\x00name", 1),  # an unknown member, echoed
+        lambda operation: operation["data"].__setitem__("status", "do\x00ne"),  # a choice, echoed
+        lambda operation: operation.__setitem__("odd\x00member", 1),  # an unknown operation member
+    ],
+)
+def test_a_nul_character_echoed_in_an_error_is_stored_and_answered_without_it(
+    user: Any, client: Any, hostile: Any
+) -> None:
+    # PostgreSQL cannot store NUL in a JSON result; it used to be a 500 that rolled the whole push back.
+    a_list = make_list(user=user)
+    kept = op("create", "item", uuid.uuid4(), list=str(a_list.pk), title="kept")
+    refused = op("create", "item", uuid.uuid4(), list=str(a_list.pk), title="x")
+    hostile(refused)
+
+    response = push(client, [kept, refused])
+
+    assert response.status_code == 200, response.content
+    kept_result, refused_result = _results(response)
+    assert kept_result["status"] == "applied"
+    assert refused_result["status"] == "invalid"
+    assert "\x00" not in response.content.decode()
+    assert "\\u0000" not in response.content.decode()
+    stored = ProcessedOperation.objects.get(user_id=user.pk, op_id=refused["op_id"]).result
+    assert stored == refused_result
+    assert push(client, [refused]).json()["results"] == [refused_result]  # a replay answers the same

@@ -122,3 +122,55 @@ def test_a_card_with_the_same_id_and_content_committed_meanwhile_is_applied(user
     [result] = response.json()["results"]
     assert result["status"] == "applied"
     assert result["entity"]["id"] == str(card_id)
+
+
+def test_two_users_creating_the_same_ids_in_crossed_order_both_get_answers(
+    user: Any, other_user: Any, monkeypatch: Any
+) -> None:
+    """Each push holds its first create uncommitted while it tries its second, which the other push holds:
+    PostgreSQL ends one of the two writes as a deadlock. That operation is `id_conflict` (the id is the other
+    user's), and both pushes answer every operation."""
+    from sync import push as sync_push
+
+    first_id, second_id = uuid.uuid4(), uuid.uuid4()
+    both_created_one = threading.Barrier(2, timeout=10)
+    execute = sync_push._execute
+    waited = threading.local()
+
+    def execute_then_wait_for_the_other(*args: Any, **kwargs: Any) -> Any:
+        result = execute(*args, **kwargs)
+        if not getattr(waited, "done", False):
+            waited.done = True
+            both_created_one.wait()
+        return result
+
+    monkeypatch.setattr(sync_push, "_execute", execute_then_wait_for_the_other)
+    outcomes: dict[str, Any] = {}
+
+    def run(name: str, who: Any, ids: list[uuid.UUID]) -> None:
+        try:
+            operations = [op("create", "list", entity_id, name=name) for entity_id in ids]
+            outcomes[name] = sync_push.run_operations(who, operations, {})
+        except BaseException as error:
+            outcomes[name] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=("a", user, [first_id, second_id])),
+        threading.Thread(target=run, args=("b", other_user, [second_id, first_id])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert not [o for o in outcomes.values() if isinstance(o, BaseException)], outcomes
+    expected = (("a", user, first_id, second_id), ("b", other_user, second_id, first_id))
+    for name, owner, mine, theirs in expected:
+        applied, refused = outcomes[name]
+        assert applied["status"] == "applied"
+        assert refused["status"] == "invalid"
+        assert refused["error"]["code"] == "id_conflict"
+        assert List.objects.get(pk=mine).user_id == owner.pk
+        assert List.objects.get(pk=theirs).user_id != owner.pk
