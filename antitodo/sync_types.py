@@ -11,7 +11,7 @@ from sync.columns import DayText, TimestampText, UUIDText
 from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
 
 # entry_data read from the database, JSON-ready (sync.columns): the feed's hot path.
-ENTRY_COLUMNS = FeedColumns(
+ENTRY_FEED_COLUMNS = FeedColumns(
     {
         "id": UUIDText("id"),
         "date": DayText("date"),
@@ -36,7 +36,7 @@ def register_all() -> None:
             model=AntiTodoEntry,
             serializer=AntiTodoEntrySerializer,
             to_data=entry_data,
-            feed_columns=ENTRY_COLUMNS,
+            feed_columns=ENTRY_FEED_COLUMNS,
             **write_services(
                 id_name="entry_id",
                 create=services.anti_todo_create,

@@ -36,7 +36,7 @@ def _add_item_ids(cards: dict[str, dict[str, Any]]) -> None:
 
 
 # card_data read from the database, JSON-ready (sync.columns): the feed's hot path.
-CARD_COLUMNS = FeedColumns(
+CARD_FEED_COLUMNS = FeedColumns(
     {
         "id": UUIDText("id"),
         "date": DayText("date"),
@@ -64,7 +64,7 @@ def register_all() -> None:
             feed_queryset=lambda queryset: queryset.prefetch_related("entries"),
             serializer=FocusCardSyncSerializer,
             to_data=card_data,
-            feed_columns=CARD_COLUMNS,
+            feed_columns=CARD_FEED_COLUMNS,
             represent=card_representation,
             **write_services(
                 id_name="card_id",

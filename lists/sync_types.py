@@ -12,7 +12,7 @@ from sync.columns import DayText, TimestampText, UUIDText
 from sync.registry import FeedColumns, SyncType, register, write_services
 
 # list_data and item_data read from the database, JSON-ready (sync.columns): the feed's hot path.
-LIST_COLUMNS = FeedColumns(
+LIST_FEED_COLUMNS = FeedColumns(
     {
         "id": UUIDText("id"),
         "name": "name",
@@ -24,7 +24,7 @@ LIST_COLUMNS = FeedColumns(
         "updated_at": TimestampText("updated_at"),
     }
 )
-ITEM_COLUMNS = FeedColumns(
+ITEM_FEED_COLUMNS = FeedColumns(
     {
         "id": UUIDText("id"),
         "list": UUIDText("list_id"),
@@ -62,7 +62,7 @@ def register_all() -> None:
             model=List,
             serializer=ListSerializer,
             to_data=list_data,
-            feed_columns=LIST_COLUMNS,
+            feed_columns=LIST_FEED_COLUMNS,
             represent=list_representation,
             **write_services(
                 id_name="list_id",
@@ -78,7 +78,7 @@ def register_all() -> None:
             model=Item,
             serializer=ItemSerializer,
             to_data=item_data,
-            feed_columns=ITEM_COLUMNS,
+            feed_columns=ITEM_FEED_COLUMNS,
             **write_services(
                 id_name="item_id",
                 create=services.item_create,
