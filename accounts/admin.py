@@ -37,6 +37,21 @@ def _staff(request: HttpRequest) -> User:
     return request.user
 
 
+# An API key as staff see it, on the user's page and on its own; none of it is edited after creation
+# except `is_admin` (and the name, on the key's page).
+KEY_READ_ONLY_FIELDS = ("prefix", "scopes", "expires_at", "last_used_at", "created_at", "revoked_at")
+KEY_FIELDS = (
+    "name",
+    "prefix",
+    "scopes",
+    "is_admin",
+    "expires_at",
+    "last_used_at",
+    "created_at",
+    "revoked_at",
+)
+
+
 class ApiKeyInline(admin.TabularInline):
     """The user's keys at a glance; keys are created on the API key page, which shows the secret once."""
 
@@ -44,17 +59,8 @@ class ApiKeyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = (
-        "name",
-        "prefix",
-        "scopes",
-        "is_admin",
-        "expires_at",
-        "last_used_at",
-        "created_at",
-        "revoked_at",
-    )
-    readonly_fields = ("name", "prefix", "scopes", "expires_at", "last_used_at", "created_at", "revoked_at")
+    fields = KEY_FIELDS
+    readonly_fields = ("name", *KEY_READ_ONLY_FIELDS)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -143,18 +149,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     autocomplete_fields = ("user",)
     actions = ("revoke",)
-    readonly_fields = ("user", "prefix", "scopes", "expires_at", "last_used_at", "created_at", "revoked_at")
-    fields = (
-        "user",
-        "name",
-        "prefix",
-        "scopes",
-        "is_admin",
-        "expires_at",
-        "last_used_at",
-        "created_at",
-        "revoked_at",
-    )
+    readonly_fields = ("user", *KEY_READ_ONLY_FIELDS)
+    fields = ("user", *KEY_FIELDS)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
