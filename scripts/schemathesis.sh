@@ -58,11 +58,14 @@ TOKEN=$(curl -fs -X POST "$BASE/api/v1/auth/register" -H 'Content-Type: applicat
   "$PY" -c 'import json,sys; print(json.load(sys.stdin)["access"])')
 
 status=0
+# One worker: with two, Hypothesis parses lambda sources in two threads at once, which trips a CPython 3.11
+# bug in the ast module (python/cpython#106905: "AST constructor recursion depth mismatch") and fails the
+# run on a schemathesis-internal error about once in four runs.
 "$BIN/schemathesis" --config-file scripts/schemathesis.toml run "$BASE/api/schema" \
   --url "$BASE" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-20}" \
   --seed 1 \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10 \
   --generation-database none \
   --generation-allow-x00 false \
