@@ -69,7 +69,7 @@ def other_user(db: Any) -> User:
 
 
 @pytest.fixture
-def client(user: User) -> APIClient:
+def user_client(user: User) -> APIClient:
     """An API client authenticated as `user` with a real access token."""
     return client_for(user)
 

@@ -114,8 +114,10 @@ def test_a_wrong_or_missing_password_is_a_400_and_deletes_nothing(
     assert _owned_rows(rich_user.pk) == before
 
 
-def test_unknown_fields_are_rejected(user: User, client: APIClient) -> None:
-    response = client.delete("/api/v1/user", {"password": DEFAULT_PASSWORD, "force": True}, format="json")
+def test_unknown_fields_are_rejected(user: User, user_client: APIClient) -> None:
+    response = user_client.delete(
+        "/api/v1/user", {"password": DEFAULT_PASSWORD, "force": True}, format="json"
+    )
 
     assert response.status_code == 400
     assert User.objects.filter(pk=user.pk).exists()

@@ -37,8 +37,8 @@ def assert_unauthorized(response: Any) -> None:
 
 
 class TestCreateAndList:
-    def test_it_shows_the_secret_once_and_stores_only_its_hash(self, client: APIClient) -> None:
-        response = client.post(URL, {"name": "laptop", "scopes": ["read"]})
+    def test_it_shows_the_secret_once_and_stores_only_its_hash(self, user_client: APIClient) -> None:
+        response = user_client.post(URL, {"name": "laptop", "scopes": ["read"]})
         assert response.status_code == 201
         body = response.json()
         assert set(body) == {
@@ -50,18 +50,18 @@ class TestCreateAndList:
         assert stored.hashed_key != key
         assert key not in stored.hashed_key
         assert stored.hashed_key == hashlib.sha256(key.encode()).hexdigest()
-        listed = client.get(URL).json()["results"]
+        listed = user_client.get(URL).json()["results"]
         assert [k["id"] for k in listed] == [body["id"]]
         assert "key" not in listed[0]
         assert "hashed_key" not in listed[0]
 
-    def test_the_key_authenticates_its_owner(self, client: APIClient, user: User) -> None:
-        key = client.post(URL, {"name": "laptop", "scopes": ["read"]}).json()["key"]
+    def test_the_key_authenticates_its_owner(self, user_client: APIClient, user: User) -> None:
+        key = user_client.post(URL, {"name": "laptop", "scopes": ["read"]}).json()["key"]
         assert key_client(key).get("/api/v1/lists").status_code == 200
 
-    def test_another_users_keys_are_invisible(self, client: APIClient, other_user: User) -> None:
+    def test_another_users_keys_are_invisible(self, user_client: APIClient, other_user: User) -> None:
         make_key(other_user)
-        assert client.get(URL).json()["results"] == []
+        assert user_client.get(URL).json()["results"] == []
 
     def test_it_needs_authentication(self, api_client: APIClient) -> None:
         assert_unauthorized(api_client.get(URL))
@@ -84,8 +84,8 @@ class TestCreateAndList:
             {"name": "x", "scopes": ["read"], "expires_at": "not a date"},
         ],
     )
-    def test_it_rejects_bad_input(self, client: APIClient, body: dict[str, Any]) -> None:
-        response = client.post(URL, body)
+    def test_it_rejects_bad_input(self, user_client: APIClient, body: dict[str, Any]) -> None:
+        response = user_client.post(URL, body)
         assert response.status_code == 400
         assert response["Content-Type"] == "application/problem+json"
         assert response.json()["code"] == "validation_error"
@@ -99,17 +99,17 @@ class TestCreateAndList:
 
 
 class TestRevoke:
-    def test_it_revokes_the_callers_key(self, client: APIClient, user: User) -> None:
+    def test_it_revokes_the_callers_key(self, user_client: APIClient, user: User) -> None:
         api_key, key = make_key(user)
-        assert client.delete(f"{URL}/{api_key.pk}").status_code == 204
+        assert user_client.delete(f"{URL}/{api_key.pk}").status_code == 204
         api_key.refresh_from_db()
         assert api_key.revoked_at is not None
-        assert client.get(URL).json()["results"][0]["revoked_at"] is not None
+        assert user_client.get(URL).json()["results"][0]["revoked_at"] is not None
         assert_unauthorized(key_client(key).get("/api/v1/lists"))
 
-    def test_another_users_key_is_not_found(self, client: APIClient, other_user: User) -> None:
+    def test_another_users_key_is_not_found(self, user_client: APIClient, other_user: User) -> None:
         api_key, key = make_key(other_user)
-        response = client.delete(f"{URL}/{api_key.pk}")
+        response = user_client.delete(f"{URL}/{api_key.pk}")
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
         assert key_client(key).get("/api/v1/lists").status_code == 200
@@ -118,8 +118,8 @@ class TestRevoke:
         api_key, _ = make_key(user)
         assert_unauthorized(api_client.delete(f"{URL}/{api_key.pk}"))
 
-    def test_a_malformed_id_is_not_found(self, client: APIClient) -> None:
-        assert client.delete(f"{URL}/not-a-uuid").status_code == 404
+    def test_a_malformed_id_is_not_found(self, user_client: APIClient) -> None:
+        assert user_client.delete(f"{URL}/not-a-uuid").status_code == 404
 
 
 class TestAuthentication:
@@ -204,7 +204,7 @@ class TestAdminKeys:
         assert responses[0]["RateLimit-Policy"] == '"default";q=10;w=3600'
         assert responses[-1]["Retry-After"]
 
-    def test_nobody_sets_the_admin_flag_through_the_api(self, client: APIClient) -> None:
-        response = client.post(URL, {"name": "x", "scopes": ["read"], "is_admin": True})
+    def test_nobody_sets_the_admin_flag_through_the_api(self, user_client: APIClient) -> None:
+        response = user_client.post(URL, {"name": "x", "scopes": ["read"], "is_admin": True})
         assert response.status_code == 400
         assert not ApiKey.objects.filter(is_admin=True).exists()

@@ -53,12 +53,12 @@ def test_login_success_and_failure(api_client: APIClient, user: User) -> None:
     assert "wrong password!" not in json.dumps(list(AuditEvent.objects.values("metadata")))
 
 
-def test_logout_logout_all_and_password_change(client: APIClient, user: User) -> None:
+def test_logout_logout_all_and_password_change(user_client: APIClient, user: User) -> None:
     refresh = session_tokens(user=user)["refresh"]
-    assert client.post("/api/v1/auth/logout", {"refresh": refresh}).status_code == 204
-    assert client.post("/api/v1/auth/logout-all").status_code == 204
+    assert user_client.post("/api/v1/auth/logout", {"refresh": refresh}).status_code == 204
+    assert user_client.post("/api/v1/auth/logout-all").status_code == 204
     change = {"current_password": DEFAULT_PASSWORD, "new_password": STRONG}
-    assert client.post("/api/v1/auth/password/change", change).status_code == 204
+    assert user_client.post("/api/v1/auth/password/change", change).status_code == 204
     assert events(user=user, event__in=[Event.LOGOUT, Event.LOGOUT_ALL, Event.PASSWORD_CHANGED]) == [
         Event.LOGOUT,
         Event.LOGOUT_ALL,
@@ -79,9 +79,9 @@ def test_password_reset_request_and_completion(api_client: APIClient, user: User
     assert token not in json.dumps(list(AuditEvent.objects.values("metadata", "target_id")))
 
 
-def test_api_key_create_and_revoke(client: APIClient, user: User) -> None:
-    created = client.post("/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}).json()
-    client.delete(f"/api/v1/user/api-keys/{created['id']}")
+def test_api_key_create_and_revoke(user_client: APIClient, user: User) -> None:
+    created = user_client.post("/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}).json()
+    user_client.delete(f"/api/v1/user/api-keys/{created['id']}")
     rows = AuditEvent.objects.filter(target_type="api_key").order_by("id")
     assert [(e.event, e.target_id, e.user_id) for e in rows] == [
         (Event.API_KEY_CREATED, created["id"], user.pk),

@@ -17,16 +17,16 @@ pytestmark = pytest.mark.django_db
 STRONG = "a perfectly fine passphrase 42"
 
 
-def register(client: APIClient, **body: Any) -> Any:
-    return client.post("/api/v1/auth/register", {"email": "new@example.com", "password": STRONG, **body})
+def register(user_client: APIClient, **body: Any) -> Any:
+    return user_client.post("/api/v1/auth/register", {"email": "new@example.com", "password": STRONG, **body})
 
 
-def login(client: APIClient, email: str, password: str = DEFAULT_PASSWORD) -> Any:
-    return client.post("/api/v1/auth/token", {"email": email, "password": password})
+def login(user_client: APIClient, email: str, password: str = DEFAULT_PASSWORD) -> Any:
+    return user_client.post("/api/v1/auth/token", {"email": email, "password": password})
 
 
-def refresh(client: APIClient, token: str) -> Any:
-    return client.post("/api/v1/auth/token/refresh", {"refresh": token})
+def refresh(user_client: APIClient, token: str) -> Any:
+    return user_client.post("/api/v1/auth/token/refresh", {"refresh": token})
 
 
 def bearer(access: str) -> APIClient:
@@ -176,16 +176,16 @@ class TestPasswordChange:
         assert login(api_client, user.email, STRONG).status_code == 200
         assert login(api_client, user.email).status_code == 401
 
-    def test_a_wrong_current_password_changes_nothing(self, client: APIClient, user: User) -> None:
-        response = client.post(
+    def test_a_wrong_current_password_changes_nothing(self, user_client: APIClient, user: User) -> None:
+        response = user_client.post(
             "/api/v1/auth/password/change", {"current_password": "not it at all", "new_password": STRONG}
         )
         assert response.status_code == 400
         user.refresh_from_db()
         assert user.check_password(DEFAULT_PASSWORD)
 
-    def test_a_weak_new_password_is_rejected(self, client: APIClient, user: User) -> None:
-        response = client.post(
+    def test_a_weak_new_password_is_rejected(self, user_client: APIClient, user: User) -> None:
+        response = user_client.post(
             "/api/v1/auth/password/change", {"current_password": DEFAULT_PASSWORD, "new_password": "12345678"}
         )
         assert response.status_code == 400
@@ -195,9 +195,9 @@ class TestPasswordChange:
 
 
 class TestAccessTokens:
-    def test_a_deactivated_users_access_token_is_rejected(self, client: APIClient, user: User) -> None:
+    def test_a_deactivated_users_access_token_is_rejected(self, user_client: APIClient, user: User) -> None:
         User.objects.filter(pk=user.pk).update(is_active=False)
-        response = client.get("/api/v1/lists")
+        response = user_client.get("/api/v1/lists")
         assert response.status_code == 401
         assert response["WWW-Authenticate"]
 

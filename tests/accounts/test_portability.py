@@ -38,16 +38,16 @@ def filled(user: User) -> User:
     return user
 
 
-def import_(client: APIClient, document: Any, mode: str = "merge") -> Any:
-    return client.post("/api/v1/user/import", {"document": document, "mode": mode})
+def import_(user_client: APIClient, document: Any, mode: str = "merge") -> Any:
+    return user_client.post("/api/v1/user/import", {"document": document, "mode": mode})
 
 
 class TestExport:
     def test_it_holds_everything_the_user_owns_and_nothing_else(
-        self, client: APIClient, filled: User, other_user: User
+        self, user_client: APIClient, filled: User, other_user: User
     ) -> None:
         ItemFactory.create(list=ListFactory.create(user=other_user))
-        document = client.get("/api/v1/user/export").json()
+        document = user_client.get("/api/v1/user/export").json()
         assert document["format"] == "daymark-export"
         assert document["format_version"] == 1
         assert document["exported_at"].endswith("Z")
@@ -69,10 +69,10 @@ class TestRoundTrip:
         strict=True,
     )
     def test_export_delete_register_import_gives_the_same_export(
-        self, client: APIClient, filled: User
+        self, user_client: APIClient, filled: User
     ) -> None:
-        first = client.get("/api/v1/user/export").json()
-        deleted = client.delete("/api/v1/user", {"password": DEFAULT_PASSWORD})
+        first = user_client.get("/api/v1/user/export").json()
+        deleted = user_client.delete("/api/v1/user", {"password": DEFAULT_PASSWORD})
         assert deleted.status_code == 204
         registered = APIClient().post(
             "/api/v1/auth/register", {"email": filled.email, "password": "a brand new passphrase"}
@@ -87,9 +87,9 @@ class TestRoundTrip:
         assert strip_timestamps(second) == strip_timestamps(first)
 
     def test_imports_are_recorded_as_changes_for_sync(
-        self, client: APIClient, filled: User, other_user: User
+        self, user_client: APIClient, filled: User, other_user: User
     ) -> None:
-        document = client.get("/api/v1/user/export").json()
+        document = user_client.get("/api/v1/user/export").json()
         import_(client_for(other_user), document)
         recorded = set(ChangeRecord.objects.filter(user=other_user).values_list("entity_type", flat=True))
         assert {"list", "item"} <= recorded
@@ -97,14 +97,14 @@ class TestRoundTrip:
 
 class TestAllOrNothing:
     def test_one_bad_entity_deep_inside_changes_nothing_and_is_named(
-        self, client: APIClient, filled: User
+        self, user_client: APIClient, filled: User
     ) -> None:
-        document = client.get("/api/v1/user/export").json()
+        document = user_client.get("/api/v1/user/export").json()
         bad = copy.deepcopy(document)
         bad["items"][2]["priority"] = 9
         before = (List.objects.count(), Item.objects.count(), ChangeRecord.objects.count())
         for mode in ("merge", "replace"):
-            response = import_(client, bad, mode)
+            response = import_(user_client, bad, mode)
             assert response.status_code == 400
             assert response.json()["errors"] == {
                 "items[2].priority": ["Ensure this value is less than or equal to 4."]
@@ -112,8 +112,8 @@ class TestAllOrNothing:
         assert (List.objects.count(), Item.objects.count(), ChangeRecord.objects.count()) == before
 
     @pytest.mark.parametrize("document", [None, [], "daymark-export"])
-    def test_a_document_that_is_not_an_object_is_400(self, client: APIClient, document: Any) -> None:
-        response = client.post(
+    def test_a_document_that_is_not_an_object_is_400(self, user_client: APIClient, document: Any) -> None:
+        response = user_client.post(
             "/api/v1/user/import", {"document": document, "mode": "replace"}, format="json"
         )
         assert response.status_code == 400
@@ -136,12 +136,12 @@ class TestAllOrNothing:
         ],
     )
     def test_invalid_documents_are_400_naming_the_place(
-        self, client: APIClient, filled: User, mutate: Any, where: str
+        self, user_client: APIClient, filled: User, mutate: Any, where: str
     ) -> None:
-        document = client.get("/api/v1/user/export").json()
+        document = user_client.get("/api/v1/user/export").json()
         mutate(document)
         count = Item.objects.count()
-        response = import_(client, document)
+        response = import_(user_client, document)
         assert response.status_code == 400
         assert where in response.json()["errors"]
         assert Item.objects.count() == count
@@ -149,16 +149,16 @@ class TestAllOrNothing:
     @pytest.mark.parametrize(
         "body", [{"document": {}, "mode": "upsert"}, {"mode": "merge"}, {"document": [], "mode": "merge"}]
     )
-    def test_a_bad_request_is_400(self, client: APIClient, body: dict[str, Any]) -> None:
-        assert client.post("/api/v1/user/import", body).status_code == 400
+    def test_a_bad_request_is_400(self, user_client: APIClient, body: dict[str, Any]) -> None:
+        assert user_client.post("/api/v1/user/import", body).status_code == 400
 
 
 class TestModes:
     def test_merge_keeps_current_data_and_gives_taken_ids_new_ones(
-        self, client: APIClient, filled: User
+        self, user_client: APIClient, filled: User
     ) -> None:
-        document = client.get("/api/v1/user/export").json()
-        response = import_(client, document, "merge")
+        document = user_client.get("/api/v1/user/export").json()
+        response = import_(user_client, document, "merge")
         assert response.status_code == 200
         replaced = response.json()["replaced_ids"]
         assert len(replaced) == 5
@@ -172,11 +172,11 @@ class TestModes:
             == replaced[next(x["id"] for x in document["lists"] if x["name"] == "Home")]
         )
 
-    def test_replace_removes_current_data_with_tombstones(self, client: APIClient, filled: User) -> None:
+    def test_replace_removes_current_data_with_tombstones(self, user_client: APIClient, filled: User) -> None:
         old_ids = set(Item.objects.filter(user=filled).values_list("pk", flat=True))
         document = {"format": "daymark-export", "format_version": 1, "lists": [], "items": []}
         document["lists"] = [{"id": "11111111-1111-4111-8111-111111111111", "name": "Fresh"}]
-        response = import_(client, document, "replace")
+        response = import_(user_client, document, "replace")
         assert response.status_code == 200
         assert list(List.objects.filter(user=filled).values_list("name", flat=True)) == ["Fresh"]
         assert not Item.objects.filter(user=filled).exists()
@@ -186,9 +186,9 @@ class TestModes:
         assert old_ids <= tombstones
 
     def test_ids_taken_by_another_user_are_replaced_and_references_remapped(
-        self, client: APIClient, filled: User, other_user: User
+        self, user_client: APIClient, filled: User, other_user: User
     ) -> None:
-        document = client.get("/api/v1/user/export").json()
+        document = user_client.get("/api/v1/user/export").json()
         response = import_(client_for(other_user), document, "replace")
         assert response.status_code == 200
         replaced = response.json()["replaced_ids"]

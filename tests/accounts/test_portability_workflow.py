@@ -31,26 +31,26 @@ def _strip(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def filled(user: User, client: APIClient) -> User:
+def filled(user: User, user_client: APIClient) -> User:
     home = ListFactory.create(user=user, name="Home")
     milk = ItemFactory.create(list=home, title="Milk")
     bread = ItemFactory.create(list=home, title="Bread", status="done")
-    response = client.put(
+    response = user_client.put(
         "/api/v1/focus-card?date=2026-03-01",
         {"intention": "eat", "items": [str(bread.pk), str(milk.pk)]},
         format="json",
     )
     assert response.status_code == 201, response.content
-    response = client.post(
+    response = user_client.post(
         "/api/v1/anti-todo", {"title": "Baked", "date": "2026-03-01", "item": str(bread.pk)}, format="json"
     )
     assert response.status_code == 201, response.content
-    response = client.patch(
+    response = user_client.patch(
         "/api/v1/user/profile",
         {
             "timezone": "Pacific/Kiritimati",
             "preferences": {"focus_size": 7},
-            "version": pull(client)["changes"][0]["version"],
+            "version": pull(user_client)["changes"][0]["version"],
         },
         format="json",
     )
@@ -58,12 +58,12 @@ def filled(user: User, client: APIClient) -> User:
     return user
 
 
-def _import(client: APIClient, document: Any, mode: str) -> Any:
-    return client.post("/api/v1/user/import", {"document": document, "mode": mode}, format="json")
+def _import(user_client: APIClient, document: Any, mode: str) -> Any:
+    return user_client.post("/api/v1/user/import", {"document": document, "mode": mode}, format="json")
 
 
-def test_a_round_trip_keeps_focus_cards_anti_todo_and_profile(client: APIClient, filled: User) -> None:
-    first = client.get("/api/v1/user/export").json()
+def test_a_round_trip_keeps_focus_cards_anti_todo_and_profile(user_client: APIClient, filled: User) -> None:
+    first = user_client.get("/api/v1/user/export").json()
     assert len(first["focus_cards"]) == len(first["anti_todo"]) == 1
     email = filled.email
     filled.delete()
@@ -76,9 +76,9 @@ def test_a_round_trip_keeps_focus_cards_anti_todo_and_profile(client: APIClient,
 
 
 def test_merge_into_another_account_remaps_card_and_entry_references(
-    client: APIClient, filled: User, other_user: User
+    user_client: APIClient, filled: User, other_user: User
 ) -> None:
-    document = client.get("/api/v1/user/export").json()
+    document = user_client.get("/api/v1/user/export").json()
     other = client_for(other_user)
 
     response = _import(other, document, "merge")
@@ -97,8 +97,8 @@ def test_merge_into_another_account_remaps_card_and_entry_references(
     assert FocusCard.objects.get(user=filled).entries.count() == 2
 
 
-def test_a_bad_focus_card_deep_inside_changes_nothing(client: APIClient, filled: User) -> None:
-    document = client.get("/api/v1/user/export").json()
+def test_a_bad_focus_card_deep_inside_changes_nothing(user_client: APIClient, filled: User) -> None:
+    document = user_client.get("/api/v1/user/export").json()
     bad = copy.deepcopy(document)
     bad["focus_cards"].append(
         {"id": "6d1c8c1e-8a9e-4c43-9c6f-1b0a3c7e9a11", "date": "2026-03-02", "items": ["not-an-id"]}
@@ -106,7 +106,7 @@ def test_a_bad_focus_card_deep_inside_changes_nothing(client: APIClient, filled:
     before = (Item.objects.count(), FocusCard.objects.count(), ChangeRecord.objects.count())
 
     for mode in ("merge", "replace"):
-        response = _import(client, bad, mode)
+        response = _import(user_client, bad, mode)
         assert response.status_code == 400, response.content
         assert any(key.startswith("focus_cards[1].items") for key in response.json()["errors"])
     assert (Item.objects.count(), FocusCard.objects.count(), ChangeRecord.objects.count()) == before
@@ -125,45 +125,45 @@ def test_a_bad_focus_card_deep_inside_changes_nothing(client: APIClient, filled:
     ],
 )
 def test_a_bad_profile_is_a_400_that_changes_nothing(
-    client: APIClient, user: User, profile: dict[str, Any], where: str
+    user_client: APIClient, user: User, profile: dict[str, Any], where: str
 ) -> None:
-    document = client.get("/api/v1/user/export").json()
+    document = user_client.get("/api/v1/user/export").json()
     document["profile"] = profile
     before = ChangeRecord.objects.count()
 
-    response = _import(client, document, "merge")
+    response = _import(user_client, document, "merge")
 
     assert response.status_code == 400, response.content
     assert any(key.startswith(where) for key in response.json()["errors"]), response.json()
     user.refresh_from_db()
     assert user.timezone == "UTC"
     assert ChangeRecord.objects.count() == before
-    assert client.get("/api/v1/focus-card").status_code == 404
+    assert user_client.get("/api/v1/focus-card").status_code == 404
 
 
-def test_import_works_for_a_user_without_a_profile_yet(user: User, client: APIClient) -> None:
+def test_import_works_for_a_user_without_a_profile_yet(user: User, user_client: APIClient) -> None:
     Profile.objects.filter(user=user).delete()
     document = {"format": "daymark-export", "format_version": 1, "profile": {"display_name": "New"}}
 
-    response = _import(client, document, "merge")
+    response = _import(user_client, document, "merge")
 
     assert response.status_code == 200, response.content
     user.refresh_from_db()
     assert user.display_name == "New"
 
 
-def test_format_version_true_is_not_1(client: APIClient) -> None:
-    response = _import(client, {"format": "daymark-export", "format_version": True}, "merge")
+def test_format_version_true_is_not_1(user_client: APIClient) -> None:
+    response = _import(user_client, {"format": "daymark-export", "format_version": True}, "merge")
 
     assert response.status_code == 400
 
 
 def test_focus_cards_and_entries_of_another_user_are_never_exported(
-    client: APIClient, filled: User, other_user: User
+    user_client: APIClient, filled: User, other_user: User
 ) -> None:
     FocusCardFactory.create(user=other_user)
     AntiTodoEntryFactory.create(user=other_user)
 
-    document = client.get("/api/v1/user/export").json()
+    document = user_client.get("/api/v1/user/export").json()
 
     assert len(document["focus_cards"]) == len(document["anti_todo"]) == 1

@@ -13,12 +13,12 @@ from tests.conftest import client_for
 URL = "/api/v1/user/profile"
 
 
-def _patch(client: APIClient, body: dict[str, Any], **headers: Any) -> Any:
-    return client.patch(URL, body, format="json", **headers)
+def _patch(user_client: APIClient, body: dict[str, Any], **headers: Any) -> Any:
+    return user_client.patch(URL, body, format="json", **headers)
 
 
-def test_it_shows_the_profile_with_its_etag(client: APIClient, user: User) -> None:
-    response = client.get(URL)
+def test_it_shows_the_profile_with_its_etag(user_client: APIClient, user: User) -> None:
+    response = user_client.get(URL)
     assert response.status_code == 200
     body = response.json()
     assert body["email"] == user.email
@@ -35,14 +35,14 @@ def test_it_requires_authentication(api_client: APIClient, db: Any) -> None:
     assert api_client.patch(URL, {"version": 1}, format="json").status_code == 401
 
 
-def test_a_patch_without_a_base_version_is_428(client: APIClient) -> None:
-    response = _patch(client, {"display_name": "Ann"})
+def test_a_patch_without_a_base_version_is_428(user_client: APIClient) -> None:
+    response = _patch(user_client, {"display_name": "Ann"})
     assert response.status_code == 428
     assert response.json()["code"] == "version_required"
 
 
-def test_it_changes_the_user_row_and_bumps_the_profile_version(client: APIClient, user: User) -> None:
-    response = _patch(client, {"version": 1, "display_name": "Ann", "timezone": "Pacific/Auckland"})
+def test_it_changes_the_user_row_and_bumps_the_profile_version(user_client: APIClient, user: User) -> None:
+    response = _patch(user_client, {"version": 1, "display_name": "Ann", "timezone": "Pacific/Auckland"})
     assert response.status_code == 200, response.json()
     assert response.json()["version"] == 2
     user.refresh_from_db()
@@ -52,9 +52,9 @@ def test_it_changes_the_user_row_and_bumps_the_profile_version(client: APIClient
     assert record.fields == ["display_name", "timezone"]
 
 
-def test_preferences_merge_key_by_key(client: APIClient, user: User) -> None:
-    assert _patch(client, {"version": 1, "preferences": {"focus_size": 5}}).status_code == 200
-    response = _patch(client, {"version": 2, "preferences": {"week_start": 6}})
+def test_preferences_merge_key_by_key(user_client: APIClient, user: User) -> None:
+    assert _patch(user_client, {"version": 1, "preferences": {"focus_size": 5}}).status_code == 200
+    response = _patch(user_client, {"version": 2, "preferences": {"week_start": 6}})
     assert response.json()["preferences"] == {"focus_size": 5, "focus_auto_generate": False, "week_start": 6}
 
 
@@ -74,9 +74,9 @@ def test_preferences_merge_key_by_key(client: APIClient, user: User) -> None:
     ],
 )
 def test_it_rejects_bad_profile_values_and_stores_nothing(
-    client: APIClient, user: User, body: dict[str, Any]
+    user_client: APIClient, user: User, body: dict[str, Any]
 ) -> None:
-    response = _patch(client, {"version": 1, **body})
+    response = _patch(user_client, {"version": 1, **body})
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     profile = Profile.objects.get(user=user)
@@ -84,43 +84,43 @@ def test_it_rejects_bad_profile_values_and_stores_nothing(
     assert "colour" not in profile.preferences
 
 
-def test_read_only_fields_sent_back_are_ignored(client: APIClient, user: User) -> None:
-    body = client.get(URL).json()
+def test_read_only_fields_sent_back_are_ignored(user_client: APIClient, user: User) -> None:
+    body = user_client.get(URL).json()
     body["email"] = "someone-else@example.com"
     body["display_name"] = "Bea"
-    response = _patch(client, body)
+    response = _patch(user_client, body)
     assert response.status_code == 200, response.json()
     assert response.json()["email"] == user.email
     assert response.json()["display_name"] == "Bea"
 
 
-def test_stale_edits_of_different_preferences_merge(client: APIClient) -> None:
-    assert _patch(client, {"version": 1, "preferences": {"focus_size": 4}}).status_code == 200
-    response = _patch(client, {"version": 1, "preferences": {"week_start": 2}})
+def test_stale_edits_of_different_preferences_merge(user_client: APIClient) -> None:
+    assert _patch(user_client, {"version": 1, "preferences": {"focus_size": 4}}).status_code == 200
+    response = _patch(user_client, {"version": 1, "preferences": {"week_start": 2}})
     assert response.status_code == 200
     assert response.json()["preferences"]["focus_size"] == 4
     assert response.json()["version"] == 3
 
 
-def test_stale_edits_of_the_same_preference_conflict(client: APIClient) -> None:
-    assert _patch(client, {"version": 1, "preferences": {"focus_size": 4}}).status_code == 200
-    response = _patch(client, {"version": 1, "preferences": {"focus_size": 6}})
+def test_stale_edits_of_the_same_preference_conflict(user_client: APIClient) -> None:
+    assert _patch(user_client, {"version": 1, "preferences": {"focus_size": 4}}).status_code == 200
+    response = _patch(user_client, {"version": 1, "preferences": {"focus_size": 6}})
     assert response.status_code == 409
     body = response.json()
     assert body["conflicting_fields"] == ["preferences.focus_size"]
     assert body["current"]["preferences"]["focus_size"] == 4
 
 
-def test_a_stale_if_match_is_412(client: APIClient) -> None:
-    assert _patch(client, {"version": 1, "display_name": "A"}).status_code == 200
-    response = _patch(client, {"display_name": "B"}, HTTP_IF_MATCH='"1"')
+def test_a_stale_if_match_is_412(user_client: APIClient) -> None:
+    assert _patch(user_client, {"version": 1, "display_name": "A"}).status_code == 200
+    response = _patch(user_client, {"display_name": "B"}, HTTP_IF_MATCH='"1"')
     assert response.status_code == 412
     assert response.json()["current"]["display_name"] == "A"
 
 
-def test_completing_every_onboarding_step_stamps_completed_at(client: APIClient) -> None:
+def test_completing_every_onboarding_step_stamps_completed_at(user_client: APIClient) -> None:
     steps = ["read_insights", "create_list", "add_item", "generate_focus", "log_anti_todo"]
-    response = _patch(client, {"version": 1, "onboarding": {"completed_steps": steps}})
+    response = _patch(user_client, {"version": 1, "onboarding": {"completed_steps": steps}})
     onboarding = response.json()["onboarding"]
     assert onboarding["completed_steps"] == [
         "create_list",
@@ -159,10 +159,10 @@ def test_the_profile_sync_data_leaves_out_the_email(user: User) -> None:
 
 
 @pytest.mark.parametrize("value", ["2026-01-01", "2026-01-01T10:00:00", "yesterday"])
-def test_onboarding_completed_at_must_be_an_rfc_3339_instant(client: Any, value: str) -> None:
-    version = client.get("/api/v1/user/profile").json()["version"]
+def test_onboarding_completed_at_must_be_an_rfc_3339_instant(user_client: Any, value: str) -> None:
+    version = user_client.get("/api/v1/user/profile").json()["version"]
 
-    response = client.patch(
+    response = user_client.patch(
         "/api/v1/user/profile", {"onboarding": {"completed_at": value}, "version": version}, format="json"
     )
 

@@ -26,9 +26,9 @@ def cursor_of(payload: Any) -> str:
 
 
 class TestJsonBodies:
-    def test_deeply_nested_json_is_a_parse_error(self, client: APIClient) -> None:
+    def test_deeply_nested_json_is_a_parse_error(self, user_client: APIClient) -> None:
         body = b"[" * 100_000 + b"]" * 100_000
-        assert_problem(post_raw(client, "/api/v1/lists", body), 400, "parse_error")
+        assert_problem(post_raw(user_client, "/api/v1/lists", body), 400, "parse_error")
 
     @pytest.mark.parametrize(
         "body",
@@ -38,42 +38,44 @@ class TestJsonBodies:
             b'{"name": "a", "color": "\\ud800"}',
         ],
     )
-    def test_lone_surrogates_are_a_parse_error(self, client: APIClient, body: bytes) -> None:
-        assert_problem(post_raw(client, "/api/v1/lists", body), 400, "parse_error")
+    def test_lone_surrogates_are_a_parse_error(self, user_client: APIClient, body: bytes) -> None:
+        assert_problem(post_raw(user_client, "/api/v1/lists", body), 400, "parse_error")
         assert not List.objects.exists()
 
-    def test_a_lone_surrogate_in_a_choice_is_4xx(self, client: APIClient, user: User) -> None:
+    def test_a_lone_surrogate_in_a_choice_is_4xx(self, user_client: APIClient, user: User) -> None:
         a_list = ListFactory.create(user=user)
         body = b'{"list": "%s", "title": "x", "status": "\\ud800"}' % str(a_list.pk).encode()
-        assert_problem(post_raw(client, "/api/v1/items", body), 400, "parse_error")
+        assert_problem(post_raw(user_client, "/api/v1/items", body), 400, "parse_error")
         assert not Item.objects.exists()
 
     @pytest.mark.parametrize("number", [b"1e400", b"-1e400"])
-    def test_a_number_too_large_for_a_double_is_a_parse_error(self, client: APIClient, number: bytes) -> None:
+    def test_a_number_too_large_for_a_double_is_a_parse_error(
+        self, user_client: APIClient, number: bytes
+    ) -> None:
         # It used to become float("inf"), and a string field stored "inf".
-        assert_problem(post_raw(client, "/api/v1/lists", b'{"name": %s}' % number), 400, "parse_error")
+        assert_problem(post_raw(user_client, "/api/v1/lists", b'{"name": %s}' % number), 400, "parse_error")
         assert not List.objects.exists()
 
 
 class TestWrongTypes:
-    def test_an_id_must_be_a_string(self, client: APIClient) -> None:
+    def test_an_id_must_be_a_string(self, user_client: APIClient) -> None:
         # DRF's UUIDField took the integer 123 as UUID(int=123).
-        response = client.post("/api/v1/lists", {"id": 123, "name": "x"})
+        response = user_client.post("/api/v1/lists", {"id": 123, "name": "x"})
         body = assert_problem(response, 400, "validation_error")
         assert "id" in body["errors"]
         assert not List.objects.exists()
 
-    def test_a_referenced_list_must_be_a_string(self, client: APIClient, user: User) -> None:
+    def test_a_referenced_list_must_be_a_string(self, user_client: APIClient, user: User) -> None:
         ListFactory.create(user=user)
-        response = client.post("/api/v1/items", {"list": 1, "title": "x"})
+        response = user_client.post("/api/v1/items", {"list": 1, "title": "x"})
         assert "list" in assert_problem(response, 400, "validation_error")["errors"]
 
     @pytest.mark.parametrize("sent", ["2026-01-02", "2026-01-02T03:04:05", 1767323045])
     def test_a_completion_time_needs_a_date_a_time_and_an_offset(
-        self, client: APIClient, user: User, sent: Any
+        self, user_client: APIClient, user: User, sent: Any
     ) -> None:
         a_list = ListFactory.create(user=user)
-        response = client.post(
+        response = user_client.post(
             "/api/v1/items", {"list": str(a_list.pk), "title": "x", "status": "done", "completed_at": sent}
         )
         assert "completed_at" in assert_problem(response, 400, "validation_error")["errors"]
@@ -82,10 +84,10 @@ class TestWrongTypes:
 
 class TestTimestamps:
     def test_an_early_completion_time_is_rendered_as_rfc_3339_and_can_be_sent_back(
-        self, client: APIClient, user: User
+        self, user_client: APIClient, user: User
     ) -> None:
         a_list = ListFactory.create(user=user)
-        response = client.post(
+        response = user_client.post(
             "/api/v1/items",
             {
                 "list": str(a_list.pk),
@@ -97,7 +99,7 @@ class TestTimestamps:
         assert response.status_code == 201, response.content
         item = response.json()
         assert item["completed_at"] == "0999-03-04T06:06:07.000000Z"
-        again = client.put(f"/api/v1/items/{item['id']}", item)
+        again = user_client.put(f"/api/v1/items/{item['id']}", item)
         assert again.status_code == 200, again.content
         assert again.json()["version"] == 1
 
@@ -130,18 +132,20 @@ class TestTamperedCursors:
         ],
     )
     def test_a_cursor_of_the_wrong_shape_is_400(
-        self, client: APIClient, item: Item, ordering: str, position: list[Any]
+        self, user_client: APIClient, item: Item, ordering: str, position: list[Any]
     ) -> None:
         position = [str(item.pk) if value == "ID" else value for value in position]
         token = cursor_of({"p": position, "r": False})
-        response = client.get("/api/v1/items", {"ordering": ordering, "cursor": token})
+        response = user_client.get("/api/v1/items", {"ordering": ordering, "cursor": token})
         assert "cursor" in assert_problem(response, 400, "validation_error")["errors"]
 
     @pytest.mark.parametrize("ordering", ["name", "-name"])
-    def test_a_nul_byte_in_a_list_cursor_is_400(self, client: APIClient, user: User, ordering: str) -> None:
+    def test_a_nul_byte_in_a_list_cursor_is_400(
+        self, user_client: APIClient, user: User, ordering: str
+    ) -> None:
         a_list = ListFactory.create(user=user)
         token = cursor_of({"p": ["\u0000", str(a_list.pk)], "r": False})
-        response = client.get("/api/v1/lists", {"ordering": ordering, "cursor": token})
+        response = user_client.get("/api/v1/lists", {"ordering": ordering, "cursor": token})
         assert "cursor" in assert_problem(response, 400, "validation_error")["errors"]
 
     @pytest.mark.parametrize(
@@ -153,25 +157,27 @@ class TestTamperedCursors:
             b'{"p":[1,"00000000-0000-0000-0000-000000000001"]}',
         ],
     )
-    def test_a_cursor_that_is_not_ours_is_400(self, client: APIClient, item: Item, raw: bytes) -> None:
-        response = client.get("/api/v1/items", {"cursor": cursor_of(raw)})
+    def test_a_cursor_that_is_not_ours_is_400(self, user_client: APIClient, item: Item, raw: bytes) -> None:
+        response = user_client.get("/api/v1/items", {"cursor": cursor_of(raw)})
         assert "cursor" in assert_problem(response, 400, "validation_error")["errors"]
 
     @pytest.mark.parametrize(
         "ordering", ["position", "-due_date", "priority", "created_at", "-updated_at", "completed_at"]
     )
-    def test_the_cursors_we_hand_out_still_work(self, client: APIClient, user: User, ordering: str) -> None:
+    def test_the_cursors_we_hand_out_still_work(
+        self, user_client: APIClient, user: User, ordering: str
+    ) -> None:
         a_list = ListFactory.create(user=user)
         for n in range(3):
             ItemFactory.create(list=a_list, due_date=f"2026-01-0{n + 1}", status="done" if n else "open")
-        first = client.get("/api/v1/items", {"ordering": ordering, "limit": "1"}).json()
-        second = client.get(first["next"])
+        first = user_client.get("/api/v1/items", {"ordering": ordering, "limit": "1"}).json()
+        second = user_client.get(first["next"])
         assert second.status_code == 200, second.content
-        back = client.get(second.json()["previous"])
+        back = user_client.get(second.json()["previous"])
         assert back.json()["results"] == first["results"]
 
-    def test_a_deeply_nested_cursor_is_400(self, client: APIClient, item: Item) -> None:
-        response = client.get("/api/v1/items", {"cursor": cursor_of(b"[" * 3000 + b"]" * 3000)})
+    def test_a_deeply_nested_cursor_is_400(self, user_client: APIClient, item: Item) -> None:
+        response = user_client.get("/api/v1/items", {"cursor": cursor_of(b"[" * 3000 + b"]" * 3000)})
         assert "cursor" in assert_problem(response, 400, "validation_error")["errors"]
 
 
@@ -182,7 +188,7 @@ def test_the_renderer_escapes_what_orjson_refuses() -> None:
 
 
 @pytest.mark.parametrize("depth", [200, 1000])
-def test_nesting_deeper_than_any_body_needs_is_a_parse_error(client: APIClient, depth: int) -> None:
+def test_nesting_deeper_than_any_body_needs_is_a_parse_error(user_client: APIClient, depth: int) -> None:
     # orjson parses up to 1024 levels, but the validators and error renderers walk them recursively.
     nested = b"[" * depth + b"]" * depth
     document = b'{"format":"daymark-export","format_version":1,"lists":[{"id":"%s","name":%s}]}' % (
@@ -190,4 +196,4 @@ def test_nesting_deeper_than_any_body_needs_is_a_parse_error(client: APIClient, 
         nested,
     )
     for body in (b'{"mode":"merge","document":%s}' % document, b'{"mode":"merge","document":%s}' % nested):
-        assert_problem(post_raw(client, "/api/v1/user/import", body), 400, "parse_error")
+        assert_problem(post_raw(user_client, "/api/v1/user/import", body), 400, "parse_error")

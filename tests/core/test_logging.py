@@ -50,9 +50,9 @@ def logs() -> Iterator[Captured]:
 
 
 def test_the_access_line_is_json_with_the_echoed_request_id_and_the_user(
-    client: APIClient, user: User, logs: Captured
+    user_client: APIClient, user: User, logs: Captured
 ) -> None:
-    response = client.get("/api/v1/lists", HTTP_X_REQUEST_ID="trace-abc-123456")
+    response = user_client.get("/api/v1/lists", HTTP_X_REQUEST_ID="trace-abc-123456")
 
     assert response.status_code == 200
     assert response["X-Request-ID"] == "trace-abc-123456"
@@ -78,11 +78,13 @@ def test_a_generated_request_id_is_logged_as_echoed(api_client: APIClient, db: A
     assert line["level"] == "WARNING"
 
 
-def test_the_route_is_the_url_pattern_not_the_path(client: APIClient, user: User, logs: Captured) -> None:
+def test_the_route_is_the_url_pattern_not_the_path(
+    user_client: APIClient, user: User, logs: Captured
+) -> None:
     own_list = cast(List, ListFactory(user=user))
 
-    client.get(f"/api/v1/lists/{own_list.pk}")
-    client.get("/api/v1/no-such-thing")
+    user_client.get(f"/api/v1/lists/{own_list.pk}")
+    user_client.get("/api/v1/no-such-thing")
 
     routes = [line["route"] for line in logs.lines("daymark.access")]
     assert routes == ["api/v1/lists/{pk}", "-"]

@@ -36,13 +36,13 @@ def _sample(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
-def test_request_counts_by_view_and_status_go_up(client: APIClient, api_client: APIClient) -> None:
+def test_request_counts_by_view_and_status_go_up(user_client: APIClient, api_client: APIClient) -> None:
     ok_before = _responses("v1:list-list", "200")
     denied_before = _responses("v1:list-list", "401")
     latency_before = REGISTRY.get_sample_value(LATENCY, {"view": "v1:list-list", "method": "GET"}) or 0.0
 
     for _ in range(3):
-        client.get("/api/v1/lists")
+        user_client.get("/api/v1/lists")
     api_client.get("/api/v1/lists")
 
     assert _responses("v1:list-list", "200") == ok_before + 3
@@ -52,11 +52,11 @@ def test_request_counts_by_view_and_status_go_up(client: APIClient, api_client: 
 
 
 def test_metrics_is_prometheus_text_with_request_database_and_cache_metrics(
-    client: APIClient, settings: Any
+    user_client: APIClient, settings: Any
 ) -> None:
     settings.METRICS_TOKEN = ""
-    client.get("/api/v1/lists")
-    client.get("/ready")
+    user_client.get("/api/v1/lists")
+    user_client.get("/ready")
 
     response = Client().get("/metrics")
 

@@ -27,48 +27,48 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def post_raw(client: APIClient, path: str, body: bytes, content_type: str = "application/json") -> Any:
-    return client.generic("POST", path, body, content_type=content_type)  # type: ignore[arg-type]
+def post_raw(user_client: APIClient, path: str, body: bytes, content_type: str = "application/json") -> Any:
+    return user_client.generic("POST", path, body, content_type=content_type)  # type: ignore[arg-type]
 
 
 class TestBadInput:
-    def test_malformed_json_is_a_parse_error(self, client: APIClient) -> None:
-        assert_problem(post_raw(client, "/api/v1/lists", b'{"name": "x",'), 400, "parse_error")
+    def test_malformed_json_is_a_parse_error(self, user_client: APIClient) -> None:
+        assert_problem(post_raw(user_client, "/api/v1/lists", b'{"name": "x",'), 400, "parse_error")
         assert not List.objects.exists()
 
-    def test_a_body_over_one_mib_is_413(self, client: APIClient) -> None:
+    def test_a_body_over_one_mib_is_413(self, user_client: APIClient) -> None:
         body = json.dumps({"name": "x" * (1024 * 1024)}).encode()
-        assert_problem(post_raw(client, "/api/v1/lists", body), 413, "payload_too_large")
+        assert_problem(post_raw(user_client, "/api/v1/lists", body), 413, "payload_too_large")
         assert not List.objects.exists()
 
-    def test_a_nul_byte_in_a_string_is_400(self, client: APIClient) -> None:
-        body = assert_problem(client.post("/api/v1/lists", {"name": "a\x00b"}), 400, "validation_error")
+    def test_a_nul_byte_in_a_string_is_400(self, user_client: APIClient) -> None:
+        body = assert_problem(user_client.post("/api/v1/lists", {"name": "a\x00b"}), 400, "validation_error")
         assert "name" in body["errors"]
         assert not List.objects.exists()
 
-    def test_a_nul_byte_in_a_query_filter_is_400(self, client: APIClient) -> None:
-        assert_problem(client.get("/api/v1/items", {"q": "a\x00b"}), 400, "validation_error")
+    def test_a_nul_byte_in_a_query_filter_is_400(self, user_client: APIClient) -> None:
+        assert_problem(user_client.get("/api/v1/items", {"q": "a\x00b"}), 400, "validation_error")
 
-    def test_a_huge_string_is_400(self, client: APIClient, user: Any) -> None:
+    def test_a_huge_string_is_400(self, user_client: APIClient, user: Any) -> None:
         a_list = ListFactory.create(user=user)
-        response = client.post("/api/v1/items", {"list": str(a_list.pk), "title": "x" * 100_000})
+        response = user_client.post("/api/v1/items", {"list": str(a_list.pk), "title": "x" * 100_000})
         body = assert_problem(response, 400, "validation_error")
         assert "title" in body["errors"]
         assert not Item.objects.exists()
 
-    def test_wrong_types_are_400(self, client: APIClient) -> None:
-        response = client.post("/api/v1/lists", {"name": ["not", "a", "string"], "position": "first"})
+    def test_wrong_types_are_400(self, user_client: APIClient) -> None:
+        response = user_client.post("/api/v1/lists", {"name": ["not", "a", "string"], "position": "first"})
         body = assert_problem(response, 400, "validation_error")
         assert set(body["errors"]) == {"name", "position"}
 
-    def test_a_json_array_body_is_400(self, client: APIClient) -> None:
-        assert_problem(post_raw(client, "/api/v1/lists", b"[1, 2]"), 400, "validation_error")
+    def test_a_json_array_body_is_400(self, user_client: APIClient) -> None:
+        assert_problem(post_raw(user_client, "/api/v1/lists", b"[1, 2]"), 400, "validation_error")
 
-    def test_an_invalid_uuid_in_the_path_is_404(self, client: APIClient) -> None:
-        assert_problem(client.get("/api/v1/items/not-a-uuid"), 404, "not_found")
+    def test_an_invalid_uuid_in_the_path_is_404(self, user_client: APIClient) -> None:
+        assert_problem(user_client.get("/api/v1/items/not-a-uuid"), 404, "not_found")
 
-    def test_a_form_body_is_415(self, client: APIClient) -> None:
-        response = post_raw(client, "/api/v1/lists", b"name=x", "application/x-www-form-urlencoded")
+    def test_a_form_body_is_415(self, user_client: APIClient) -> None:
+        response = post_raw(user_client, "/api/v1/lists", b"name=x", "application/x-www-form-urlencoded")
         assert_problem(response, 415, "unsupported_media_type")
 
 
@@ -79,11 +79,11 @@ class TestRouting:
     def test_an_unknown_api_version_is_a_404_problem(self, api_client: APIClient) -> None:
         assert_problem(api_client.get("/api/v2/lists"), 404, "not_found")
 
-    def test_a_trailing_slash_is_not_redirected(self, client: APIClient) -> None:
-        assert_problem(client.get("/api/v1/lists/"), 404, "not_found")
+    def test_a_trailing_slash_is_not_redirected(self, user_client: APIClient) -> None:
+        assert_problem(user_client.get("/api/v1/lists/"), 404, "not_found")
 
-    def test_an_unsupported_method_is_405(self, client: APIClient) -> None:
-        assert_problem(client.put("/api/v1/lists", {}), 405, "method_not_allowed")
+    def test_an_unsupported_method_is_405(self, user_client: APIClient) -> None:
+        assert_problem(user_client.put("/api/v1/lists", {}), 405, "method_not_allowed")
 
     def test_outside_the_api_errors_stay_html(self, api_client: APIClient) -> None:
         response = api_client.get("/no-such-page")

@@ -42,9 +42,9 @@ def redis_cache(settings: Any) -> str:
     return prefix
 
 
-def _bad_login(client: APIClient, email: str, ip: str | None = None) -> int:
+def _bad_login(user_client: APIClient, email: str, ip: str | None = None) -> int:
     extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": ip} if ip else {}
-    return client.post(
+    return user_client.post(
         "/api/v1/auth/token", {"email": email, "password": "not the password"}, **extra
     ).status_code
 

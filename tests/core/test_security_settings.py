@@ -81,8 +81,8 @@ def test_the_swagger_init_script_is_served_by_the_app() -> None:
 
 
 @pytest.mark.django_db
-def test_api_answers_carry_the_security_headers(client: Any) -> None:
-    response = client.get("/api/v1/lists")
+def test_api_answers_carry_the_security_headers(user_client: Any) -> None:
+    response = user_client.get("/api/v1/lists")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
@@ -91,11 +91,13 @@ def test_api_answers_carry_the_security_headers(client: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_cors_answers_only_allowed_origins_and_never_with_credentials(client: Any, settings: Any) -> None:
+def test_cors_answers_only_allowed_origins_and_never_with_credentials(
+    user_client: Any, settings: Any
+) -> None:
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
-    allowed = client.get("/api/v1/lists", HTTP_ORIGIN="https://app.example.com")
+    allowed = user_client.get("/api/v1/lists", HTTP_ORIGIN="https://app.example.com")
     assert allowed["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "Access-Control-Allow-Credentials" not in allowed
     assert "RateLimit" in allowed["Access-Control-Expose-Headers"]
-    other = client.get("/api/v1/lists", HTTP_ORIGIN="https://evil.example.com")
+    other = user_client.get("/api/v1/lists", HTTP_ORIGIN="https://evil.example.com")
     assert "Access-Control-Allow-Origin" not in other

@@ -27,17 +27,17 @@ from lists.models import List
     ],
 )
 def test_a_create_with_a_wrong_json_type_is_a_400_and_creates_nothing(
-    client: APIClient, body: dict[str, Any]
+    user_client: APIClient, body: dict[str, Any]
 ) -> None:
-    response = client.post("/api/v1/lists", body, format="json")
+    response = user_client.post("/api/v1/lists", body, format="json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert not List.objects.exists()
 
 
-def test_the_right_types_are_accepted(client: APIClient) -> None:
-    response = client.post(
+def test_the_right_types_are_accepted(user_client: APIClient) -> None:
+    response = user_client.post(
         "/api/v1/lists", {"name": "Home", "archived": False, "position": 3, "version": 1}, format="json"
     )
 

@@ -31,8 +31,8 @@ def errors_of(response: Any) -> dict[str, list[str]]:
     return assert_flat(response.json()["errors"])
 
 
-def test_a_nested_fields_error_has_a_dotted_key(client: APIClient) -> None:
-    response = client.patch(
+def test_a_nested_fields_error_has_a_dotted_key(user_client: APIClient) -> None:
+    response = user_client.patch(
         "/api/v1/user/profile", {"version": 1, "preferences": {"focus_size": 99}}, format="json"
     )
 
@@ -40,31 +40,31 @@ def test_a_nested_fields_error_has_a_dotted_key(client: APIClient) -> None:
     assert "preferences.focus_size" in response.json()["detail"]
 
 
-def test_an_unknown_member_of_a_nested_object_has_a_dotted_key(client: APIClient) -> None:
-    response = client.patch(
+def test_an_unknown_member_of_a_nested_object_has_a_dotted_key(user_client: APIClient) -> None:
+    response = user_client.patch(
         "/api/v1/user/profile", {"version": 1, "onboarding": {"surprise": 42}}, format="json"
     )
 
     assert errors_of(response) == {"onboarding.surprise": ["Unknown field."]}
 
 
-def test_a_list_entrys_error_has_an_indexed_key(client: APIClient) -> None:
-    response = client.post("/api/v1/user/api-keys", {"name": "x", "scopes": [{}]}, format="json")
+def test_a_list_entrys_error_has_an_indexed_key(user_client: APIClient) -> None:
+    response = user_client.post("/api/v1/user/api-keys", {"name": "x", "scopes": [{}]}, format="json")
 
     assert list(errors_of(response)) == ["scopes[0]"]
 
 
-def test_every_bad_entry_of_a_focus_card_is_named_by_its_index(client: APIClient) -> None:
+def test_every_bad_entry_of_a_focus_card_is_named_by_its_index(user_client: APIClient) -> None:
     good = str(uuid.uuid4())
-    response = client.put("/api/v1/focus-card", {"items": [good, 0, good, 7]}, format="json")
+    response = user_client.put("/api/v1/focus-card", {"items": [good, 0, good, 7]}, format="json")
 
     assert errors_of(response) == {"items[1]": ["Must be an item id."], "items[3]": ["Must be an item id."]}
 
 
-def test_an_invalid_sync_operation_reports_errors_in_the_same_flat_shape(client: APIClient) -> None:
+def test_an_invalid_sync_operation_reports_errors_in_the_same_flat_shape(user_client: APIClient) -> None:
     operation = op("create", "anti_todo", uuid.uuid4(), title="x", date="2026-01-01", note=5)
 
-    [result] = push(client, [operation]).json()["results"]
+    [result] = push(user_client, [operation]).json()["results"]
 
     assert result["status"] == "invalid"
     assert_flat(result["error"]["errors"])

@@ -52,11 +52,13 @@ def test_a_read_key_is_refused_on_every_write(user: Any, method: str, url: str, 
     assert user.is_active
 
 
-def test_generate_with_an_idempotency_key_replays(user: Any, client: Any) -> None:
+def test_generate_with_an_idempotency_key_replays(user: Any, user_client: Any) -> None:
     make_item(list=make_list(user=user))
-    first = client.post("/api/v1/focus-card/generate", {}, format="json", HTTP_IDEMPOTENCY_KEY="g1")
-    again = client.post("/api/v1/focus-card/generate", {}, format="json", HTTP_IDEMPOTENCY_KEY="g1")
-    other = client.post("/api/v1/focus-card/generate", {"size": 2}, format="json", HTTP_IDEMPOTENCY_KEY="g1")
+    first = user_client.post("/api/v1/focus-card/generate", {}, format="json", HTTP_IDEMPOTENCY_KEY="g1")
+    again = user_client.post("/api/v1/focus-card/generate", {}, format="json", HTTP_IDEMPOTENCY_KEY="g1")
+    other = user_client.post(
+        "/api/v1/focus-card/generate", {"size": 2}, format="json", HTTP_IDEMPOTENCY_KEY="g1"
+    )
 
     assert first.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
@@ -64,14 +66,14 @@ def test_generate_with_an_idempotency_key_replays(user: Any, client: Any) -> Non
     assert other.status_code == 422
 
 
-def test_import_with_an_idempotency_key_replays(user: Any, client: Any) -> None:
-    document = client.get("/api/v1/user/export").json()
+def test_import_with_an_idempotency_key_replays(user: Any, user_client: Any) -> None:
+    document = user_client.get("/api/v1/user/export").json()
     document["lists"] = [
         {"id": str(uuid.uuid4()), "name": "Imported", "color": None, "position": 0, "archived": False}
     ]
     body = {"document": document, "mode": "merge"}
-    first = client.post("/api/v1/user/import", body, format="json", HTTP_IDEMPOTENCY_KEY="i1")
-    again = client.post("/api/v1/user/import", body, format="json", HTTP_IDEMPOTENCY_KEY="i1")
+    first = user_client.post("/api/v1/user/import", body, format="json", HTTP_IDEMPOTENCY_KEY="i1")
+    again = user_client.post("/api/v1/user/import", body, format="json", HTTP_IDEMPOTENCY_KEY="i1")
 
     assert first.status_code == 200, first.content
     assert again.status_code == 200
@@ -140,8 +142,8 @@ HOSTILE_GETS = [
 
 
 @pytest.mark.parametrize("url", HOSTILE_GETS)
-def test_hostile_queries_are_4xx_problems(client: Any, url: str) -> None:
-    response = client.get(url)
+def test_hostile_queries_are_4xx_problems(user_client: Any, url: str) -> None:
+    response = user_client.get(url)
 
     assert 400 <= response.status_code < 500, (url, response.status_code, response.content[:300])
     assert response["Content-Type"] == "application/problem+json"
@@ -311,9 +313,9 @@ HOSTILE_WRITES = [
 
 @pytest.mark.parametrize(("method", "url", "body"), HOSTILE_WRITES)
 def test_hostile_writes_are_4xx_problems_or_invalid(
-    user: Any, client: Any, method: str, url: str, body: Any
+    user: Any, user_client: Any, method: str, url: str, body: Any
 ) -> None:
-    response = getattr(client, method)(url, body, format="json")
+    response = getattr(user_client, method)(url, body, format="json")
 
     assert response.status_code < 500, (url, body, response.content[:500])
     if url.endswith("/sync"):

@@ -69,14 +69,14 @@ def test_the_default_range_is_the_last_30_days_ending_today(db: Any) -> None:
         "to=",
     ],
 )
-def test_bad_ranges_are_400(client: APIClient, query: str) -> None:
-    response = client.get(f"{URL}?{query}")
+def test_bad_ranges_are_400(user_client: APIClient, query: str) -> None:
+    response = user_client.get(f"{URL}?{query}")
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
 
 
-def test_only_from_counts_back_nothing_from_to(client: APIClient) -> None:
-    body = client.get(f"{URL}?from=2026-05-01&to=2026-05-01").json()
+def test_only_from_counts_back_nothing_from_to(user_client: APIClient) -> None:
+    body = user_client.get(f"{URL}?from=2026-05-01&to=2026-05-01").json()
     assert body["range"] == {"from": "2026-05-01", "to": "2026-05-01"}
     assert len(body["anti_todo"]["by_day"]) == 1
 

@@ -27,29 +27,29 @@ def two_lists(user: User) -> tuple[Any, Any]:
     "spelling", [str, lambda pk: str(pk).upper(), lambda pk: pk.hex, lambda pk: f"{{{pk}}}"]
 )
 def test_a_list_filter_returns_that_lists_items(
-    client: APIClient, two_lists: tuple[Any, Any], spelling: Any
+    user_client: APIClient, two_lists: tuple[Any, Any], spelling: Any
 ) -> None:
     first, _second = two_lists
-    page = client.get("/api/v1/items", {"list": spelling(first.pk), "limit": 2}).json()
+    page = user_client.get("/api/v1/items", {"list": spelling(first.pk), "limit": 2}).json()
     assert [row["list"] for row in page["results"]] == [str(first.pk)] * 2
-    rest = client.get(page["next"]).json()
+    rest = user_client.get(page["next"]).json()
     assert len(rest["results"]) == 1
 
 
 def test_it_answers_the_filters_own_errors_and_combinations(
-    client: APIClient, two_lists: tuple[Any, Any]
+    user_client: APIClient, two_lists: tuple[Any, Any]
 ) -> None:
     first, second = two_lists
-    bad = client.get("/api/v1/items?list=not-a-uuid")
+    bad = user_client.get("/api/v1/items?list=not-a-uuid")
     assert bad.status_code == 400
     assert bad.json()["code"] == "validation_error"
     assert "list" in bad.json()["errors"]
-    assert len(client.get("/api/v1/items?list=").json()["results"]) == 4
-    assert client.get(f"/api/v1/items?list={second.pk}&status=open").json()["results"] == []
-    assert len(client.get(f"/api/v1/items?list=%20{first.pk}%20").json()["results"]) == 3
+    assert len(user_client.get("/api/v1/items?list=").json()["results"]) == 4
+    assert user_client.get(f"/api/v1/items?list={second.pk}&status=open").json()["results"] == []
+    assert len(user_client.get(f"/api/v1/items?list=%20{first.pk}%20").json()["results"]) == 3
 
 
-def test_another_users_list_gives_nothing(client: APIClient, other_user: User) -> None:
+def test_another_users_list_gives_nothing(user_client: APIClient, other_user: User) -> None:
     theirs = ListFactory.create(user=other_user)
     ItemFactory.create(list=theirs)
-    assert client.get(f"/api/v1/items?list={theirs.pk}").json()["results"] == []
+    assert user_client.get(f"/api/v1/items?list={theirs.pk}").json()["results"] == []

@@ -35,10 +35,10 @@ def item_ids(user: User) -> set[str]:
     return ids
 
 
-def walk(client: APIClient, url: str | None, direction: str) -> list[list[str]]:
+def walk(user_client: APIClient, url: str | None, direction: str) -> list[list[str]]:
     pages = []
     while url:
-        response = client.get(url)
+        response = user_client.get(url)
         assert response.status_code == 200, response.content
         body: dict[str, Any] = response.json()
         pages.append([row["id"] for row in body["results"]])
@@ -47,14 +47,18 @@ def walk(client: APIClient, url: str | None, direction: str) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("ordering", ORDERINGS + [f"-{name}" for name in ORDERINGS])
-def test_pages_cover_every_row_once_both_ways(client: APIClient, item_ids: set[str], ordering: str) -> None:
-    everything = [row["id"] for row in client.get("/api/v1/items", {"ordering": ordering}).json()["results"]]
-    forward = walk(client, f"/api/v1/items?ordering={ordering}&limit=2", "next")
+def test_pages_cover_every_row_once_both_ways(
+    user_client: APIClient, item_ids: set[str], ordering: str
+) -> None:
+    everything = [
+        row["id"] for row in user_client.get("/api/v1/items", {"ordering": ordering}).json()["results"]
+    ]
+    forward = walk(user_client, f"/api/v1/items?ordering={ordering}&limit=2", "next")
     assert [row for page in forward for row in page] == everything
     assert set(everything) == item_ids
 
     last_page_url = f"/api/v1/items?ordering={ordering}&limit=2"
     for _ in forward[:-1]:
-        last_page_url = client.get(last_page_url).json()["next"]
-    backward = walk(client, last_page_url, "previous")
+        last_page_url = user_client.get(last_page_url).json()["next"]
+    backward = walk(user_client, last_page_url, "previous")
     assert [row for page in reversed(backward) for row in page] == everything

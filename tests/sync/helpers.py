@@ -22,33 +22,35 @@ def make_item(**kwargs: Any) -> Item:
     return cast(Item, ItemFactory(**kwargs))
 
 
-def pull(client: APIClient, cursor: int | None = None, limit: int | None = None) -> dict[str, Any]:
+def pull(user_client: APIClient, cursor: int | None = None, limit: int | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if cursor is not None:
         params["cursor"] = cursor
     if limit is not None:
         params["limit"] = limit
-    response = client.get(SYNC_URL, params)
+    response = user_client.get(SYNC_URL, params)
     assert response.status_code == 200, response.content
     return dict(response.json())
 
 
-def pull_all(client: APIClient, cursor: int = 0, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
+def pull_all(user_client: APIClient, cursor: int = 0, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
     """Follows `has_more` to the end; answers the final cursor and every change seen, in order."""
     seen: list[dict[str, Any]] = []
     while True:
-        answer = pull(client, cursor, limit)
+        answer = pull(user_client, cursor, limit)
         seen.extend(answer["changes"])
         cursor = answer["cursor"]
         if not answer["has_more"]:
             return cursor, seen
 
 
-def push(client: APIClient, operations: list[dict[str, Any]], cursor: int | None = None, **extra: Any) -> Any:
+def push(
+    user_client: APIClient, operations: list[dict[str, Any]], cursor: int | None = None, **extra: Any
+) -> Any:
     body: dict[str, Any] = {"operations": operations}
     if cursor is not None:
         body["cursor"] = cursor
-    return client.post(SYNC_URL, body, format="json", **extra)
+    return user_client.post(SYNC_URL, body, format="json", **extra)
 
 
 def op(action: str, type_: str, entity_id: Any, version: int | None = None, **data: Any) -> dict[str, Any]:

@@ -51,32 +51,32 @@ def test_the_worked_example_of_the_client_guide(user: Any, make_client: Any) -> 
     assert Item.objects.get(pk=item.pk).version == 7
 
 
-def test_the_sync_path_has_no_trailing_slash(client: Any) -> None:
-    assert client.get(SYNC_URL + "/").status_code == 404
+def test_the_sync_path_has_no_trailing_slash(user_client: Any) -> None:
+    assert user_client.get(SYNC_URL + "/").status_code == 404
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
-def test_other_methods_are_405_problems(client: Any, method: str) -> None:
-    response = getattr(client, method)(SYNC_URL)
+def test_other_methods_are_405_problems(user_client: Any, method: str) -> None:
+    response = getattr(user_client, method)(SYNC_URL)
 
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
 
 
-def test_the_schema_documents_both_sync_operations(client: Any) -> None:
-    response = client.get("/api/schema", {"format": "json"})
+def test_the_schema_documents_both_sync_operations(user_client: Any) -> None:
+    response = user_client.get("/api/schema", {"format": "json"})
 
     assert set(response.json()["paths"]["/api/v1/sync"]) >= {"get", "post"}
 
 
 def test_a_push_to_another_users_entity_never_shows_in_either_feed(
-    user: Any, client: Any, other_user: Any, other_client: Any
+    user: Any, user_client: Any, other_user: Any, other_client: Any
 ) -> None:
     theirs = make_item(list=make_list(user=other_user))
     their_cursor = pull(other_client)["cursor"]
 
     answer = push(
-        client, [op("delete", "item", theirs.pk, 1), op("create", "list", uuid.uuid4(), name="Mine")]
+        user_client, [op("delete", "item", theirs.pk, 1), op("create", "list", uuid.uuid4(), name="Mine")]
     )
 
     assert [r["status"] for r in answer.json()["results"]] == ["invalid", "applied"]

@@ -44,13 +44,13 @@ class AcceptedWrite:
     values: dict[str, Any]
 
 
-def _pull_rest(client: Client, answer: dict[str, Any]) -> None:
-    apply_changes(client.replica, answer["changes"])
-    client.cursor = answer["cursor"]
+def _pull_rest(user_client: Client, answer: dict[str, Any]) -> None:
+    apply_changes(user_client.replica, answer["changes"])
+    user_client.cursor = answer["cursor"]
     while answer["has_more"]:
-        answer = pull(client.api, client.cursor, limit=3)
-        apply_changes(client.replica, answer["changes"])
-        client.cursor = answer["cursor"]
+        answer = pull(user_client.api, user_client.cursor, limit=3)
+        apply_changes(user_client.replica, answer["changes"])
+        user_client.cursor = answer["cursor"]
 
 
 CARD_DATES = ("2026-03-01", "2026-03-02", "2026-03-03")
@@ -200,7 +200,10 @@ def _offline_edits(rng: random.Random, working: Replica) -> list[dict[str, Any]]
 
 
 def _check_results(
-    client: Client, operations: list[dict[str, Any]], results: list[dict[str, Any]], log: list[AcceptedWrite]
+    user_client: Client,
+    operations: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    log: list[AcceptedWrite],
 ) -> None:
     assert [r["op_id"] for r in results] == [o["op_id"] for o in operations]
     for operation, result in zip(operations, results, strict=True):
@@ -214,7 +217,7 @@ def _check_results(
             if operation["action"] == "update" and error["current"]["version"] > operation["version"]:
                 # The fields it sets, and what follows from them (status sets completed_at).
                 assert error["conflicting_fields"], result
-            client.conflicts.append(operation)
+            user_client.conflicts.append(operation)
         elif status in ("applied", "merged") and operation["action"] != "delete":
             entity = result["entity"]
             values = {k: _field(operation["type"], entity, k) for k in operation["data"]}
@@ -260,28 +263,30 @@ def test_offline_clients_converge_without_losing_accepted_writes(
     clients = [Client(name, make_client(user)) for name in ("phone", "tablet", "web")]
     log: list[AcceptedWrite] = []
     pushed = 0
-    for client in clients:
-        _pull_rest(client, pull(client.api))
+    for user_client in clients:
+        _pull_rest(user_client, pull(user_client.api))
 
     for _round in range(ROUNDS):
-        batches = [(client, _offline_edits(rng, copy.deepcopy(client.replica))) for client in clients]
+        batches = [
+            (user_client, _offline_edits(rng, copy.deepcopy(user_client.replica))) for user_client in clients
+        ]
         rng.shuffle(batches)
-        for client, operations in batches:
-            response = push(client.api, operations, cursor=client.cursor)
+        for user_client, operations in batches:
+            response = push(user_client.api, operations, cursor=user_client.cursor)
             assert response.status_code == 200, response.content
             answer = response.json()
-            _check_results(client, operations, answer["results"], log)
+            _check_results(user_client, operations, answer["results"], log)
             pushed += len(operations)
             if rng.random() < 0.2:  # the answer was lost: the client sends the same batch again
-                replay = push(client.api, operations, cursor=client.cursor).json()
+                replay = push(user_client.api, operations, cursor=user_client.cursor).json()
                 assert replay["results"] == answer["results"]
-            _pull_rest(client, answer)
+            _pull_rest(user_client, answer)
 
-    for client in clients:
-        _pull_rest(client, pull(client.api, client.cursor, limit=3))
+    for user_client in clients:
+        _pull_rest(user_client, pull(user_client.api, user_client.cursor, limit=3))
     server = server_state(user)
-    for client in clients:
-        assert client.replica == server, client.name
+    for user_client in clients:
+        assert user_client.replica == server, user_client.name
 
     last_write: dict[tuple[str, str, str], AcceptedWrite] = {}
     for write in sorted(log, key=lambda w: w.version):

@@ -20,13 +20,13 @@ def profile_id(user: Any) -> str:
     return str(Profile.objects.get(user=user).pk)
 
 
-def test_a_full_sync_returns_every_entity_once_in_change_order(user: Any, client: Any) -> None:
+def test_a_full_sync_returns_every_entity_once_in_change_order(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     first = make_item(list=lst)
     second = make_item(list=lst)
     item_update(user=user, item_id=first.pk, base=BaseVersion(1), data={"title": "edited"})
 
-    answer = pull(client)
+    answer = pull(user_client)
 
     assert [(c["type"], c["id"]) for c in answer["changes"]] == [
         ("profile", profile_id(user)),  # every account's first change
@@ -41,10 +41,10 @@ def test_a_full_sync_returns_every_entity_once_in_change_order(user: Any, client
     assert answer["cursor"] == SyncState.objects.get(user=user).last_change_number
 
 
-def test_data_holds_the_entitys_own_fields_without_derived_values(user: Any, client: Any) -> None:
+def test_data_holds_the_entitys_own_fields_without_derived_values(user: Any, user_client: Any) -> None:
     make_item(list=make_list(user=user))
 
-    changes = pull(client)["changes"]
+    changes = pull(user_client)["changes"]
 
     list_change = next(c for c in changes if c["type"] == "list")
     assert "open_count" not in list_change["data"]
@@ -53,15 +53,15 @@ def test_data_holds_the_entitys_own_fields_without_derived_values(user: Any, cli
     assert {"title", "list", "status", "priority", "version"} <= set(item_change["data"])
 
 
-def test_an_incremental_sync_returns_only_later_changes_and_tombstones(user: Any, client: Any) -> None:
+def test_an_incremental_sync_returns_only_later_changes_and_tombstones(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     kept = make_item(list=lst)
     gone = make_item(list=lst)
-    cursor = pull(client)["cursor"]
+    cursor = pull(user_client)["cursor"]
 
     item_update(user=user, item_id=kept.pk, base=BaseVersion(1), data={"status": "done"})
     item_delete(user=user, item_id=gone.pk, base=BaseVersion(1))
-    answer = pull(client, cursor)
+    answer = pull(user_client, cursor)
 
     assert answer["changes"] == [
         {
@@ -73,26 +73,26 @@ def test_an_incremental_sync_returns_only_later_changes_and_tombstones(user: Any
         },
         {"type": "item", "id": str(gone.pk), "deleted": True},
     ]
-    assert pull(client, answer["cursor"])["changes"] == []
+    assert pull(user_client, answer["cursor"])["changes"] == []
 
 
-def test_a_full_sync_returns_no_tombstones(user: Any, client: Any) -> None:
+def test_a_full_sync_returns_no_tombstones(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     gone = make_item(list=lst)
     item_delete(user=user, item_id=gone.pk, base=BaseVersion(1))
 
-    changes = pull(client)["changes"]
+    changes = pull(user_client)["changes"]
 
     assert [(c["type"], c["deleted"]) for c in changes] == [("profile", False), ("list", False)]
 
 
-def test_deleting_a_list_sends_a_tombstone_for_each_of_its_items(user: Any, client: Any) -> None:
+def test_deleting_a_list_sends_a_tombstone_for_each_of_its_items(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     items = [make_item(list=lst) for _ in range(2)]
-    cursor = pull(client)["cursor"]
+    cursor = pull(user_client)["cursor"]
 
     list_delete(user=user, list_id=lst.pk, base=BaseVersion(1))
-    changes = pull(client, cursor)["changes"]
+    changes = pull(user_client, cursor)["changes"]
 
     assert {(c["type"], c["id"]) for c in changes} == {
         ("list", str(lst.pk)),
@@ -101,48 +101,48 @@ def test_deleting_a_list_sends_a_tombstone_for_each_of_its_items(user: Any, clie
     assert all(c["deleted"] for c in changes)
 
 
-def test_a_re_created_id_appears_once_with_its_latest_state(user: Any, client: Any) -> None:
+def test_a_re_created_id_appears_once_with_its_latest_state(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     item = make_item(list=lst, title="first life")
-    cursor = pull(client)["cursor"]
+    cursor = pull(user_client)["cursor"]
 
     item_delete(user=user, item_id=item.pk, base=BaseVersion(1))
     make_item(list=lst, id=item.pk, title="second life")
-    changes = pull(client, cursor)["changes"]
+    changes = pull(user_client, cursor)["changes"]
 
     assert len(changes) == 1
     assert changes[0]["deleted"] is False
     assert changes[0]["data"]["title"] == "second life"
 
 
-def test_paging_with_limit_visits_every_change_once(user: Any, client: Any) -> None:
+def test_paging_with_limit_visits_every_change_once(user: Any, user_client: Any) -> None:
     lists = [make_list(user=user) for _ in range(3)]
     for lst in lists:
         for _ in range(3):
             make_item(list=lst)
 
-    first = pull(client, limit=5)
+    first = pull(user_client, limit=5)
     assert first["has_more"] is True
     assert len(first["changes"]) == 5
-    cursor, changes = pull_all(client, limit=5)
+    cursor, changes = pull_all(user_client, limit=5)
 
     assert len(changes) == 13  # the profile, 3 lists, 9 items
     assert len({c["id"] for c in changes}) == 13
     assert cursor == SyncState.objects.get(user=user).last_change_number
 
 
-def test_paging_an_incremental_sync_keeps_deletions_in_order(user: Any, client: Any) -> None:
+def test_paging_an_incremental_sync_keeps_deletions_in_order(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     items = [make_item(list=lst) for _ in range(6)]
     replica: dict[tuple[str, str], dict[str, Any]] = {}
-    cursor, changes = pull_all(client)
+    cursor, changes = pull_all(user_client)
     apply_changes(replica, changes)
 
     for item in items[:3]:
         item_delete(user=user, item_id=item.pk, base=BaseVersion(1))
     for item in items[3:]:
         item_update(user=user, item_id=item.pk, base=BaseVersion(1), data={"notes": "x"})
-    _, changes = pull_all(client, cursor, limit=2)
+    _, changes = pull_all(user_client, cursor, limit=2)
     apply_changes(replica, changes)
 
     assert set(replica) == {
@@ -152,80 +152,80 @@ def test_paging_an_incremental_sync_keeps_deletions_in_order(user: Any, client: 
     }
 
 
-def test_limit_is_clamped_and_must_be_a_positive_integer(user: Any, client: Any) -> None:
+def test_limit_is_clamped_and_must_be_a_positive_integer(user: Any, user_client: Any) -> None:
     make_list(user=user)
-    assert client.get(SYNC_URL, {"limit": 5000}).status_code == 200
+    assert user_client.get(SYNC_URL, {"limit": 5000}).status_code == 200
     for bad in ("abc", "0", "-1", "1.5"):
-        response = client.get(SYNC_URL, {"limit": bad})
+        response = user_client.get(SYNC_URL, {"limit": bad})
         assert response.status_code == 400
         assert response.json()["code"] == "validation_error"
 
 
 @pytest.mark.parametrize("cursor", ["abc", "-1", "1.5", "1e3", "99999999999999999999"])
-def test_a_garbage_cursor_is_a_400(client: Any, cursor: str) -> None:
-    response = client.get(SYNC_URL, {"cursor": cursor})
+def test_a_garbage_cursor_is_a_400(user_client: Any, cursor: str) -> None:
+    response = user_client.get(SYNC_URL, {"cursor": cursor})
 
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
 
 
-def test_a_cursor_from_the_future_is_a_400(user: Any, client: Any) -> None:
+def test_a_cursor_from_the_future_is_a_400(user: Any, user_client: Any) -> None:
     make_list(user=user)
-    head = pull(client)["cursor"]
+    head = pull(user_client)["cursor"]
 
-    response = client.get(SYNC_URL, {"cursor": head + 1})
+    response = user_client.get(SYNC_URL, {"cursor": head + 1})
 
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]
 
 
-def test_a_cursor_older_than_what_was_pruned_is_a_410(user: Any, client: Any) -> None:
+def test_a_cursor_older_than_what_was_pruned_is_a_410(user: Any, user_client: Any) -> None:
     for _ in range(3):
         make_list(user=user)
     SyncState.objects.filter(user=user).update(pruned_through=2)
 
-    expired = client.get(SYNC_URL, {"cursor": 1})
-    at_the_watermark = client.get(SYNC_URL, {"cursor": 2})
+    expired = user_client.get(SYNC_URL, {"cursor": 1})
+    at_the_watermark = user_client.get(SYNC_URL, {"cursor": 2})
 
     assert expired.status_code == 410
     assert expired.json()["code"] == "cursor_expired"
     assert at_the_watermark.status_code == 200
 
 
-def test_a_full_sync_after_a_prune_never_pages_into_an_expired_cursor(user: Any, client: Any) -> None:
+def test_a_full_sync_after_a_prune_never_pages_into_an_expired_cursor(user: Any, user_client: Any) -> None:
     for _ in range(6):
         make_list(user=user)
     head = SyncState.objects.get(user=user).last_change_number
     SyncState.objects.filter(user=user).update(pruned_through=head - 2)
 
-    first = pull(client, limit=2)
-    cursor, changes = pull_all(client, limit=2)
+    first = pull(user_client, limit=2)
+    cursor, changes = pull_all(user_client, limit=2)
 
     assert first["cursor"] >= head - 2  # everything up to the watermark came in the first page
     assert len(changes) == 7  # the profile and 6 lists
     assert cursor == head
 
 
-def test_another_users_changes_never_appear(user: Any, client: Any, other_user: Any) -> None:
+def test_another_users_changes_never_appear(user: Any, user_client: Any, other_user: Any) -> None:
     make_item(list=make_list(user=other_user))
     mine = make_list(user=user)
     theirs = make_item(list=make_list(user=other_user))
-    cursor = pull(client)["cursor"]
+    cursor = pull(user_client)["cursor"]
     item_delete(user=other_user, item_id=theirs.pk, base=BaseVersion(1))
 
-    full = pull(client)["changes"]
-    incremental = pull(client, cursor)["changes"]
+    full = pull(user_client)["changes"]
+    incremental = pull(user_client, cursor)["changes"]
 
     assert [c["id"] for c in full] == [profile_id(user), str(mine.pk)]
     assert incremental == []
 
 
-def test_a_new_user_gets_only_their_profile(user: Any, client: Any) -> None:
-    answer = pull(client)
+def test_a_new_user_gets_only_their_profile(user: Any, user_client: Any) -> None:
+    answer = pull(user_client)
 
     assert [c["type"] for c in answer["changes"]] == ["profile"]
     assert answer["has_more"] is False
-    assert pull(client, answer["cursor"])["changes"] == []
+    assert pull(user_client, answer["cursor"])["changes"] == []
 
 
 def test_it_requires_authentication(api_client: Any) -> None:
@@ -238,11 +238,11 @@ def test_it_requires_authentication(api_client: Any) -> None:
 
 @pytest.mark.parametrize("page", [5, 500])
 def test_the_feed_costs_the_same_queries_for_any_page_size(
-    user: Any, client: Any, django_assert_num_queries: Any, page: int
+    user: Any, user_client: Any, django_assert_num_queries: Any, page: int
 ) -> None:
     lst = make_list(user=user)
     items = [make_item(list=lst) for _ in range(12)]
-    cursor = pull(client, limit=1)["cursor"]
+    cursor = pull(user_client, limit=1)["cursor"]
     item_delete(user=user, item_id=items[0].pk, base=BaseVersion(1))
     assert len(registry.all_types()) >= 2  # list and item here; other apps register theirs too
 
@@ -250,26 +250,26 @@ def test_the_feed_costs_the_same_queries_for_any_page_size(
     # have anything above the cursor; the types that have (list and item: the first change is the profile);
     # the tombstones, read with the prune watermark again.
     with django_assert_num_queries(1 + 1 + 2 + 1):
-        response = client.get(SYNC_URL, {"cursor": cursor, "limit": page})
+        response = user_client.get(SYNC_URL, {"cursor": cursor, "limit": page})
     assert response.status_code == 200
     # A full sync reads no tombstones: the user, the state, one per type that has entities (the profile,
     # the list, the items).
     with django_assert_num_queries(1 + 1 + 3):
-        assert client.get(SYNC_URL, {"limit": page}).status_code == 200
+        assert user_client.get(SYNC_URL, {"limit": page}).status_code == 200
 
 
 def test_an_incremental_sync_reads_only_the_types_that_changed(
-    user: Any, client: Any, django_assert_num_queries: Any
+    user: Any, user_client: Any, django_assert_num_queries: Any
 ) -> None:
     lst = make_list(user=user)
     make_item(list=lst)
-    cursor = pull(client)["cursor"]
+    cursor = pull(user_client)["cursor"]
     item_update(user=user, item_id=make_item(list=lst).pk, base=BaseVersion(1), data={"title": "new"})
 
     # The user, the state with what is pending, the items; no tombstones, so no prune re-check.
     with django_assert_num_queries(1 + 1 + 1):
-        body = client.get(SYNC_URL, {"cursor": cursor}).json()
+        body = user_client.get(SYNC_URL, {"cursor": cursor}).json()
     assert [change["type"] for change in body["changes"]] == ["item"]
     # Nothing new: the user and the state only.
     with django_assert_num_queries(1 + 1):
-        assert client.get(SYNC_URL, {"cursor": body["cursor"]}).json()["changes"] == []
+        assert user_client.get(SYNC_URL, {"cursor": body["cursor"]}).json()["changes"] == []

@@ -20,15 +20,15 @@ from tests.sync.helpers import SYNC_URL, make_list, op
 LISTS_URL = "/api/v1/lists"
 
 
-def _post(client: Any, body: Any, key: str | None, url: str = LISTS_URL) -> Any:
+def _post(user_client: Any, body: Any, key: str | None, url: str = LISTS_URL) -> Any:
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client.post(url, body, format="json", **headers)
+    return user_client.post(url, body, format="json", **headers)
 
 
 @pytest.mark.django_db
-def test_a_repeat_with_the_same_body_replays_the_first_answer(user: Any, client: Any) -> None:
-    first = _post(client, {"name": "Groceries"}, "key-1")
-    again = _post(client, {"name": "Groceries"}, "key-1")
+def test_a_repeat_with_the_same_body_replays_the_first_answer(user: Any, user_client: Any) -> None:
+    first = _post(user_client, {"name": "Groceries"}, "key-1")
+    again = _post(user_client, {"name": "Groceries"}, "key-1")
 
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
@@ -40,9 +40,9 @@ def test_a_repeat_with_the_same_body_replays_the_first_answer(user: Any, client:
 
 
 @pytest.mark.django_db
-def test_an_error_answer_is_replayed_too(client: Any) -> None:
-    first = _post(client, {"name": ""}, "key-err")
-    again = _post(client, {"name": ""}, "key-err")
+def test_an_error_answer_is_replayed_too(user_client: Any) -> None:
+    first = _post(user_client, {"name": ""}, "key-err")
+    again = _post(user_client, {"name": ""}, "key-err")
 
     assert first.status_code == again.status_code == 400
     assert again.json() == first.json()
@@ -50,10 +50,10 @@ def test_an_error_answer_is_replayed_too(client: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_the_same_key_with_another_body_is_a_422(user: Any, client: Any) -> None:
-    _post(client, {"name": "One"}, "key-2")
+def test_the_same_key_with_another_body_is_a_422(user: Any, user_client: Any) -> None:
+    _post(user_client, {"name": "One"}, "key-2")
 
-    response = _post(client, {"name": "Two"}, "key-2")
+    response = _post(user_client, {"name": "Two"}, "key-2")
 
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
@@ -62,29 +62,29 @@ def test_the_same_key_with_another_body_is_a_422(user: Any, client: Any) -> None
 
 
 @pytest.mark.django_db
-def test_the_same_key_on_another_path_is_a_422(user: Any, client: Any) -> None:
-    _post(client, {"operations": []}, "key-3", url=SYNC_URL)
+def test_the_same_key_on_another_path_is_a_422(user: Any, user_client: Any) -> None:
+    _post(user_client, {"operations": []}, "key-3", url=SYNC_URL)
 
-    response = _post(client, {"operations": []}, "key-3", url=f"{SYNC_URL}?limit=5")
+    response = _post(user_client, {"operations": []}, "key-3", url=f"{SYNC_URL}?limit=5")
 
     assert response.status_code == 422
 
 
 @pytest.mark.django_db
-def test_a_push_is_replayed_with_its_first_answer(user: Any, client: Any) -> None:
+def test_a_push_is_replayed_with_its_first_answer(user: Any, user_client: Any) -> None:
     body = {"operations": [op("create", "list", uuid.uuid4(), name="Offline")]}
-    first = _post(client, body, "push-1", url=SYNC_URL)
+    first = _post(user_client, body, "push-1", url=SYNC_URL)
     make_list(user=user)  # a later change: a real re-run would pull it
 
-    again = _post(client, body, "push-1", url=SYNC_URL)
+    again = _post(user_client, body, "push-1", url=SYNC_URL)
 
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.django_db
-def test_keys_are_per_user(user: Any, client: Any, other_user: Any, other_client: Any) -> None:
-    _post(client, {"name": "Mine"}, "shared-key")
+def test_keys_are_per_user(user: Any, user_client: Any, other_user: Any, other_client: Any) -> None:
+    _post(user_client, {"name": "Mine"}, "shared-key")
 
     response = _post(other_client, {"name": "Mine"}, "shared-key")
 
@@ -94,9 +94,9 @@ def test_keys_are_per_user(user: Any, client: Any, other_user: Any, other_client
 
 
 @pytest.mark.django_db
-def test_a_key_longer_than_255_characters_is_a_400(user: Any, client: Any) -> None:
-    too_long = _post(client, {"name": "x"}, "k" * 256)
-    longest = _post(client, {"name": "x"}, "k" * 255)
+def test_a_key_longer_than_255_characters_is_a_400(user: Any, user_client: Any) -> None:
+    too_long = _post(user_client, {"name": "x"}, "k" * 256)
+    longest = _post(user_client, {"name": "x"}, "k" * 255)
 
     assert too_long.status_code == 400
     assert too_long.json()["code"] == "validation_error"
@@ -106,13 +106,13 @@ def test_a_key_longer_than_255_characters_is_a_400(user: Any, client: Any) -> No
 
 
 @pytest.mark.django_db
-def test_an_expired_key_runs_the_request_again(user: Any, client: Any, settings: Any) -> None:
-    _post(client, {"name": "Daily"}, "key-old")
+def test_an_expired_key_runs_the_request_again(user: Any, user_client: Any, settings: Any) -> None:
+    _post(user_client, {"name": "Daily"}, "key-old")
     IdempotencyKey.objects.update(
         created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS, minutes=1)
     )
 
-    response = _post(client, {"name": "Daily"}, "key-old")
+    response = _post(user_client, {"name": "Daily"}, "key-old")
 
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
@@ -120,13 +120,13 @@ def test_an_expired_key_runs_the_request_again(user: Any, client: Any, settings:
 
 
 @pytest.mark.django_db
-def test_a_key_left_in_progress_by_a_dead_process_is_given_back(user: Any, client: Any) -> None:
-    _post(client, {"name": "x"}, "orphan")
+def test_a_key_left_in_progress_by_a_dead_process_is_given_back(user: Any, user_client: Any) -> None:
+    _post(user_client, {"name": "x"}, "orphan")
     IdempotencyKey.objects.update(status_code=None)  # as if the process died before storing the answer
-    assert _post(client, {"name": "x"}, "orphan").status_code == 409
+    assert _post(user_client, {"name": "x"}, "orphan").status_code == 409
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(minutes=6))
 
-    response = _post(client, {"name": "x"}, "orphan")
+    response = _post(user_client, {"name": "x"}, "orphan")
 
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
@@ -142,8 +142,8 @@ def test_without_valid_credentials_the_key_is_not_recorded(api_client: Any) -> N
 
 
 @pytest.mark.django_db
-def test_the_key_is_ignored_on_other_methods(user: Any, client: Any) -> None:
-    response = client.get(LISTS_URL, HTTP_IDEMPOTENCY_KEY="k" * 300)
+def test_the_key_is_ignored_on_other_methods(user: Any, user_client: Any) -> None:
+    response = user_client.get(LISTS_URL, HTTP_IDEMPOTENCY_KEY="k" * 300)
 
     assert response.status_code == 200
     assert not IdempotencyKey.objects.exists()
@@ -151,7 +151,7 @@ def test_the_key_is_ignored_on_other_methods(user: Any, client: Any) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, client: Any) -> None:
+def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, user_client: Any) -> None:
     make_list(user=user)
     locked, release = threading.Event(), threading.Event()
     first: dict[str, Any] = {}
@@ -168,7 +168,7 @@ def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, client: Any)
 
     def first_request() -> None:
         try:
-            first["response"] = _post(client, {"name": "Slow"}, "in-flight")
+            first["response"] = _post(user_client, {"name": "Slow"}, "in-flight")
         finally:
             connection.close()
 
@@ -183,8 +183,8 @@ def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, client: Any)
             assert time.monotonic() < deadline, "the first request never started"
             time.sleep(0.01)
 
-        duplicate = _post(client, {"name": "Slow"}, "in-flight")
-        other_body = _post(client, {"name": "Other"}, "in-flight")
+        duplicate = _post(user_client, {"name": "Slow"}, "in-flight")
+        other_body = _post(user_client, {"name": "Other"}, "in-flight")
     finally:
         release.set()
         locker.join(10)
@@ -194,7 +194,7 @@ def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, client: Any)
     assert duplicate.json()["code"] == "idempotency_key_in_use"
     assert other_body.status_code == 422
     assert first["response"].status_code == 201
-    replay = _post(client, {"name": "Slow"}, "in-flight")
+    replay = _post(user_client, {"name": "Slow"}, "in-flight")
     assert replay.status_code == 201
     assert replay["Idempotent-Replayed"] == "true"
     assert List.objects.filter(user=user, name="Slow").count() == 1
@@ -218,11 +218,11 @@ def test_a_browser_may_send_the_key_and_if_match(api_client: Any, settings: Any)
 
 @pytest.mark.django_db
 def test_stored_answers_and_request_hashes_hold_no_readable_secret(
-    user: Any, client: Any, settings: Any
+    user: Any, user_client: Any, settings: Any
 ) -> None:
     """A replayable answer may carry a secret shown once (a new API key); at rest it is sealed, and the
     request hash is keyed, so neither gives away the key or a password in a body."""
-    response = client.post(
+    response = user_client.post(
         "/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}, HTTP_IDEMPOTENCY_KEY="key-with-secret"
     )
     assert response.status_code == 201
@@ -233,7 +233,7 @@ def test_stored_answers_and_request_hashes_hold_no_readable_secret(
         stored.request_hash
     )
 
-    replay = client.post(
+    replay = user_client.post(
         "/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}, HTTP_IDEMPOTENCY_KEY="key-with-secret"
     )
     assert replay["Idempotent-Replayed"] == "true"
@@ -241,7 +241,7 @@ def test_stored_answers_and_request_hashes_hold_no_readable_secret(
 
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a-rotated-secret-key-for-this-test-only"
-    during_rotation = client.post(
+    during_rotation = user_client.post(
         "/api/v1/user/api-keys", {"name": "ci", "scopes": ["read"]}, HTTP_IDEMPOTENCY_KEY="key-with-secret"
     )
     assert during_rotation["Idempotent-Replayed"] == "true"

@@ -23,16 +23,16 @@ def cache_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _post(client: APIClient, body: dict[str, Any], key: str, url: str = LISTS_URL) -> Any:
-    return client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+def _post(user_client: APIClient, body: dict[str, Any], key: str, url: str = LISTS_URL) -> Any:
+    return user_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def test_replays_spend_the_users_budget_and_carry_the_headers(
-    cache_backend: str, settings: Any, client: APIClient
+    cache_backend: str, settings: Any, user_client: APIClient
 ) -> None:
     settings.RATE_LIMIT_DEFAULT = "3/h"
-    first = _post(client, {"name": "a"}, "k1")
-    replays = [_post(client, {"name": "a"}, "k1") for _ in range(3)]
+    first = _post(user_client, {"name": "a"}, "k1")
+    replays = [_post(user_client, {"name": "a"}, "k1") for _ in range(3)]
 
     assert first.status_code == 201
     assert [r.status_code for r in replays] == [201, 201, 429]
@@ -46,17 +46,17 @@ def test_replays_spend_the_users_budget_and_carry_the_headers(
     assert "Idempotent-Replayed" not in refused
     assert 1 <= int(refused["Retry-After"]) <= 3600
     # The budget is spent for every request, replayed or not.
-    assert client.get(LISTS_URL).status_code == 429
+    assert user_client.get(LISTS_URL).status_code == 429
 
 
 def test_a_reused_key_answer_spends_the_budget_too(
-    cache_backend: str, settings: Any, client: APIClient
+    cache_backend: str, settings: Any, user_client: APIClient
 ) -> None:
     settings.RATE_LIMIT_DEFAULT = "2/h"
-    assert _post(client, {"name": "a"}, "k1").status_code == 201
+    assert _post(user_client, {"name": "a"}, "k1").status_code == 201
 
-    reused = _post(client, {"name": "other"}, "k1")
-    again = _post(client, {"name": "other"}, "k1")
+    reused = _post(user_client, {"name": "other"}, "k1")
+    again = _post(user_client, {"name": "other"}, "k1")
 
     assert reused.status_code == 422
     assert reused["RateLimit"].startswith('"default";r=0;t=')
@@ -78,9 +78,9 @@ def test_a_replayed_login_spends_the_per_ip_and_per_email_budgets(
 
 
 def test_each_user_spends_their_own_budget_on_replays(
-    cache_backend: str, settings: Any, client: APIClient, other_client: APIClient
+    cache_backend: str, settings: Any, user_client: APIClient, other_client: APIClient
 ) -> None:
     settings.RATE_LIMIT_DEFAULT = "1/h"
-    assert _post(client, {"name": "a"}, "k1").status_code == 201
-    assert _post(client, {"name": "a"}, "k1").status_code == 429
+    assert _post(user_client, {"name": "a"}, "k1").status_code == 201
+    assert _post(user_client, {"name": "a"}, "k1").status_code == 429
     assert _post(other_client, {"name": "a"}, "k1").status_code == 201

@@ -31,12 +31,12 @@ def _prune(*args: str) -> str:
 
 
 def test_it_removes_old_change_records_in_batches_and_keeps_recent_ones(
-    user: Any, client: Any, settings: Any
+    user: Any, user_client: Any, settings: Any
 ) -> None:
     lst = make_list(user=user)
     old_items = [make_item(list=lst) for _ in range(3)]
     item_delete(user=user, item_id=old_items[0].pk, base=BaseVersion(1))
-    old_cursor = pull(client)["cursor"]
+    old_cursor = pull(user_client)["cursor"]
     _age(ChangeRecord.objects.all(), settings.SYNC_RETENTION_DAYS + 1)
     recent = make_item(list=lst)
     old_count = ChangeRecord.objects.filter(number__lte=old_cursor).count()
@@ -51,27 +51,27 @@ def test_it_removes_old_change_records_in_batches_and_keeps_recent_ones(
 
 
 def test_a_cursor_older_than_the_prune_gets_410_and_a_full_sync_still_works(
-    user: Any, client: Any, settings: Any
+    user: Any, user_client: Any, settings: Any
 ) -> None:
     lst = make_list(user=user)
-    early_cursor = pull(client)["cursor"]
+    early_cursor = pull(user_client)["cursor"]
     items = [make_item(list=lst) for _ in range(3)]
     item_delete(user=user, item_id=items[0].pk, base=BaseVersion(1))
-    late_cursor = pull(client)["cursor"]
+    late_cursor = pull(user_client)["cursor"]
     _age(ChangeRecord.objects.all(), settings.SYNC_RETENTION_DAYS + 1)
 
     _prune()
 
-    expired = client.get(SYNC_URL, {"cursor": early_cursor})
+    expired = user_client.get(SYNC_URL, {"cursor": early_cursor})
     assert expired.status_code == 410
     assert expired.json()["code"] == "cursor_expired"
-    assert client.get(SYNC_URL, {"cursor": late_cursor}).status_code == 200
-    _, changes = pull_all(client, limit=1)
+    assert user_client.get(SYNC_URL, {"cursor": late_cursor}).status_code == 200
+    _, changes = pull_all(user_client, limit=1)
     profile = str(Profile.objects.get(user=user).pk)
     assert {c["id"] for c in changes} == {profile, str(lst.pk), str(items[1].pk), str(items[2].pk)}
 
 
-def test_records_inside_the_retention_window_are_kept(user: Any, client: Any, settings: Any) -> None:
+def test_records_inside_the_retention_window_are_kept(user: Any, user_client: Any, settings: Any) -> None:
     make_item(list=make_list(user=user))
     _age(ChangeRecord.objects.all(), settings.SYNC_RETENTION_DAYS - 1)
     before = ChangeRecord.objects.count()
@@ -84,31 +84,31 @@ def test_records_inside_the_retention_window_are_kept(user: Any, client: Any, se
 
 
 def test_a_merge_that_needs_a_pruned_record_is_reported_as_a_conflict(
-    user: Any, client: Any, settings: Any
+    user: Any, user_client: Any, settings: Any
 ) -> None:
     item = make_item(list=make_list(user=user))
     item_update(user=user, item_id=item.pk, base=BaseVersion(1), data={"notes": "server"})
     _age(ChangeRecord.objects.all(), settings.SYNC_RETENTION_DAYS + 1)
     _prune()
 
-    [result] = push(client, [op("update", "item", item.pk, 1, title="client")]).json()["results"]
+    [result] = push(user_client, [op("update", "item", item.pk, 1, title="client")]).json()["results"]
 
     assert result["status"] == "conflict"
     assert result["error"]["conflicting_fields"] == ["title"]
 
 
 def test_it_removes_old_processed_operations_and_idempotency_keys(
-    user: Any, client: Any, settings: Any
+    user: Any, user_client: Any, settings: Any
 ) -> None:
-    push(client, [op("create", "list", uuid.uuid4(), name="old")])
-    client.post("/api/v1/lists", {"name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="old-key")
+    push(user_client, [op("create", "list", uuid.uuid4(), name="old")])
+    user_client.post("/api/v1/lists", {"name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="old-key")
     _age(ProcessedOperation.objects.all(), settings.OPERATION_RETENTION_DAYS + 1)
     IdempotencyKey.objects.update(
         created_at=timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS + 1)
     )
     recent_op = op("create", "list", uuid.uuid4(), name="recent")
-    push(client, [recent_op])
-    client.post("/api/v1/lists", {"name": "b"}, format="json", HTTP_IDEMPOTENCY_KEY="new-key")
+    push(user_client, [recent_op])
+    user_client.post("/api/v1/lists", {"name": "b"}, format="json", HTTP_IDEMPOTENCY_KEY="new-key")
 
     output = _prune("--batch-size", "1")
 

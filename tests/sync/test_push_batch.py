@@ -61,14 +61,14 @@ def test_a_push_costs_a_fixed_number_of_queries_per_operation(user: Any, pairs: 
     assert len(queries) == once + pairs * (create + update), [q["sql"][:80] for q in queries]
 
 
-def test_change_numbers_stay_gapless_and_in_order_across_a_push(user: Any, client: Any) -> None:
+def test_change_numbers_stay_gapless_and_in_order_across_a_push(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     head = _head(user)
     item_id = uuid.uuid4()
 
     results = _results(
         push(
-            client,
+            user_client,
             [
                 op("create", "item", item_id, list=str(lst.pk), title="one"),
                 op("update", "item", uuid.uuid4(), 1, title="no such item"),
@@ -85,13 +85,15 @@ def test_change_numbers_stay_gapless_and_in_order_across_a_push(user: Any, clien
     assert Item.objects.get(pk=item_id).change_number == head + 2
 
 
-def test_a_stale_update_merges_over_versions_written_earlier_in_the_same_push(user: Any, client: Any) -> None:
+def test_a_stale_update_merges_over_versions_written_earlier_in_the_same_push(
+    user: Any, user_client: Any
+) -> None:
     lst = make_list(user=user)
     item_id = uuid.uuid4()
 
     results = _results(
         push(
-            client,
+            user_client,
             [
                 op("create", "item", item_id, list=str(lst.pk), title="one"),
                 op("update", "item", item_id, 1, notes="from another device"),
@@ -106,13 +108,13 @@ def test_a_stale_update_merges_over_versions_written_earlier_in_the_same_push(us
     assert results[3]["error"]["conflicting_fields"] == ["notes"]
 
 
-def test_deleting_twice_in_the_same_push_is_applied_both_times(user: Any, client: Any) -> None:
+def test_deleting_twice_in_the_same_push_is_applied_both_times(user: Any, user_client: Any) -> None:
     lst = make_list(user=user)
     item_id = uuid.uuid4()
 
     results = _results(
         push(
-            client,
+            user_client,
             [
                 op("create", "item", item_id, list=str(lst.pk), title="short-lived"),
                 op("delete", "item", item_id, 1),

@@ -21,7 +21,7 @@ from tests.sync.helpers import op, push
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _push_while_a_row_commits_late(client: Any, insert: Any, operations: list[dict[str, Any]]) -> Any:
+def _push_while_a_row_commits_late(user_client: Any, insert: Any, operations: list[dict[str, Any]]) -> Any:
     """Holds `insert` uncommitted in another connection while the push runs, so the push's existence check
     misses the row and its insert waits on it; commits once the push is waiting, and answers the push."""
     inserted, release = threading.Event(), threading.Event()
@@ -43,7 +43,7 @@ def _push_while_a_row_commits_late(client: Any, insert: Any, operations: list[di
 
     def run_push() -> None:
         try:
-            answer["response"] = push(client, operations)
+            answer["response"] = push(user_client, operations)
         except BaseException as error:
             errors.append(error)
         finally:
