@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import portability
 from accounts.models import User
 from core.serializers import StrictSerializer
+from portability import services as portability
 
 
 def _entity_list(what: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.services import user_register
-from focus.management.seed import seed_workflow
+from devdata.workflow import seed_workflow
 from lists.models import Item, List
 from lists.services import item_create, list_create
 
