@@ -2,73 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from core.serializers import StrictSerializer
-from portability import services as portability
-
-
-def _entity_list(what: str) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "description": f"{what}, each as in GET user/export: its fields, with `id`.",
-        "items": {
-            "type": "object",
-            "required": ["id"],
-            "properties": {"id": {"type": "string", "format": "uuid"}},
-        },
-    }
-
-
-# The document is checked whole by portability.plan_import (so that every error names its place); this
-# is the shape it accepts: what GET user/export answers.
-EXPORT_DOCUMENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "A `daymark-export` document, as GET user/export answers it. References (an item's "
-    "`list`, a card's `items`, an entry's `item`) must name entities of the same document.",
-    "properties": {
-        "format": {"type": "string", "enum": [portability.FORMAT]},
-        "format_version": {"type": "integer", "enum": [portability.FORMAT_VERSION]},
-        "exported_at": {"description": "When the export was made; informational, not read."},
-        "profile": {
-            "type": "object",
-            "nullable": True,
-            "description": "`display_name, timezone, preferences, onboarding` as in user/profile; "
-            "other members are ignored.",
-        },
-        "lists": _entity_list("Lists"),
-        "items": _entity_list("Items"),
-        "focus_cards": _entity_list("Focus cards"),
-        "anti_todo": _entity_list("Anti-todo entries"),
-    },
-    "required": ["format", "format_version"],
-    "additionalProperties": False,
-}
-
-
-@extend_schema_field(EXPORT_DOCUMENT_SCHEMA)
-class ExportDocumentField(serializers.JSONField):
-    pass
-
-
-class ImportSerializer(StrictSerializer):
-    document = ExportDocumentField()
-    mode = serializers.ChoiceField(choices=["merge", "replace"])
-
-
-class ImportResultSerializer(serializers.Serializer):
-    mode = serializers.CharField()
-    imported = serializers.DictField(child=serializers.IntegerField())
-    replaced_ids = serializers.DictField(
-        child=serializers.UUIDField(), help_text="Taken ids and their new ids."
-    )
+from portability import services
+from portability.serializers import ImportResultSerializer, ImportSerializer
 
 
 def _user(request: Request) -> User:
@@ -81,7 +22,7 @@ class ExportView(APIView):
         responses={200: OpenApiResponse(description="The `daymark-export` document.")}, tags=["user"]
     )
     def get(self, request: Request) -> Response:
-        return Response(portability.account_export(user=_user(request)))
+        return Response(services.account_export(user=_user(request)))
 
 
 class ImportView(APIView):
@@ -89,7 +30,7 @@ class ImportView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = portability.account_import(
+        result = services.account_import(
             user=_user(request),
             document=serializer.validated_data["document"],
             mode=serializer.validated_data["mode"],
