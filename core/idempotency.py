@@ -34,6 +34,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from core.middleware import Handler
+from core.models import IdempotencyKey
 from core.problems import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -42,7 +43,6 @@ from core.problems import (
     problem_response,
 )
 from core.ratelimit import throttle_before_view
-from sync.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

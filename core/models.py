@@ -1,4 +1,5 @@
-"""The one base of every user-owned model (DESIGN convention 1)."""
+"""The one base of every user-owned model (DESIGN convention 1), and the idempotency keys of
+`core.idempotency`."""
 
 from __future__ import annotations
 
@@ -38,3 +39,44 @@ class OwnedModel(models.Model):
             models.Index(fields=["user", "change_number"], name="%(class)s_user_chg"),
             models.Index(fields=["user", "updated_at"], name="%(class)s_user_upd"),
         ]
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` of one user (API.md section 7) and the answer it got.
+
+    The row is committed before the request runs, with `status_code` null: a concurrent duplicate in any
+    process sees it and is told the key is in use. When the request ends the answer is stored for replay.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # Null for a request without credentials (the `auth/*` endpoints that create a session): those keys
+    # share one scope, and the body (with its password or refresh token) must match for a replay.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    # sha256 of method, path and body: the same key with another request is refused.
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(default=b"")
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        # The table it had when it lived in sync/ (moved without touching the database).
+        db_table = "sync_idempotencykey"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_user_key_unique"),
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(user__isnull=True),
+                name="idempotencykey_anonymous_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"idempotency key {self.key!r} of user {self.user_id}"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status_code is None

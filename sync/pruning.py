@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from sync.models import ChangeRecord, IdempotencyKey, ProcessedOperation, SyncState
+from core.models import IdempotencyKey
+from sync.models import ChangeRecord, ProcessedOperation, SyncState
 
 DEFAULT_BATCH_SIZE = 1000
 

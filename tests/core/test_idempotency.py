@@ -13,8 +13,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.models import IdempotencyKey
 from lists.models import List
-from sync.models import IdempotencyKey, SyncState
+from sync.models import SyncState
 from tests.sync.helpers import SYNC_URL, make_list, op
 
 LISTS_URL = "/api/v1/lists"

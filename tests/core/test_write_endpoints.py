@@ -341,7 +341,7 @@ def test_a_refresh_with_a_stale_bearer_attached_is_replayed_too(api_client: APIC
 
 
 def test_a_refused_request_without_valid_credentials_is_not_kept(user: Any) -> None:
-    from sync.models import IdempotencyKey
+    from core.models import IdempotencyKey
 
     read_only = _key_client(user, ["read"])
     first = read_only.post("/api/v1/lists", {"name": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="ro")

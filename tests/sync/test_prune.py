@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import Profile
+from core.models import IdempotencyKey
 from core.versioning import BaseVersion
 from lists.services import item_delete, item_update
-from sync.models import ChangeRecord, IdempotencyKey, ProcessedOperation, SyncState
+from sync.models import ChangeRecord, ProcessedOperation, SyncState
 from tests.sync.helpers import SYNC_URL, make_item, make_list, op, pull, pull_all, push
 
 pytestmark = pytest.mark.django_db

@@ -284,7 +284,8 @@ def delete_seeded_users() -> int:
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
     from accounts.models import ApiKey, AuditEvent
-    from sync.models import IdempotencyKey, ProcessedOperation
+    from core.models import IdempotencyKey
+    from sync.models import ProcessedOperation
 
     owned_models: list[type[models.Model]] = [AntiTodoEntry, FocusCard, Item, List, Profile, ChangeRecord]
     owned_models += [SyncState, ProcessedOperation, IdempotencyKey, ApiKey]
