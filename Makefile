@@ -69,10 +69,12 @@ test: $(STAMP)
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key-not-for-production} \
 		$(PY) -m pytest -q $(PYTEST_ARGS)
 
+## Style, types, and DESIGN's dependency rule between the apps (the contracts in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_SECRET_KEY=lint-only $(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 ci:
 	bash .ci/run
