@@ -100,7 +100,7 @@ def _free_port() -> int:
 
 def _get(url: str, token: str) -> tuple[int, str]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
         return response.status, response.read().decode()
 
 
@@ -129,16 +129,18 @@ def test_metrics_are_merged_across_gunicorn_workers(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
+        # Waits for the listening socket, not for an answer: a request given up on by the client while a
+        # busy machine boots the workers would still be answered, and counted, once they are up.
         deadline = time.monotonic() + 30
         while True:
             try:
-                _get(f"{base}/health", token)
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
-        for _ in range(29):
+        for _ in range(30):
             assert _get(f"{base}/health", token)[0] == 200
 
         # Each scrape lands on any one worker; all of them report the same merged total.
