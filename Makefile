@@ -64,12 +64,14 @@ schemathesis: $(STAMP)
 bench: $(STAMP)
 	PY=$(PY) bash bench/run.sh
 
-## The whole test suite (PostgreSQL when DATABASE_URL points at it, SQLite otherwise).
+## The whole test suite (PostgreSQL when DATABASE_URL points at it, SQLite otherwise), in PYTEST_WORKERS
+## processes (pytest-xdist; 0 runs it in this one). Tests marked with one xdist_group run one at a time.
+PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-test-only-secret-key-not-for-production} \
-		$(PY) -m pytest -q $(PYTEST_ARGS)
+		$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-## Style, types, and DESIGN's dependency rule between the apps (the contracts in pyproject.toml).
+## Style, types, and the dependency rule between the apps (import-linter contracts in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -130,7 +130,12 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.post
     _db.setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
-_db.setdefault("TEST", {})["NAME"] = env.str("DATABASE_TEST_NAME", default=None)
+# The test database: DATABASE_TEST_NAME, else `test_<name>` on PostgreSQL (pytest-xdist's workers add
+# `_gw0`, `_gw1`, ...) and an in-memory database per process on SQLite. Said explicitly for SQLite: the
+# engine below is django-prometheus's, which pytest-django does not take for SQLite, so its workers would
+# look for a file named `test_/path/to/db.sqlite3_gw0`.
+_default_test_name = ":memory:" if _db["ENGINE"] == "django.db.backends.sqlite3" else None
+_db.setdefault("TEST", {})["NAME"] = env.str("DATABASE_TEST_NAME", default=_default_test_name)
 # django-prometheus subclasses of the same backends count connections, queries and their durations; the
 # OPTIONS above (pool, SQLite pragmas) pass through unchanged.
 _db["ENGINE"] = _db["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")

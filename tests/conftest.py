@@ -13,6 +13,12 @@ from accounts.models import User
 from accounts.services.sessions import session_tokens
 from tests.factories import UserFactory
 
+# `make test` runs pytest-xdist workers with `--dist loadgroup`: the tests of one group run one after another
+# on one worker. Servers and browsers that tests start, and the PostgreSQL races that rely on real timing,
+# each have a group, so two of them never compete for the machine's cores (and their timeouts) at once.
+LIVE_SERVERS = pytest.mark.xdist_group("live-servers")
+RACES = pytest.mark.xdist_group("postgres-races")
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if connection.vendor == "postgresql":
@@ -38,13 +44,22 @@ def _plain_static_storage(settings: Any) -> None:
     }
 
 
+def _clear(cache: Any) -> None:
+    # A Redis cache (tests/core/test_ratelimit.py's `redis_cache`) is shared by the pytest-xdist workers:
+    # only this test's keys (its own prefix) go, never the whole database (`clear()` is FLUSHDB there).
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Any:
     from django.core.cache import cache
 
-    cache.clear()
+    _clear(cache)
     yield
-    cache.clear()
+    _clear(cache)
 
 
 @pytest.fixture

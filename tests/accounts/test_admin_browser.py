@@ -11,6 +11,7 @@ import pytest
 
 from accounts.models import ApiKey, AuditEvent, User
 from accounts.services.api_keys import api_key_create
+from tests.conftest import LIVE_SERVERS
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -18,6 +19,7 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 pytestmark = [
     pytest.mark.browser,
+    LIVE_SERVERS,
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="no chromium/chromedriver installed"),
 ]
 

@@ -16,6 +16,8 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
+from tests.conftest import LIVE_SERVERS
+
 ROOT = Path(__file__).resolve().parents[2]
 RESPONSES = "django_http_responses_total_by_status_view_method_total"
 LATENCY = "django_http_requests_latency_seconds_by_view_method_count"
@@ -104,6 +106,7 @@ def _get(url: str, token: str) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
+@LIVE_SERVERS
 def test_metrics_are_merged_across_gunicorn_workers(tmp_path: Path) -> None:
     port = _free_port()
     token = "multiprocess-test-token"

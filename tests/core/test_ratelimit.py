@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from core.ratelimit import client_ip, parse_rate
-from tests.conftest import client_for
+from tests.conftest import LIVE_SERVERS, client_for
 from tests.factories import UserFactory
 
 REDIS_URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/3")
@@ -159,6 +159,7 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
+@LIVE_SERVERS
 def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> None:
     import urllib.error
     import urllib.request

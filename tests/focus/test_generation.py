@@ -18,6 +18,7 @@ from focus.models import FocusCard
 from focus.services import focus_card_generate, pick_items
 from lists.models import Item
 from lists.services import item_update, list_update
+from tests.conftest import RACES
 from tests.factories import ItemFactory, ListFactory, UserFactory
 
 DAY = date(2026, 5, 4)
@@ -167,6 +168,7 @@ def test_generate_focus_cards_costs_a_bounded_number_of_queries_per_user(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@RACES
 def test_generate_focus_cards_run_twice_at_once_makes_one_card_per_user() -> None:
     users = _auto_users(6)
     errors: list[BaseException] = []

@@ -11,10 +11,10 @@ from django.db import connection
 
 from accounts.models import User
 from lists.models import Item
-from tests.conftest import client_for
+from tests.conftest import RACES, client_for
 from tests.factories import ItemFactory, ListFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), RACES]
 
 ROUNDS = 25
 

@@ -12,7 +12,7 @@ from django.db import connection
 from core.versioning import BaseVersion
 from lists.models import Item
 from lists.services import item_create, item_delete, item_update, list_create
-from tests.conftest import client_for
+from tests.conftest import RACES, client_for
 from tests.sync.helpers import apply_changes, pull, server_state
 
 WRITERS = 4
@@ -49,6 +49,7 @@ def _write(user: Any, seed: int, errors: list[BaseException]) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@RACES
 def test_a_reader_following_its_cursor_misses_nothing_while_writers_commit(user: Any) -> None:
     api = client_for(user)
     replica: dict[tuple[str, str], dict[str, Any]] = {}

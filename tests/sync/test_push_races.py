@@ -15,10 +15,10 @@ from django.db import connection, transaction
 
 from focus.models import FocusCard
 from lists.models import List
-from tests.conftest import client_for
+from tests.conftest import RACES, client_for
 from tests.sync.helpers import op, push
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), RACES]
 
 
 def _push_while_a_row_commits_late(user_client: Any, insert: Any, operations: list[dict[str, Any]]) -> Any:
