@@ -20,128 +20,184 @@ def _answer(response: Any) -> dict[str, Any]:
     return dict(response.json())
 
 
-def test_focus_card_create_update_merge_conflict_delete_and_pull(user: Any, user_client: Any) -> None:
-    lst = make_list(user=user)
-    a, b = make_item(list=lst), make_item(list=lst)
-    card_id = uuid.uuid4()
+TYPES = ["focus_card", "anti_todo"]
+
+
+@pytest.fixture
+def item_id(user: Any) -> str:
+    return str(make_item(list=make_list(user=user)).pk)
+
+
+def _fields(type_: str, item_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What a create of `type_` sends, then an edit of each of two fields that merge independently."""
+    if type_ == "focus_card":
+        return {"date": "2026-03-01", "intention": "ship"}, {"items": [item_id]}, {"intention": "rest"}
+    return {"title": "Fixed the sink"}, {"title": "Fixed it"}, {"note": "with a wrench"}
+
+
+def _result(client: Any, operation: dict[str, Any], cursor: int | None = None) -> dict[str, Any]:
+    [result] = _answer(push(client, [operation], cursor))["results"]
+    return dict(result)
+
+
+def _created(client: Any, type_: str, data: dict[str, Any]) -> uuid.UUID:
+    entity_id = uuid.uuid4()
+    result = _result(client, op("create", type_, entity_id, **data))
+    assert result["status"] == "applied", result
+    return entity_id
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_a_pushed_entity_is_created_at_version_1_and_sent_back_in_the_changes(
+    user_client: Any, item_id: str, type_: str
+) -> None:
+    create, _, _ = _fields(type_, item_id)
+    entity_id = uuid.uuid4()
     cursor = pull(user_client)["cursor"]
 
-    answer = _answer(
-        push(
-            user_client,
-            [op("create", "focus_card", card_id, date="2026-03-01", intention="ship", items=[str(a.pk)])],
-            cursor=cursor,
-        )
-    )
+    answer = _answer(push(user_client, [op("create", type_, entity_id, **create)], cursor))
+
     [created] = answer["results"]
     assert created["status"] == "applied", created
     assert created["entity"]["version"] == 1
     [change] = answer["changes"]
-    assert change["type"] == "focus_card"
-    assert change["data"]["items"] == [str(a.pk)]
-    assert "done_count" not in change["data"]
-    cursor = answer["cursor"]
-
-    answer = _answer(
-        push(user_client, [op("update", "focus_card", card_id, 1, items=[str(b.pk), str(a.pk)])], cursor)
-    )
-    assert answer["results"][0]["status"] == "applied", answer
-    assert answer["changes"][0]["data"]["items"] == [str(b.pk), str(a.pk)]
-    # From base 1 again: intention was not changed since, so it merges.
-    answer = _answer(push(user_client, [op("update", "focus_card", card_id, 1, intention="rest")]))
-    assert answer["results"][0]["status"] == "merged", answer
-    # items were changed after version 1: a conflict.
-    answer = _answer(push(user_client, [op("update", "focus_card", card_id, 1, items=[str(a.pk)])]))
-    [conflict] = answer["results"]
-    assert conflict["status"] == "conflict", conflict
-    assert conflict["error"]["conflicting_fields"] == ["items"]
-    assert conflict["error"]["current"]["version"] == 3
-
-    answer = _answer(push(user_client, [op("delete", "focus_card", card_id, 3)], cursor=cursor))
-    assert answer["results"][0]["status"] == "applied", answer
-    assert answer["changes"] == [{"type": "focus_card", "id": str(card_id), "deleted": True}]
-    assert not FocusCard.objects.filter(pk=card_id).exists()
-    answer = _answer(push(user_client, [op("delete", "focus_card", card_id, 3)]))
-    assert answer["results"][0]["status"] == "applied"
+    assert (change["type"], change["id"]) == (type_, str(entity_id))
+    assert {name: change["data"][name] for name in create} == create
 
 
-def test_a_focus_card_can_be_pushed_back_as_pulled(user: Any, user_client: Any) -> None:
-    item = make_item(list=make_list(user=user))
-    card_id = uuid.uuid4()
-    _answer(push(user_client, [op("create", "focus_card", card_id, date="2026-03-01", items=[str(item.pk)])]))
-    [change] = [c for c in pull(user_client)["changes"] if c["type"] == "focus_card"]
-    data = {**change["data"], "intention": "edited"}
-
-    answer = _answer(
-        push(user_client, [{**op("update", "focus_card", card_id, change["version"]), "data": data}])
-    )
-
-    assert answer["results"][0]["status"] == "applied", answer
-
-
-def test_anti_todo_create_update_merge_conflict_delete_and_pull(user: Any, user_client: Any) -> None:
-    entry_id = uuid.uuid4()
+def test_a_pushed_focus_card_is_sent_back_without_its_done_count(user_client: Any, item_id: str) -> None:
     cursor = pull(user_client)["cursor"]
-    answer = _answer(push(user_client, [op("create", "anti_todo", entry_id, title="Fixed the sink")], cursor))
+
+    answer = _answer(push(user_client, [op("create", "focus_card", uuid.uuid4(), date="2026-03-01")], cursor))
+
+    assert "done_count" not in answer["changes"][0]["data"]
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_an_update_from_the_current_version_is_applied(user_client: Any, item_id: str, type_: str) -> None:
+    create, edit, _ = _fields(type_, item_id)
+    entity_id = _created(user_client, type_, create)
+    cursor = pull(user_client)["cursor"]
+
+    answer = _answer(push(user_client, [op("update", type_, entity_id, 1, **edit)], cursor))
+
     assert answer["results"][0]["status"] == "applied", answer
-    assert [c["id"] for c in answer["changes"]] == [str(entry_id)]
+    [change] = answer["changes"]
+    assert {name: change["data"][name] for name in edit} == edit
 
-    assert (
-        _answer(push(user_client, [op("update", "anti_todo", entry_id, 1, title="Fixed it")]))["results"][0][
-            "status"
-        ]
-        == "applied"
-    )
-    merged = _answer(push(user_client, [op("update", "anti_todo", entry_id, 1, note="with a wrench")]))
-    assert merged["results"][0]["status"] == "merged", merged
-    conflict = _answer(push(user_client, [op("update", "anti_todo", entry_id, 1, title="Other")]))["results"][
-        0
-    ]
-    assert conflict["status"] == "conflict"
-    assert conflict["error"]["conflicting_fields"] == ["title"]
-    pulled = pull(user_client)["changes"]
-    [entry] = [c for c in pulled if c["type"] == "anti_todo"]
-    data = {**entry["data"], "note": "back as pulled"}
-    back = _answer(push(user_client, [{**op("update", "anti_todo", entry_id, 3), "data": data}]))
-    assert back["results"][0]["status"] == "applied", back
 
-    answer = _answer(push(user_client, [op("delete", "anti_todo", entry_id, 4)], cursor))
+@pytest.mark.parametrize("type_", TYPES)
+def test_an_update_of_a_field_untouched_since_its_base_merges(
+    user_client: Any, item_id: str, type_: str
+) -> None:
+    create, edit, other_edit = _fields(type_, item_id)
+    entity_id = _created(user_client, type_, create)
+    _result(user_client, op("update", type_, entity_id, 1, **edit))
+
+    result = _result(user_client, op("update", type_, entity_id, 1, **other_edit))
+
+    assert result["status"] == "merged", result
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_an_update_of_a_field_changed_since_its_base_conflicts_on_that_field(
+    user_client: Any, item_id: str, type_: str
+) -> None:
+    create, edit, _ = _fields(type_, item_id)
+    entity_id = _created(user_client, type_, create)
+    _result(user_client, op("update", type_, entity_id, 1, **edit))
+    [field] = edit
+
+    result = _result(user_client, op("update", type_, entity_id, 1, **{field: create.get(field, [])}))
+
+    assert result["status"] == "conflict", result
+    assert result["error"]["conflicting_fields"] == [field]
+    assert result["error"]["current"]["version"] == 2
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_an_entity_can_be_pushed_back_as_pulled(user_client: Any, item_id: str, type_: str) -> None:
+    create, _, other_edit = _fields(type_, item_id)
+    entity_id = _created(user_client, type_, create)
+    [change] = [c for c in pull(user_client)["changes"] if c["type"] == type_]
+
+    data = {**change["data"], **other_edit}
+    result = _result(user_client, {**op("update", type_, entity_id, change["version"]), "data": data})
+
+    assert result["status"] == "applied", result
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_a_delete_is_applied_and_sent_as_a_tombstone(user_client: Any, item_id: str, type_: str) -> None:
+    entity_id = _created(user_client, type_, _fields(type_, item_id)[0])
+    cursor = pull(user_client)["cursor"]
+
+    answer = _answer(push(user_client, [op("delete", type_, entity_id, 1)], cursor))
+
     assert answer["results"][0]["status"] == "applied", answer
-    assert answer["changes"] == [{"type": "anti_todo", "id": str(entry_id), "deleted": True}]
-    assert not AntiTodoEntry.objects.filter(pk=entry_id).exists()
+    assert answer["changes"] == [{"type": type_, "id": str(entity_id), "deleted": True}]
+    model = FocusCard if type_ == "focus_card" else AntiTodoEntry
+    assert not model.objects.filter(pk=entity_id).exists()
 
 
-def test_profile_update_merges_per_preference_and_conflicts_per_key(user: Any, user_client: Any) -> None:
-    [profile_change] = [c for c in pull(user_client)["changes"] if c["type"] == "profile"]
+@pytest.mark.parametrize("type_", TYPES)
+def test_deleting_a_deleted_entity_again_is_applied(user_client: Any, item_id: str, type_: str) -> None:
+    entity_id = _created(user_client, type_, _fields(type_, item_id)[0])
+    _result(user_client, op("delete", type_, entity_id, 1))
+
+    result = _result(user_client, op("delete", type_, entity_id, 1))
+
+    assert result["status"] == "applied", result
+
+
+@pytest.fixture
+def profile_change(user_client: Any) -> dict[str, Any]:
+    [change] = [c for c in pull(user_client)["changes"] if c["type"] == "profile"]
+    return dict(change)
+
+
+def test_a_profile_preference_pushed_from_its_version_is_applied(
+    user_client: Any, profile_change: dict[str, Any]
+) -> None:
     pid, version = profile_change["id"], profile_change["version"]
 
-    first = _answer(push(user_client, [op("update", "profile", pid, version, preferences={"focus_size": 5})]))
-    assert first["results"][0]["status"] == "applied", first
-    merged = _answer(
-        push(user_client, [op("update", "profile", pid, version, preferences={"week_start": 6})])
-    )
-    assert merged["results"][0]["status"] == "merged", merged
-    assert merged["results"][0]["entity"]["preferences"] == {
-        "focus_size": 5,
-        "focus_auto_generate": False,
-        "week_start": 6,
-    }
-    conflict = _answer(
-        push(user_client, [op("update", "profile", pid, version, preferences={"focus_size": 2})])
-    )
-    assert conflict["results"][0]["status"] == "conflict", conflict
-    assert conflict["results"][0]["error"]["conflicting_fields"] == ["preferences.focus_size"]
+    result = _result(user_client, op("update", "profile", pid, version, preferences={"focus_size": 5}))
+
+    assert result["status"] == "applied", result
+    assert result["entity"]["preferences"]["focus_size"] == 5
 
 
-def test_profile_push_back_as_pulled(user: Any, user_client: Any) -> None:
-    [change] = [c for c in pull(user_client)["changes"] if c["type"] == "profile"]
-    data = {**change["data"], "display_name": "Pulled"}
+def test_another_preference_changed_from_an_old_base_merges_with_the_others(
+    user_client: Any, profile_change: dict[str, Any]
+) -> None:
+    pid, version = profile_change["id"], profile_change["version"]
+    _result(user_client, op("update", "profile", pid, version, preferences={"focus_size": 5}))
 
-    answer = _answer(
-        push(user_client, [{**op("update", "profile", change["id"], change["version"]), "data": data}])
-    )
+    result = _result(user_client, op("update", "profile", pid, version, preferences={"week_start": 6}))
 
-    assert answer["results"][0]["status"] == "applied", answer
+    assert result["status"] == "merged", result
+    assert result["entity"]["preferences"] == {"focus_size": 5, "focus_auto_generate": False, "week_start": 6}
+
+
+def test_the_same_preference_changed_from_an_old_base_conflicts_on_that_key(
+    user_client: Any, profile_change: dict[str, Any]
+) -> None:
+    pid, version = profile_change["id"], profile_change["version"]
+    _result(user_client, op("update", "profile", pid, version, preferences={"focus_size": 5}))
+
+    result = _result(user_client, op("update", "profile", pid, version, preferences={"focus_size": 2}))
+
+    assert result["status"] == "conflict", result
+    assert result["error"]["conflicting_fields"] == ["preferences.focus_size"]
+
+
+def test_a_profile_can_be_pushed_back_as_pulled(user_client: Any, profile_change: dict[str, Any]) -> None:
+    data = {**profile_change["data"], "display_name": "Pulled"}
+    operation = op("update", "profile", profile_change["id"], profile_change["version"])
+
+    result = _result(user_client, {**operation, "data": data})
+
+    assert result["status"] == "applied", result
 
 
 @pytest.mark.parametrize("action", ["create", "delete"])
@@ -176,28 +232,33 @@ def test_another_users_profile_id_changes_nothing(
     assert "Hacked" not in (user.display_name, other_user.display_name)
 
 
-@pytest.mark.parametrize("type_", ["focus_card", "anti_todo"])
-def test_another_users_focus_or_anti_todo_id_reveals_nothing(
-    user: Any, user_client: Any, other_user: Any, other_client: Any, type_: str
+@pytest.mark.parametrize("action", ["update", "delete"])
+@pytest.mark.parametrize("type_", TYPES)
+def test_another_users_id_is_answered_as_a_missing_one(
+    user_client: Any, other_client: Any, item_id: str, type_: str, action: str
 ) -> None:
-    theirs_id = uuid.uuid4()
-    data: dict[str, Any] = {"date": "2026-03-01"} if type_ == "focus_card" else {"title": "theirs"}
-    assert (
-        _answer(push(other_client, [op("create", type_, theirs_id, **data)]))["results"][0]["status"]
-        == "applied"
-    )
-    missing = uuid.uuid4()
-    upd: dict[str, Any] = {"intention": "x"} if type_ == "focus_card" else {"title": "x"}
+    create, _, edit = _fields(type_, item_id)
+    theirs = _created(other_client, type_, create)
+    data = edit if action == "update" else {}
 
-    cases: list[tuple[str, dict[str, Any]]] = [("update", upd), ("delete", {})]
-    for action, extra in cases:
-        [foreign] = _answer(push(user_client, [op(action, type_, theirs_id, 1, **extra)]))["results"]
-        [absent] = _answer(push(user_client, [op(action, type_, missing, 1, **extra)]))["results"]
-        assert foreign["status"] == absent["status"] == "invalid", (foreign, absent)
-        assert foreign["error"] == absent["error"]
-    [created] = _answer(push(user_client, [op("create", type_, theirs_id, **data)]))["results"]
-    assert created["status"] == "invalid"
-    assert created["error"]["code"] == "id_conflict"
+    foreign = _result(user_client, op(action, type_, theirs, 1, **data))
+    absent = _result(user_client, op(action, type_, uuid.uuid4(), 1, **data))
+
+    assert foreign["status"] == absent["status"] == "invalid", (foreign, absent)
+    assert foreign["error"] == absent["error"]
+
+
+@pytest.mark.parametrize("type_", TYPES)
+def test_creating_with_another_users_id_is_an_id_conflict(
+    user_client: Any, other_client: Any, item_id: str, type_: str
+) -> None:
+    create, _, _ = _fields(type_, item_id)
+    theirs = _created(other_client, type_, create)
+
+    result = _result(user_client, op("create", type_, theirs, **create))
+
+    assert result["status"] == "invalid", result
+    assert result["error"]["code"] == "id_conflict"
 
 
 def test_a_focus_card_with_another_users_item_is_invalid(
@@ -267,22 +328,29 @@ def test_bad_data_is_invalid_not_500(user_client: Any, type_: str, data: dict[st
         {"onboarding": {"completed_steps": ["fly"]}},
         {"onboarding": {"completed_at": "2999-01-01T00:00:00Z"}},
         {"display_name": "a\x00"},
-        {"email": "new@example.com", "display_name": "ok"},
     ],
 )
-def test_bad_profile_data_is_invalid_not_500(user: Any, user_client: Any, data: dict[str, Any]) -> None:
-    [change] = [c for c in pull(user_client)["changes"] if c["type"] == "profile"]
+def test_bad_profile_data_is_invalid_not_500(
+    user_client: Any, profile_change: dict[str, Any], data: dict[str, Any]
+) -> None:
+    result = _result(
+        user_client, op("update", "profile", profile_change["id"], profile_change["version"], **data)
+    )
 
-    [result] = _answer(push(user_client, [op("update", "profile", change["id"], change["version"], **data)]))[
-        "results"
-    ]
+    assert result["status"] == "invalid", result
 
-    if "email" in data:
-        assert result["status"] == "applied"
-        user.refresh_from_db()
-        assert user.email != "new@example.com"
-    else:
-        assert result["status"] == "invalid", result
+
+def test_an_email_pushed_with_the_profile_is_ignored(
+    user: Any, user_client: Any, profile_change: dict[str, Any]
+) -> None:
+    operation = op("update", "profile", profile_change["id"], profile_change["version"])
+    data = {"email": "new@example.com", "display_name": "ok"}
+
+    result = _result(user_client, {**operation, "data": data})
+
+    assert result["status"] == "applied", result
+    user.refresh_from_db()
+    assert user.email != "new@example.com"
 
 
 def test_deleting_a_list_updates_cards_and_entries_that_held_its_items_in_the_feed(
