@@ -63,6 +63,17 @@ class TestCreateAndList:
         make_key(other_user)
         assert user_client.get(URL).json()["results"] == []
 
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_the_list_costs_two_queries_whatever_the_number_of_keys(
+        self, user_client: APIClient, user: User, count: int, django_assert_num_queries: Any
+    ) -> None:
+        for _ in range(count):
+            make_key(user)
+        # 1: the authenticated user (JWT), 2: the page of the user's keys.
+        with django_assert_num_queries(2):
+            response = user_client.get(URL, {"limit": count})
+        assert len(response.json()["results"]) == count
+
     def test_it_needs_authentication(self, api_client: APIClient) -> None:
         assert_unauthorized(api_client.get(URL))
         assert_unauthorized(api_client.post(URL, {"name": "x", "scopes": ["read"]}))
