@@ -36,16 +36,29 @@ def test_a_list_filter_returns_that_lists_items(
     assert len(rest["results"]) == 1
 
 
-def test_it_answers_the_filters_own_errors_and_combinations(
+def test_a_list_that_is_not_a_uuid_is_a_400_on_list(
     user_client: APIClient, two_lists: tuple[Any, Any]
 ) -> None:
-    first, second = two_lists
     bad = user_client.get("/api/v1/items?list=not-a-uuid")
+
     assert bad.status_code == 400
     assert bad.json()["code"] == "validation_error"
     assert "list" in bad.json()["errors"]
+
+
+def test_an_empty_list_filters_nothing(user_client: APIClient, two_lists: tuple[Any, Any]) -> None:
     assert len(user_client.get("/api/v1/items?list=").json()["results"]) == 4
+
+
+def test_the_list_combines_with_the_other_filters(user_client: APIClient, two_lists: tuple[Any, Any]) -> None:
+    _first, second = two_lists
+
     assert user_client.get(f"/api/v1/items?list={second.pk}&status=open").json()["results"] == []
+
+
+def test_spaces_around_the_list_id_are_ignored(user_client: APIClient, two_lists: tuple[Any, Any]) -> None:
+    first, _second = two_lists
+
     assert len(user_client.get(f"/api/v1/items?list=%20{first.pk}%20").json()["results"]) == 3
 
 
