@@ -26,7 +26,7 @@ from core.ratelimit import Budget, Count, Usage, client_ip_key, count, flag_key,
 IP_BUDGET = ip_budget("token-ip", "RATE_LIMIT_TOKEN_PER_IP")
 ACCOUNT_FAILURES = Budget("token-email", "RATE_LIMIT_TOKEN_PER_EMAIL")
 ADDRESS_FAILURES = Budget("token-email-ip", "RATE_LIMIT_TOKEN_PER_EMAIL")
-_KNOWN_ADDRESS = "login-known-address"
+_KNOWN_ADDRESS = "login-known"
 
 
 def _counts(request: Request, account: str, *, spend: bool) -> list[Count]:

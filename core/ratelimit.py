@@ -160,11 +160,11 @@ def _window_end(value: str, window: int) -> int:
 def flag_key(name: str, value: str) -> str:
     """The cache key of `name` for `value`. Hashed: values hold emails and addresses, which a look at Redis
     should not show."""
-    return f"rl:{name}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+    return f"{name}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
 def _counter_key(name: str, value: str, window: int, ends: int) -> str:
-    return f"{flag_key(name, value)}:{window}:{ends}"
+    return f"rl:{flag_key(name, value)}:{window}:{ends}"
 
 
 # ARGV holds one mode and one TTL per key: `spend` counts one unit (and starts the key's expiry on its

@@ -25,6 +25,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.services.api_keys import api_key_create
 from core.ratelimit import client_ip, parse_rate
 from tests.conftest import client_for
 from tests.factories import UserFactory
@@ -91,6 +92,20 @@ def test_users_have_separate_budgets(redis_cache: str, settings: Any, user: User
     assert client_for(user).get("/api/v1/lists").status_code == 200
     assert client_for(user).get("/api/v1/lists").status_code == 429
     assert client_for(other_user).get("/api/v1/lists").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_admin_key_gets_the_multiplied_budget(redis_cache: str, settings: Any, user: User) -> None:
+    settings.RATE_LIMIT_DEFAULT = "2/h"
+    settings.RATE_LIMIT_ADMIN_KEY_MULTIPLIER = 5
+    _, key = api_key_create(user=user, name="ops", scopes=["read"], is_admin=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    answers = [client.get("/api/v1/lists") for _ in range(11)]
+
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    assert answers[0]["RateLimit-Policy"] == '"default";q=10;w=3600'
 
 
 @pytest.mark.django_db
