@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services.api_keys import api_key_create
-from tests.conftest import client_for
+from accounts.services.sessions import session_tokens
 from tests.core.test_ratelimit import redis_cache, status_of, two_servers  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -24,8 +24,12 @@ def _wrong_key() -> str:
     return f"dmk_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"
 
 
-def _from(ip: str, authorization: str) -> dict[str, str]:
+def _from(ip: str, authorization: str) -> dict[str, Any]:
     return {"HTTP_X_FORWARDED_FOR": ip, "HTTP_AUTHORIZATION": authorization}
+
+
+def _bearer(user: User) -> str:
+    return f"Bearer {session_tokens(user=user)['access']}"
 
 
 @pytest.fixture
@@ -50,7 +54,7 @@ def test_wrong_api_keys_from_one_ip_are_refused_with_429_beyond_the_budget(behin
 
 def test_forged_and_malformed_bearer_tokens_count_too(behind_proxy: None, user: User) -> None:
     client = APIClient()
-    forged = client_for(user)._credentials["HTTP_AUTHORIZATION"][:-4] + "AAAA"
+    forged = _bearer(user)[:-4] + "AAAA"
     attempts = [forged, "Bearer not-a-token", "Bearer", f"Api-Key {_wrong_key()}", forged, forged]
 
     statuses = [client.get(LISTS_URL, **_from("198.51.100.2", a)).status_code for a in attempts]
@@ -71,7 +75,7 @@ def test_valid_credentials_from_a_refused_address_still_work(behind_proxy: None,
     for _ in range(6):
         client.get(LISTS_URL, **_from("198.51.100.5", f"Api-Key {_wrong_key()}"))
     _, key = api_key_create(user=user, name="ci", scopes=["read"], expires_at=None)
-    token = client_for(user)._credentials["HTTP_AUTHORIZATION"]
+    token = _bearer(user)
 
     assert client.get(LISTS_URL, **_from("198.51.100.5", f"Api-Key {key}")).status_code == 200
     assert client.get(LISTS_URL, **_from("198.51.100.5", token)).status_code == 200
