@@ -10,6 +10,7 @@ import hmac
 import logging
 import re
 import secrets
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
@@ -28,10 +29,11 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, Profile, User
+from accounts.validators import EMAIL_TAKEN
 from core.problems import validation_error
 from sync.services import change_writer, lock_sync_state
 
@@ -40,15 +42,33 @@ Event = AuditEvent.Event
 
 
 def user_register(*, email: str, password: str, display_name: str = "", timezone: str = "UTC") -> User:
-    """Creates the user with its sync counter and its profile (the first change of its feed)."""
-    with transaction.atomic():
-        user = User.objects.create_user(
-            email=email, password=password, display_name=display_name, timezone=timezone
-        )
-        with change_writer(user) as writer:
-            writer.save(Profile(), ["display_name", "timezone", "preferences", "onboarding"], created=True)
-        audit_record(event=Event.REGISTRATION, user=user, target_type="user", target_id=str(user.pk))
+    """Creates the user with its sync counter and its profile (the first change of its feed).
+
+    Of concurrent registrations of one email, the database's unique constraint lets one through; the
+    others get the same 400 as a registration of a taken email."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=password, display_name=display_name, timezone=timezone
+            )
+            with change_writer(user) as writer:
+                writer.save(
+                    Profile(), ["display_name", "timezone", "preferences", "onboarding"], created=True
+                )
+            audit_record(event=Event.REGISTRATION, user=user, target_type="user", target_id=str(user.pk))
+    except IntegrityError:
+        if User.objects.filter(email=User.objects.normalize_email(email)).exists():
+            raise validation_error({"email": [EMAIL_TAKEN]}) from None
+        raise
     return user
+
+
+def token_user_id(token: Token) -> uuid.UUID | None:
+    """The user id (`sub`) a token names; None when it is no UUID, which no token we issue has."""
+    try:
+        return uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
+    except ValueError:
+        return None
 
 
 def session_login(*, request: HttpRequest | None, email: str, password: str) -> dict[str, str] | None:
@@ -78,7 +98,8 @@ def session_rotate(*, raw: str) -> dict[str, str]:
     racing past the check, only the one that writes the row gets a new pair.
     """
     old = RefreshToken(raw)  # type: ignore[arg-type]
-    user = User.objects.filter(pk=old.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    user_id = token_user_id(old)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
     if user is None:
         raise TokenError("No active account for this token.")
     outstanding = OutstandingToken.objects.filter(jti=old.get(api_settings.JTI_CLAIM)).first()
