@@ -8,7 +8,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from accounts import schema, sync_types  # noqa: F401  (schema registers the OpenAPI security schemes)
+        # schema registers the OpenAPI security schemes, checks the deploy checks.
+        from accounts import checks, schema, sync_types  # noqa: F401
         from accounts.signals import record_admin_login
 
         sync_types.register_all()
