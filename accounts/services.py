@@ -112,6 +112,33 @@ def session_rotate(*, raw: str) -> dict[str, str]:
         return session_tokens(user=user)
 
 
+REFRESH_DIGEST_PREFIX = "sha256:"
+
+
+def refresh_token_digest(token: str) -> str:
+    """What the outstanding-token table keeps of a refresh token: its SHA-256, never the token, so neither
+    the admin nor a database dump holds one that refreshes. Revocation goes by `jti`, which needs no
+    token; a digest is kept as it is."""
+    if token.startswith(REFRESH_DIGEST_PREFIX):
+        return token
+    return REFRESH_DIGEST_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_revoke_by_staff(*, session: OutstandingToken, by_staff: User) -> bool:
+    """Staff revoke one session (refresh token) from the admin; audited. False if it was already revoked."""
+    with transaction.atomic():
+        _, created = BlacklistedToken.objects.get_or_create(token=session)
+        if created:
+            audit_record(
+                event=Event.SESSIONS_REVOKED,
+                user=by_staff,
+                target_type="refresh_token",
+                target_id=session.jti,
+                metadata={"sessions": 1, "target_email": session.user.email if session.user else ""},
+            )
+    return created
+
+
 def session_revoke(*, user: User, refresh: RefreshToken) -> None:
     refresh.blacklist()
     audit_record(event=Event.LOGOUT, user=user, target_type="refresh_token", target_id=str(refresh["jti"]))
