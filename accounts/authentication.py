@@ -9,8 +9,9 @@ from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import Token
 
-from accounts import services
 from accounts.models import ApiKey
+from accounts.services.api_keys import api_key_authenticate
+from accounts.services.sessions import token_user_id
 from core.context import user_id_var
 
 
@@ -26,7 +27,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def get_user(self, validated_token: Token) -> Any:
         # simplejwt looks the user up by `sub` as it is: one that is no UUID would fail in the database.
-        if services.token_user_id(validated_token) is None:
+        if token_user_id(validated_token) is None:
             raise InvalidToken("Token contained no recognizable user identification")
         return super().get_user(validated_token)
 
@@ -48,7 +49,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed("Invalid API key.") from error
-        api_key = services.api_key_authenticate(key=key)
+        api_key = api_key_authenticate(key=key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
         if request.method not in self.SAFE_METHODS and not api_key.can_write:

@@ -200,7 +200,7 @@ class AuditEvent(models.Model):
 
 class Session(OutstandingToken):
     """A refresh token as staff see it (simplejwt's outstanding token): who, when, until when, revoked or
-    not. The table keeps only a digest of the token (accounts.services.refresh_token_digest)."""
+    not. The table keeps only a digest of the token (accounts.services.sessions.refresh_token_digest)."""
 
     class Meta:
         proxy = True

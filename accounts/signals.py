@@ -7,9 +7,9 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from accounts import services
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
+from accounts.services.sessions import refresh_token_digest
 
 
 def record_admin_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -23,4 +23,4 @@ def record_admin_login(sender: Any, request: HttpRequest | None, user: Any, **kw
 def digest_refresh_token(sender: Any, instance: OutstandingToken, **kwargs: Any) -> None:
     """simplejwt records every refresh token it issues or blacklists with the token itself; whichever of
     its paths saves the row, only the digest is written."""
-    instance.token = services.refresh_token_digest(instance.token)
+    instance.token = refresh_token_digest(instance.token)

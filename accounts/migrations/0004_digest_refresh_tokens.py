@@ -1,5 +1,5 @@
 """Replaces every refresh token kept in simplejwt's outstanding-token table by its SHA-256 digest
-(accounts.services.refresh_token_digest), so that no row can be used to refresh. Reversing keeps the
+(accounts.services.sessions.refresh_token_digest), so that no row can be used to refresh. Reversing keeps the
 digests: the tokens cannot be recovered, and nothing needs them (revocation goes by jti)."""
 
 import hashlib

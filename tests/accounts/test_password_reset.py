@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
-from accounts.services import session_tokens
+from accounts.services.sessions import session_tokens
 from core.logging import JsonFormatter
 from tests.factories import DEFAULT_PASSWORD
 
