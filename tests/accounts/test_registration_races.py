@@ -9,8 +9,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from tests.concurrency import at_once
+from tests.conftest import RACES
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), RACES]
 
 
 def test_eight_concurrent_registrations_of_one_email_give_one_201_and_seven_400s(settings: Any) -> None:

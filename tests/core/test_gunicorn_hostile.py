@@ -20,6 +20,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import LIVE_SERVERS
+
+# One gunicorn for the module: its tests stay on one pytest-xdist worker.
+pytestmark = LIVE_SERVERS
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a perfectly fine passphrase 42"
 
