@@ -228,7 +228,7 @@ def status_of(url: str, *, data: bytes | None = None, headers: dict[str, str] | 
     method = "POST" if data is not None else "GET"
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (a loaded machine)
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
