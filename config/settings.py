@@ -290,8 +290,9 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
 if "*" in CORS_ALLOWED_ORIGINS:
     raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS must list origins; `*` is never allowed.")
-# The HTML pages (admin, API docs) get a same-origin Content-Security-Policy; every other answer one that
-# allows nothing (core/security.py).
+# The HTML pages (the root page, admin, API docs) get a same-origin Content-Security-Policy; every other
+# answer one that allows nothing (core/security.py).
+CSP_HTML_PATHS = ("/",)
 CSP_HTML_PATH_PREFIXES = ("/admin/", "/api/docs", "/api/redoc")
 
 # --- Rate limits (core/ratelimit.py): counters in the shared cache; rates are `<count>/<s|m|h|d>` -------
