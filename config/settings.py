@@ -298,10 +298,14 @@ CSP_HTML_PATH_PREFIXES = ("/admin/", "/api/docs", "/api/redoc")
 # --- Rate limits (core/ratelimit.py): counters in the shared cache; rates are `<count>/<s|m|h|d>` -------
 RATE_LIMIT_DEFAULT = env.str("RATE_LIMIT_DEFAULT", default="600/m")
 RATE_LIMIT_ADMIN_KEY_MULTIPLIER = env.int("RATE_LIMIT_ADMIN_KEY_MULTIPLIER", default=5)
-RATE_LIMIT_TOKEN_PER_IP = env.str("RATE_LIMIT_TOKEN_PER_IP", default="10/m")
-RATE_LIMIT_TOKEN_PER_EMAIL = env.str("RATE_LIMIT_TOKEN_PER_EMAIL", default="5/m")
-RATE_LIMIT_REGISTER_PER_IP = env.str("RATE_LIMIT_REGISTER_PER_IP", default="5/h")
-RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str("RATE_LIMIT_PASSWORD_RESET_PER_IP", default="5/h")
+# The authentication limits are the contract's; with DEBUG on, development limits twenty times higher,
+# so a developer who registers test accounts or retries logins is not locked out for an hour.
+RATE_LIMIT_TOKEN_PER_IP = env.str("RATE_LIMIT_TOKEN_PER_IP", default="200/m" if DEBUG else "10/m")
+RATE_LIMIT_TOKEN_PER_EMAIL = env.str("RATE_LIMIT_TOKEN_PER_EMAIL", default="100/m" if DEBUG else "5/m")
+RATE_LIMIT_REGISTER_PER_IP = env.str("RATE_LIMIT_REGISTER_PER_IP", default="100/h" if DEBUG else "5/h")
+RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str(
+    "RATE_LIMIT_PASSWORD_RESET_PER_IP", default="100/h" if DEBUG else "5/h"
+)
 RATELIMIT_ENABLE = env.bool("RATE_LIMIT_ENABLE", default=True)
 RATELIMIT_CACHE_PREFIX = "rl:"
 # Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is the client.
