@@ -211,7 +211,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Daymark API",
-    "DESCRIPTION": "Lists, items, focus cards, anti-todo and insights, with offline sync. See API.md.",
+    "DESCRIPTION": "Lists, items, focus cards, anti-todo and insights, with offline sync.\n\n"
+    "How the API behaves (authentication, versions and conflicts, sync, errors, limits, idempotency, export "
+    "and import) is in the guide for client developers: `docs/api/README.md` in the Daymark repository, "
+    "beside this schema (`docs/api/openapi.yaml`).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
