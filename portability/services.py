@@ -269,21 +269,18 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
         if sync_type is None or section not in plan.sections:
             continue
         entities = plan.sections[section]
-        model = sync_type.model
+        rows = sync_type.model._default_manager
         natural_key = NATURAL_KEYS.get(section)
         if mode == "merge" and natural_key is not None:
             values = [entity.data[natural_key] for entity in entities if natural_key in entity.data]
-            local = dict(
-                model.objects.filter(user=user, **{f"{natural_key}__in": values}).values_list(
-                    natural_key, "pk"
-                )  # type: ignore[attr-defined]
-            )
+            same_key = rows.filter(user=user, **{f"{natural_key}__in": values})
+            local = dict(same_key.values_list(natural_key, "pk"))
             for entity in entities:
                 local_id = local.get(entity.data.get(natural_key))
                 if local_id is not None and local_id != entity.entity_id:
                     mapping[entity.entity_id] = local_id
         wanted = [entity.entity_id for entity in entities if entity.entity_id not in mapping]
-        taken = model.objects.filter(pk__in=wanted).exclude(user=user)  # type: ignore[attr-defined]
+        taken = rows.filter(pk__in=wanted).exclude(user=user)
         for entity_id in taken.values_list("pk", flat=True):
             mapping[entity_id] = uuid.uuid4()
     plan.replaced_ids = {str(old): str(new) for old, new in mapping.items()}
@@ -344,7 +341,7 @@ def _local_versions(
     user: User, sync_type: registry.SyncType, entities: list[PlannedEntity]
 ) -> dict[uuid.UUID, tuple[datetime, int]]:
     """`{id: (updated_at, version)}` of the user's entities that the document names (one query)."""
-    rows = sync_type.model.objects.filter(user=user, pk__in=[e.entity_id for e in entities])  # type: ignore[attr-defined]
+    rows = sync_type.model._default_manager.filter(user=user, pk__in=[e.entity_id for e in entities])
     return {
         pk: (updated_at, version)
         for pk, updated_at, version in rows.values_list("pk", "updated_at", "version")

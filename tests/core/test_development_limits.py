@@ -45,9 +45,9 @@ def limits_when(debug: bool, **overrides: str) -> dict[str, str]:
         f"print(json.dumps({{name: getattr(settings, name) for name in {AUTH_LIMITS!r}}}))"
     )
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
-    )
+    command = [sys.executable, "-c", script]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
