@@ -65,6 +65,18 @@ def _log_in(browser: Any, base: str, email: str) -> None:
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
 
+def _search(browser: Any, text: str) -> None:
+    """Submits the changelist's search and waits for the answer: read at once, the elements can still be
+    those of the page before it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    search = browser.find_element(By.ID, "searchbar")
+    search.send_keys(text)
+    search.submit()
+    WebDriverWait(browser, 20).until(lambda driver: "q=" in driver.current_url)
+
+
 def _csp_violations(browser: Any) -> list[str]:
     return [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
 
@@ -96,9 +108,7 @@ def test_staff_find_a_user_revoke_a_key_and_read_the_audit_log(
     assert browser.current_url.rstrip("/").endswith("/admin")
 
     browser.get(f"{base}/admin/accounts/user/")
-    search = browser.find_element(By.ID, "searchbar")
-    search.send_keys("owner@")
-    search.submit()
+    _search(browser, "owner@")
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert [r.find_element(By.CSS_SELECTOR, "th a").text for r in rows] == ["owner@example.com"]
     rows[0].find_element(By.CSS_SELECTOR, "th a").click()
@@ -114,9 +124,7 @@ def test_staff_find_a_user_revoke_a_key_and_read_the_audit_log(
     assert api_key.revoked_at is not None
 
     browser.get(f"{base}/admin/accounts/auditevent/")
-    search = browser.find_element(By.ID, "searchbar")
-    search.send_keys("owner@example.com")
-    search.submit()
+    _search(browser, "owner@example.com")
     text = browser.find_element(By.ID, "result_list").text
     assert "API key revoked" in text
     assert "bystander@example.com" not in text
