@@ -209,7 +209,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Daymark API",
-    "DESCRIPTION": "Lists, items, focus cards, anti-todo and insights, with offline sync. See API.md.",
+    "DESCRIPTION": "Lists, items, focus cards, anti-todo and insights, with offline sync. The client guide "
+    "is in docs/api/ of the repository; docs/api/CHANGELOG.md lists the changes.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -217,8 +218,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # Readable names for the enums generated clients make classes of (config/openapi.py names the rest).
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatus": "lists.models.Item.Status",
+        "FocusCardSource": "focus.models.FocusCard.Source",
+        "ApiKeyScope": "accounts.models.ApiKey.Scope",
+        "OnboardingStep": "accounts.profile_services.ONBOARDING_STEPS",
+        "SyncAction": "sync.push.ACTIONS",
+        "ImportMode": ["merge", "replace"],
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
 }
 
 # --- Daymark behaviour -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import MAX_LIMIT_PARAMETER
 from core.problems import validation_error
 from sync import feed, push
 from sync.serializers import SyncPushSerializer
@@ -23,7 +24,7 @@ _FEED_PARAMETERS = [
     ),
     OpenApiParameter(
         "limit",
-        {"type": "integer", "minimum": 1},
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT_PARAMETER},
         description=f"Changes per answer (default {feed.DEFAULT_LIMIT}; larger than {feed.MAX_LIMIT} "
         "is clamped).",
     ),
