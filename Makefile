@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis bench
+.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis clients bench
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ schema-check: $(STAMP) $(POSTMAN)
 ## Schemathesis against a live gunicorn on a fresh PostgreSQL database (scripts/schemathesis.sh).
 schemathesis: $(STAMP)
 	PY=$(PY) bash scripts/schemathesis.sh
+
+## Generated clients (scripts/clients/run.sh): a Python and a TypeScript client from docs/api/openapi.yaml,
+## type-checked journeys run against a live gunicorn on a fresh PostgreSQL database.
+clients: $(STAMP)
+	PY=$(PY) bash scripts/clients/run.sh
 
 ## Benchmark (bench/run.sh): gunicorn on its own seeded PostgreSQL database, a fixed load, one table of figures.
 bench: $(STAMP)
