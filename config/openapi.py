@@ -180,6 +180,22 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Query parameters that an empty value leaves out (`?list=` is no filter, `?cursor=` the start), by operation.
+EMPTY_IS_ABSENT = {
+    ("get", "items"): {
+        "list",
+        "status",
+        "priority",
+        "due_before",
+        "due_after",
+        "completed_from",
+        "completed_to",
+        "q",
+    },
+    ("get", "sync"): {"cursor", "limit"},
+    ("post", "sync"): {"limit"},
+}
+
 # Component descriptions for client developers (class docstrings are never used).
 DESCRIPTIONS = {
     "Problem": "RFC 9457 problem details: every error under /api/ (`application/problem+json`).",
@@ -427,15 +443,9 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and "pattern" in parameter.get("schema", {}):
                     parameter["schema"]["format"] = "uuid"  # an id (also taken without its dashes)
-            if key == ("get", "items"):
-                for parameter in operation.get("parameters", []):
-                    if parameter.get("in") == "query" and parameter.get("name") not in (
-                        "cursor",
-                        "limit",
-                        "ordering",
-                    ):
-                        # `?list=` (empty) means no filter, as for every filter of the list.
-                        parameter["allowEmptyValue"] = True
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") in EMPTY_IS_ABSENT.get(key, ()):
+                    parameter["allowEmptyValue"] = True
     _type_sync_and_export(result["paths"])
     _drop_unreferenced(result)
     return result
@@ -449,6 +459,7 @@ def _name_orderings(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
             name = f"{tag.rstrip('s') if tag.endswith('s') else tag}Ordering"
             schemas[name] = _ordering_component(parameter["schema"]["enum"])
             parameter["schema"] = _ref(name)
+            parameter["allowEmptyValue"] = True  # empty: the default order, as when absent
 
 
 def _type_sync_and_export(paths: dict[str, Any]) -> None:

@@ -210,6 +210,7 @@ class KeysetPagination(BasePagination):
                 "description": "Opaque: the cursor of a `next` or `previous` URL, sent back unchanged. "
                 "A cursor the server did not issue (or issued for another ordering) is 400.",
                 "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 4096},
+                "allowEmptyValue": True,  # empty: the first page
             },
             {
                 "name": "limit",
@@ -217,6 +218,7 @@ class KeysetPagination(BasePagination):
                 "required": False,
                 "description": f"Page size (default {DEFAULT_LIMIT}; larger than {MAX_LIMIT} is clamped).",
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT_PARAMETER},
+                "allowEmptyValue": True,  # empty: the default
             },
         ]
         if fields:
