@@ -13,10 +13,14 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from rest_framework_simplejwt.token_blacklist import admin as _  # noqa: F401  (registers its pages)
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import services
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
-from accounts.models import ApiKey, AuditEvent, User
+from accounts.models import ApiKey, AuditEvent, Session, User
+from accounts.services.api_keys import api_key_create, api_key_revoke
+from accounts.services.sessions import session_revoke_by_staff, session_revoke_everywhere
+from accounts.services.users import user_deactivate
 from core.admin import ReadOnlyAdmin
 
 
@@ -98,12 +102,12 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate (no login, no refresh, no API key) and revoke sessions")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            services.user_deactivate(user=user, by_staff=_staff(request))
+            user_deactivate(user=user, by_staff=_staff(request))
         self.message_user(request, f"Deactivated {len(queryset)} user(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke all sessions (refresh tokens)")
     def revoke_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        total = sum(services.session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
+        total = sum(session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
         self.message_user(request, f"Revoked {total} session(s).", messages.SUCCESS)
 
 
@@ -170,7 +174,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["name", "is_admin"])
             return
-        api_key, secret = services.api_key_create(
+        api_key, secret = api_key_create(
             user=form.cleaned_data["user"],
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"].split(","),
@@ -184,7 +188,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            services.api_key_revoke(api_key=api_key, by_staff=_staff(request))
+            api_key_revoke(api_key=api_key, by_staff=_staff(request))
         self.message_user(request, f"Revoked {len(queryset)} key(s).", messages.SUCCESS)
 
 
@@ -199,3 +203,33 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     actions = None
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+
+# simplejwt's own pages (imported above, so they are registered before they are taken down) show each
+# refresh token in full; staff see sessions instead.
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    """Sessions (refresh tokens) without their secret: the token is neither shown nor kept. Revoking goes
+    through accounts.services and is audited."""
+
+    list_display = ("id", "user", "created_at", "expires_at", "revoked_at")
+    list_filter = ("created_at", "expires_at")
+    search_fields = ("user__email", "=jti")
+    list_select_related = ("user", "blacklistedtoken")
+    fields = ("id", "user", "jti", "created_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="revoked at")
+    def revoked_at(self, obj: Session) -> Any:
+        blacklisted = getattr(obj, "blacklistedtoken", None)
+        return blacklisted.blacklisted_at if blacklisted else None
+
+    @admin.action(description="Revoke the selected sessions")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        revoked = sum(session_revoke_by_staff(session=s, by_staff=_staff(request)) for s in queryset)
+        self.message_user(request, f"Revoked {revoked} session(s).", messages.SUCCESS)

@@ -3,34 +3,44 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import Token
 
-from accounts import services
 from accounts.models import ApiKey
+from accounts.services.api_keys import api_key_authenticate
+from accounts.services.sessions import token_user_id
+from core.authentication import OncePerRequest
 from core.context import user_id_var
 
 
-class JWTAuthentication(authentication.JWTAuthentication):
-    """simplejwt's bearer authentication (signature, algorithm, issuer, audience, active user), plus the
-    user id in the log context."""
+class JWTAuthentication(OncePerRequest, authentication.JWTAuthentication):
+    """simplejwt's bearer authentication (signature, algorithm, issuer, audience, active user), once per
+    request, plus the user id in the log context."""
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        result = super().authenticate(request)
+    def authenticate_once(self, request: Request) -> tuple[Any, Any] | None:
+        result = authentication.JWTAuthentication.authenticate(self, request)
         if result is not None:
             user_id_var.set(str(result[0].pk))
         return result
 
+    def get_user(self, validated_token: Token) -> Any:
+        # simplejwt looks the user up by `sub` as it is: one that is no UUID would fail in the database.
+        if token_user_id(validated_token) is None:
+            raise InvalidToken("Token contained no recognizable user identification")
+        return super().get_user(validated_token)
 
-class ApiKeyAuthentication(BaseAuthentication):
-    """`Authorization: Api-Key <key>`. `request.auth` is the ApiKey. A read-only key is refused (403) on
-    any unsafe method here, so no view can forget the check."""
+
+class ApiKeyAuthentication(OncePerRequest):
+    """`Authorization: Api-Key <key>`, once per request. `request.auth` is the ApiKey. A read-only key is
+    refused (403) on any unsafe method here, so no view can forget the check."""
 
     keyword = "Api-Key"
     SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+    def authenticate_once(self, request: Request) -> tuple[Any, ApiKey] | None:
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
@@ -40,7 +50,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed("Invalid API key.") from error
-        api_key = services.api_key_authenticate(key=key)
+        api_key = api_key_authenticate(key=key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
         if request.method not in self.SAFE_METHODS and not api_key.can_write:

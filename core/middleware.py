@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.context import client_ip_var, request_id_var, user_id_var
+from core.context import client_ip_var, request_id_var, user_agent_var, user_id_var
 from core.problems import PayloadTooLarge, is_api_path, problem_response
+from core.ratelimit import client_ip, ratelimit_headers
 
 logger = logging.getLogger("daymark.request")
 access_logger = logging.getLogger("daymark.access")
@@ -39,6 +41,26 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
             user_id_var.reset(user_token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class ClientContextMiddleware:
+    """Puts the caller's IP and user agent in the context (for the audit log and the access log) and the
+    rate-limit headers of the budgets the request spent on the answer. Sits inside RequestIdMiddleware."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        ip_token = client_ip_var.set(client_ip(request) or None)
+        agent_token = user_agent_var.set(request.headers.get("User-Agent", "")[:512])
+        try:
+            response = self.get_response(request)
+        finally:
+            client_ip_var.reset(ip_token)
+            user_agent_var.reset(agent_token)
+        for name, value in ratelimit_headers(getattr(request, "rate_limit_usages", ())).items():
+            response[name] = value
         return response
 
 
@@ -117,6 +139,12 @@ class BodySizeLimitMiddleware:
 
     DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE check alone would not
     catch an oversized JSON body; this is the one place the limit holds for every endpoint.
+
+    A chunked body (`Transfer-Encoding: chunked`, no `Content-Length`) is read here, up to the limit, when
+    the server marks its input as ending with the body (`wsgi.input_terminated`, as gunicorn does); the
+    request then goes on with that body and its length, since Django and DRF read a request without
+    `Content-Length` as empty. A server that cannot say where such a body ends gets 411: a body is never
+    taken for empty.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -132,9 +160,15 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 return problem_response(400, "parse_error", "Content-Length is not a number.")
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            body = request.read(limit + 1)
+            if not request.META.get("wsgi.input_terminated"):
+                return problem_response(
+                    411, "length_required", "This server needs a Content-Length on request bodies."
+                )
+            body = request.META["wsgi.input"].read(limit + 1)
             too_large = len(body) > limit
             request._body = body
+            request._stream = io.BytesIO(body)
+            request.META["CONTENT_LENGTH"] = str(len(body))
         if too_large:
             error = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
             response = problem_response(413, error.code, str(error.detail), error.title)

@@ -9,14 +9,16 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core.context import request_id_var
+from core.ratelimit import count_failed_authentication
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://daymark.app/problems/"
@@ -98,6 +100,17 @@ class RateLimited(ProblemError):
     code = "rate_limited"
     title = "Too many requests"
     default_detail = "Rate limit exceeded; retry after the time in Retry-After."
+
+    def __init__(self, detail: str | None = None, *, wait: int | None = None) -> None:
+        super().__init__(detail)
+        self.wait = wait  # seconds, answered as Retry-After
+
+
+def rate_limited_response(wait: int) -> JsonResponse:
+    """The 429 for a refusal outside DRF (middleware)."""
+    response = problem_response(429, RateLimited.code, str(RateLimited.default_detail), RateLimited.title)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 class ServiceUnavailable(ProblemError):
@@ -201,6 +214,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = PayloadTooLarge()
     if not isinstance(exc, drf.APIException):
         return None
+    request = context.get("request")
+    if request is not None and _refuses_credentials(exc):
+        wait = count_failed_authentication(request._request)
+        if wait is not None:
+            exc = RateLimited("Too many failed authentications from your address.", wait=wait)
 
     headers: dict[str, str] = {}
     auth_header = getattr(exc, "auth_header", None)
@@ -245,5 +263,22 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def _refuses_credentials(exc: drf.APIException) -> bool:
+    """A 401 for credentials the client sent (an API key, a token, a password), not for missing ones."""
+    return isinstance(exc, drf.AuthenticationFailed) or getattr(exc, "code", None) == "authentication_failed"
+
+
 def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 view (`handler400`): the answer to a request Django refuses before any middleware of
+    ours can see it (an unknown `Host`, too many fields). Under /api/ it is a problem like every error."""
+    if not is_api_path(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        detail = "The Host header names no host this server answers for."
+    else:
+        detail = "The request could not be read."
+    return problem_response(400, "parse_error", detail)
