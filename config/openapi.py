@@ -435,7 +435,7 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
             if key in OPERATIONS:
                 tag, operation_id, summary, description = OPERATIONS[key]
                 operation.update(tags=[tag], operationId=operation_id, summary=summary)
-                if description and not operation.get("description"):
+                if description:
                     operation["description"] = description
             if operation.get("security") == [{}]:
                 operation["security"] = []  # anonymous: no credentials needed

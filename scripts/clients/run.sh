@@ -9,15 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 PY=${PY:-.venv/bin/python}
-BIN=$(dirname "$PY")
 HERE=scripts/clients
 BUILD=$HERE/build
 SCHEMA=docs/api/openapi.yaml
 PORT=${CLIENTS_PORT:-18732}
 DB=daymark_schema_clients_$$
-PG="psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} -qX"
 WORK=$(mktemp -d)
-BASE="http://127.0.0.1:$PORT"
+export DJANGO_SECRET_KEY=clients-only-secret-key
+export GUNICORN_THREADS=2
+# shellcheck source=scripts/live_server.sh
+. scripts/live_server.sh  # removes WORK (and the database, once made) on exit
 
 step() { printf -- '--- %s\n' "$*"; }
 
@@ -58,40 +59,8 @@ step "typescript: generate the types with openapi-typescript, tsc --strict --noE
 "$HERE/ts/node_modules/.bin/tsc" -p "$HERE/ts/tsconfig.json" --noEmit
 "$HERE/ts/node_modules/.bin/tsc" -p "$HERE/ts/tsconfig.json"
 
-export DJANGO_SECRET_KEY=clients-only-secret-key
-export DJANGO_DEBUG=false
-export DATABASE_URL="postgres://${PGUSER:-postgres}@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/$DB"
-export DATABASE_POOL_MAX_SIZE=4
-export GUNICORN_BIND="127.0.0.1:$PORT"
-export GUNICORN_WORKERS=2
-export GUNICORN_THREADS=2
-export LOG_LEVEL=WARNING
-unset REDIS_URL
-
-server=""
-cleanup() {
-  status=$?
-  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server"
-    wait "$server" 2>/dev/null || true
-  fi
-  $PG -c "DROP DATABASE IF EXISTS $DB" postgres || true
-  rm -rf "$WORK"
-  exit $status
-}
-trap cleanup EXIT INT TERM
-
 step "a live gunicorn on a fresh PostgreSQL database ($BASE)"
-$PG -c "CREATE DATABASE $DB" postgres
-"$PY" manage.py migrate --noinput -v0
-PROMETHEUS_MULTIPROC_DIR="$WORK/metrics" "$BIN/gunicorn" -c config/gunicorn.py config.wsgi >"$WORK/server.log" 2>&1 &
-server=$!
-for _ in $(seq 60); do
-  curl -fs "$BASE/ready" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
-  sleep 0.5
-done
-curl -fs "$BASE/ready" >/dev/null
+live_server_start
 
 status=0
 step "python journey"
@@ -99,9 +68,5 @@ PYTHONPATH="$BUILD" "$VENV/bin/python" "$HERE/python/journey.py" "$BASE" "$SCHEM
 step "typescript journey"
 node "$HERE/ts/build/journey.js" "$BASE" "$SCHEMA" || status=1
 
-if grep -q '"level":"ERROR"' "$WORK/server.log"; then
-  echo "=== server errors during the journeys"
-  grep '"level":"ERROR"' "$WORK/server.log" | head -20
-  status=1
-fi
+live_server_errors || status=1
 exit $status

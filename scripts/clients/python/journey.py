@@ -55,7 +55,7 @@ from daymark_client.models import (
     TokenObtainRequest,
     TokenPair,
 )
-from daymark_client.types import UNSET, Response
+from daymark_client.types import UNSET, Response, Unset
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -173,30 +173,21 @@ def main(base_url: str, schema_path: Path) -> None:
         )
     lists = answer(list_lists.sync_detailed(client=client), 200, PaginatedListList)
     assert [entry.name for entry in lists.results] == ["Groceries"]
-    first = answer(
-        list_items.sync_detailed(
+
+    def open_items(cursor: str | Unset = UNSET) -> PaginatedItemList:
+        response = list_items.sync_detailed(
             client=client,
             list_=groceries.id,
             status=ListItemsStatus.OPEN,
             ordering=ItemOrdering.POSITION,
             limit=2,
-        ),
-        200,
-        PaginatedItemList,
-    )
+            cursor=cursor,
+        )
+        return answer(response, 200, PaginatedItemList)
+
+    first = open_items()
     assert [item.title for item in first.results] == ["Milk", "Bread"]
-    second = answer(
-        list_items.sync_detailed(
-            client=client,
-            list_=groceries.id,
-            status=ListItemsStatus.OPEN,
-            ordering=ItemOrdering.POSITION,
-            limit=2,
-            cursor=cursor_of(first.next_),
-        ),
-        200,
-        PaginatedItemList,
-    )
+    second = open_items(cursor_of(first.next_))
     assert [item.title for item in second.results] == ["Eggs"]
     assert second.next_ is None
     milk = first.results[0]
