@@ -154,8 +154,8 @@ class AutoSchema(openapi.AutoSchema):
                 "minimum": 1,
                 "maximum": 2_000_000_000,
                 "description": "The base version the client edited (PUT and PATCH), or send If-Match "
-                "instead. Stale: the change is merged when none of its fields changed since, otherwise "
-                "409 `version_conflict`. Ignored on create.",
+                "instead (docs/api/versions.md). Stale: the change is merged when none of its fields "
+                "changed since, otherwise 409 `version_conflict`. Ignored on create.",
             }
         if self._updates_by_id() and "id" in properties:
             properties["id"] = {
