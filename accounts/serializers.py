@@ -78,7 +78,7 @@ class PasswordResetConfirmSerializer(StrictSerializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
-# A key is read-only or read-write: `["read"]` or `["read", "write"]` (any other set is a 400).
+# A key is read-only or read-write (docs/api/authentication.md): `["read"]` or `["read", "write"]`.
 @extend_schema_field(
     {
         "type": "array",

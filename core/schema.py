@@ -1,5 +1,6 @@
-"""OpenAPI: every operation documents its problem+json error answers (API.md section 6), its headers
-(section 7) and the version rules of section 4; config/openapi.py names the operations."""
+"""OpenAPI: every operation documents its problem+json error answers (docs/api/errors.md), its headers
+(docs/api/limits.md, idempotency.md) and the version rules (docs/api/versions.md); config/openapi.py names
+the operations."""
 
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ class AutoSchema(openapi.AutoSchema):
             serializer, serializers.Serializer
         ):
             return schema
-        # Unknown members are a 400 (API.md section 1); read-only members sent back are ignored.
+        # Unknown members are a 400 (docs/api/README.md); read-only members sent back are ignored.
         schema["additionalProperties"] = False
         properties = schema.setdefault("properties", {})
         for name, field in serializer.fields.items():
@@ -235,7 +236,7 @@ def _without_defaults(schema: dict[str, Any]) -> None:
 
 
 class BodyOnDeleteAutoSchema(AutoSchema):
-    """For the few DELETEs that take a body (API.md: `DELETE user {password}`): drf-spectacular documents
+    """For the few DELETEs that take a body (`DELETE user {password}`): drf-spectacular documents
     request bodies for POST, PUT and PATCH only."""
 
     def _get_request_body(self, direction: str = "request") -> Any:
