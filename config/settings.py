@@ -86,7 +86,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
-# API paths have no trailing slash (API.md section 1); never redirect to add one.
+# API paths have no trailing slash (docs/api/README.md); never redirect to add one.
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -160,8 +160,9 @@ else:
 
 # --- Auth ------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Argon2id at OWASP's parameters (accounts/hashers.py); hashes with Django's older ones are rehashed at login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -227,8 +228,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # Readable names for the enums generated clients make classes of (config/openapi.py names the rest).
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatus": "lists.models.Item.Status",
+        "FocusCardSource": "focus.models.FocusCard.Source",
+        "ApiKeyScope": "accounts.models.ApiKey.Scope",
+        "OnboardingStep": "accounts.profile_services.ONBOARDING_STEPS",
+        "SyncAction": "sync.push.ACTIONS",
+        "ImportMode": ["merge", "replace"],
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
 }
 
 # --- Daymark behaviour -----------------------------------------------------------------------------------
@@ -281,7 +291,8 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 CORS_EXPOSE_HEADERS += ["Deprecation", "Sunset", "Link"]
 CORS_EXPOSE_HEADERS += ["Idempotent-Replayed"]
-# Browser clients send If-Match on writes (API.md section 4) and Idempotency-Key on POSTs (section 7).
+# Browser clients send If-Match on writes (docs/api/versions.md) and Idempotency-Key on POSTs
+# (docs/api/idempotency.md).
 CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "idempotency-key", "x-request-id"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

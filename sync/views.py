@@ -1,4 +1,4 @@
-"""`GET sync` (the change feed) and `POST sync` (push offline operations, then pull): API.md section 5."""
+"""`GET sync` (the change feed) and `POST sync` (push offline operations, then pull): docs/api/sync.md."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import MAX_LIMIT_PARAMETER
 from core.problems import validation_error
 from sync import feed, push
 from sync.serializers import SyncPushSerializer
@@ -19,20 +20,21 @@ _FEED_PARAMETERS = [
     OpenApiParameter(
         "cursor",
         {"type": "integer", "minimum": 0, "maximum": feed.MAX_CURSOR},
-        description="The last answer's cursor; absent or 0: all. A cursor the server never issued is 400.",
+        description="The last answer's cursor; absent, empty or 0: all. A cursor the server never issued "
+        "is 400.",
     ),
     OpenApiParameter(
         "limit",
-        {"type": "integer", "minimum": 1},
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT_PARAMETER},
         description=f"Changes per answer (default {feed.DEFAULT_LIMIT}; larger than {feed.MAX_LIMIT} "
-        "is clamped).",
+        "is clamped; empty: the default).",
     ),
 ]
 
 
 class SyncView(APIView):
     # 400: an invalid cursor or limit (or body); 410 cursor_expired: the cursor is older than the
-    # tombstones kept, do a full sync (API.md section 5).
+    # tombstones kept, do a full sync (docs/api/sync.md).
     extra_error_statuses = {"GET": {400, 410}, "POST": {410}}
 
     @extend_schema(parameters=_FEED_PARAMETERS, responses={200: OpenApiTypes.OBJECT}, tags=["sync"])
