@@ -9,11 +9,11 @@ import pytest
 from accounts.models import User
 from lists.models import Item, List
 from tests.concurrency import at_once
-from tests.conftest import client_for
+from tests.conftest import RACES, client_for
 from tests.factories import ItemFactory, ListFactory
 from tests.portability.helpers import exported
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), RACES]
 
 
 def test_two_concurrent_replace_imports_both_succeed_and_leave_the_document(user: User) -> None:
