@@ -21,7 +21,7 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from accounts.profile_services import profile_for
 from core.problems import validation_error
-from core.versioning import BaseVersion
+from core.versioning import ANY_VERSION
 from sync import registry
 
 FORMAT = "daymark-export"
@@ -43,8 +43,6 @@ REFERENCES: dict[str, dict[str, str]] = {
 # Kept in an export for the reader, never imported (the server sets them).
 SERVER_FIELDS = ("version", "created_at", "updated_at")
 PROFILE_FIELDS = ("display_name", "timezone", "preferences", "onboarding")
-# An import replaces what the user has, whatever its version.
-ANY_VERSION = BaseVersion(version=None, strict=True, wildcard=True)
 
 
 def _section_type(sync_type_name: str) -> registry.SyncType | None:
