@@ -78,6 +78,8 @@ class Profile(OwnedModel):
     on the user row (login and "today" need them); every change to any of them bumps this version."""
 
     sync_type = "profile"
+    # `display_name` and `timezone` live on the user row, versioned with the profile (profile_services).
+    sync_fields = ("display_name", "timezone", "preferences", "onboarding")
 
     preferences = models.JSONField(default=default_preferences)
     onboarding = models.JSONField(default=default_onboarding)

@@ -62,7 +62,7 @@ def account_export(*, user: User) -> dict[str, Any]:
         if sync_type is None:
             document[section] = []
             continue
-        queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")  # type: ignore[attr-defined]
+        queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")
         document[section] = [_without_version(sync_type.to_data(entity)) for entity in queryset]
     return document
 
@@ -73,7 +73,7 @@ def _without_version(data: dict[str, Any]) -> dict[str, Any]:
 
 def _export_profile(user: User) -> dict[str, Any]:
     sync_type = _section_type("profile")
-    profile = sync_type.model.objects.filter(user=user).first() if sync_type else None  # type: ignore[attr-defined]
+    profile = sync_type.model.objects.filter(user=user).first() if sync_type else None
     data = sync_type.to_data(profile) if sync_type and profile else {}
     result = {"display_name": user.display_name, "timezone": user.timezone}
     result.update({key: data[key] for key in ("preferences", "onboarding") if key in data})
@@ -231,7 +231,7 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
         if sync_type is None or section not in plan.sections:
             continue
         wanted = [entity_id for entity_id, _ in plan.sections[section]]
-        taken = sync_type.model.objects.filter(pk__in=wanted)  # type: ignore[attr-defined]
+        taken = sync_type.model.objects.filter(pk__in=wanted)
         if mode == "replace":
             taken = taken.exclude(user=user)
         for entity_id in taken.values_list("pk", flat=True):
@@ -299,6 +299,6 @@ def _remove_owned(user: User) -> None:
         sync_type = _section_type(type_name)
         if sync_type is None or sync_type.delete is None:
             continue
-        owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))  # type: ignore[attr-defined]
+        owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))
         for entity_id in owned:
             sync_type.delete(user=user, entity_id=entity_id, base=ANY_VERSION)

@@ -32,8 +32,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.audit import audit_record
-from accounts.models import ApiKey, AuditEvent, Profile, User
-from accounts.profile_services import USER_FIELDS, profile_for, profile_update
+from accounts.models import ApiKey, AuditEvent, User
+from accounts.profile_services import USER_FIELDS, profile_create, profile_for, profile_update
 from core.problems import validation_error
 from core.versioning import ANY_VERSION
 from sync.services import change_writer, lock_sync_state
@@ -49,7 +49,7 @@ def user_register(*, email: str, password: str, display_name: str = "", timezone
             email=email, password=password, display_name=display_name, timezone=timezone
         )
         with change_writer(user) as writer:
-            writer.save(Profile(), ["display_name", "timezone", "preferences", "onboarding"], created=True)
+            profile_create(writer)
         audit_record(event=Event.REGISTRATION, user=user, target_type="user", target_id=str(user.pk))
     return user
 
