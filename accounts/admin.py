@@ -15,9 +15,11 @@ from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
-from accounts import services
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
 from accounts.models import ApiKey, AuditEvent, User
+from accounts.services.api_keys import api_key_change, api_key_create, api_key_revoke
+from accounts.services.sessions import session_revoke_everywhere
+from accounts.services.users import user_change, user_create_by_staff, user_deactivate
 from core.admin import ReadOnlyAdmin
 
 
@@ -91,14 +93,14 @@ class UserAdmin(DjangoUserAdmin):
         """Through accounts.services: a profile field moves the profile's version and reaches clients by
         sync, `is_active` deactivates (sessions revoked) or activates, and every change is audited."""
         if not change:
-            services.user_create_by_staff(user=obj, by_staff=_staff(request))
+            user_create_by_staff(user=obj, by_staff=_staff(request))
             return
         row_fields = {field.name for field in User._meta.concrete_fields}
         changed = [name for name in form.changed_data if name in row_fields]
         data = {name: form.cleaned_data[name] for name in changed}
         obj.refresh_from_db(fields=changed)  # the form wrote its values onto obj; the service writes them
         others = [name for name in form.changed_data if name not in row_fields]
-        stored = services.user_change(user=obj, by_staff=_staff(request), data=data, other_fields=others)
+        stored = user_change(user=obj, by_staff=_staff(request), data=data, other_fields=others)
         for name in changed:
             setattr(obj, name, getattr(stored, name))
 
@@ -110,9 +112,7 @@ class UserAdmin(DjangoUserAdmin):
         changed = [f for f in formset.forms if f.instance.pk is not None and f.has_changed()]
         for key_form in changed:
             key = key_form.instance
-            services.api_key_change(
-                api_key=key, by_staff=_staff(request), name=key.name, is_admin=key.is_admin
-            )
+            api_key_change(api_key=key, by_staff=_staff(request), name=key.name, is_admin=key.is_admin)
         # What Django's own save would report, for the admin's change message.
         formset.new_objects, formset.deleted_objects = [], []
         formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
@@ -129,12 +129,12 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate (no login, no refresh, no API key) and revoke sessions")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            services.user_deactivate(user=user, by_staff=_staff(request))
+            user_deactivate(user=user, by_staff=_staff(request))
         self.message_user(request, f"Deactivated {len(queryset)} user(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke all sessions (refresh tokens)")
     def revoke_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        total = sum(services.session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
+        total = sum(session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
         self.message_user(request, f"Revoked {total} session(s).", messages.SUCCESS)
 
 
@@ -199,11 +199,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
-            services.api_key_change(
-                api_key=obj, by_staff=_staff(request), name=obj.name, is_admin=obj.is_admin
-            )
+            api_key_change(api_key=obj, by_staff=_staff(request), name=obj.name, is_admin=obj.is_admin)
             return
-        api_key, secret = services.api_key_create(
+        api_key, secret = api_key_create(
             user=form.cleaned_data["user"],
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"].split(","),
@@ -217,7 +215,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            services.api_key_revoke(api_key=api_key, by_staff=_staff(request))
+            api_key_revoke(api_key=api_key, by_staff=_staff(request))
         self.message_user(request, f"Revoked {len(queryset)} key(s).", messages.SUCCESS)
 
 

@@ -12,7 +12,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, AuditEvent, Profile, User
-from accounts.services import api_key_create, session_tokens
+from accounts.services.api_keys import api_key_create
+from accounts.services.sessions import session_tokens
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
