@@ -37,6 +37,7 @@ def register_all() -> None:
             feed_queryset=lambda queryset: queryset.prefetch_related("entries"),
             feed_columns=FeedColumns.of(FocusCard, complete=_add_item_ids),
             export_section="focus_cards",
+            other_references={"items": "item"},
             **write_services(
                 id_name="card_id",
                 create=services.focus_card_create,

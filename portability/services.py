@@ -18,35 +18,37 @@ from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, User
-from accounts.profile_services import profile_for
+from accounts.models import AuditEvent, Profile, User
+from accounts.profile_services import profile_update
 from core.problems import validation_error
 from core.versioning import ANY_VERSION
 from sync import registry
+from sync.fields import SERVER_FIELDS
 
 FORMAT = "daymark-export"
 FORMAT_VERSION = 1
 
-# Sections of the document in dependency order, with the sync type each holds.
-SECTIONS: list[tuple[str, str]] = [
-    ("lists", "list"),
-    ("items", "item"),
-    ("focus_cards", "focus_card"),
-    ("anti_todo", "anti_todo"),
-]
-# Fields that name other entities of the document: section -> field -> referenced section.
-REFERENCES: dict[str, dict[str, str]] = {
-    "items": {"list": "lists"},
-    "focus_cards": {"items": "items"},
-    "anti_todo": {"item": "items"},
-}
-# Kept in an export for the reader, never imported (the server sets them).
-SERVER_FIELDS = ("version", "created_at", "updated_at")
-PROFILE_FIELDS = ("display_name", "timezone", "preferences", "onboarding")
+
+# The document's sections, their order and what refers to what come from the sync registry: each type
+# with an `export_section` is one (sync.registry.export_types, references).
 
 
-def _section_type(sync_type_name: str) -> registry.SyncType | None:
-    return registry.get(sync_type_name)
+def sections() -> list[tuple[str, registry.SyncType]]:
+    """The sections of the document in dependency order, with the type each holds."""
+    return [(str(sync_type.export_section), sync_type) for sync_type in registry.export_types()]
+
+
+def section_references() -> dict[str, dict[str, str]]:
+    """Fields that name other entities of the document: section -> field -> referenced section."""
+    section_of = {sync_type.name: section for section, sync_type in sections()}
+    return {
+        section: {field: section_of[target] for field, target in registry.references(sync_type).items()}
+        for section, sync_type in sections()
+    }
+
+
+def _profile_type() -> registry.SyncType:
+    return registry.require(Profile.sync_type)
 
 
 def account_export(*, user: User) -> dict[str, Any]:
@@ -57,11 +59,7 @@ def account_export(*, user: User) -> dict[str, Any]:
         "exported_at": timezone.now().isoformat().replace("+00:00", "Z"),
         "profile": _export_profile(user),
     }
-    for section, type_name in SECTIONS:
-        sync_type = _section_type(type_name)
-        if sync_type is None:
-            document[section] = []
-            continue
+    for section, sync_type in sections():
         queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")
         document[section] = [_without_version(sync_type.to_data(entity)) for entity in queryset]
     return document
@@ -72,9 +70,9 @@ def _without_version(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _export_profile(user: User) -> dict[str, Any]:
-    sync_type = _section_type("profile")
-    profile = sync_type.model.objects.filter(user=user).first() if sync_type else None
-    data = sync_type.to_data(profile) if sync_type and profile else {}
+    sync_type = _profile_type()
+    profile = sync_type.model.objects.filter(user=user).first()
+    data = sync_type.to_data(profile) if profile else {}
     result = {"display_name": user.display_name, "timezone": user.timezone}
     result.update({key: data[key] for key in ("preferences", "onboarding") if key in data})
     return result
@@ -139,7 +137,7 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
     version = document.get("format_version")
     if isinstance(version, bool) or version != FORMAT_VERSION:  # `true == 1` in Python, not in JSON
         errors.add("document.format_version", f"Must be {FORMAT_VERSION}.")
-    known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in SECTIONS)}
+    known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in sections())}
     for key in document:
         if key not in known:
             errors.add(f"document.{key}", "Unknown field.")
@@ -147,14 +145,10 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
 
     plan = ImportPlan(profile=_plan_profile(document.get("profile"), errors))
     own_ids: dict[str, set[uuid.UUID]] = {}
-    for section, type_name in SECTIONS:
-        sync_type = _section_type(type_name)
+    references = section_references()
+    for section, sync_type in sections():
         rows = list(_entities(document, section, errors))
-        if sync_type is None:
-            if rows:
-                errors.add(section, "This server does not hold such entities.")
-            continue
-        plan.sections[section] = _plan_section(section, sync_type, rows, own_ids, errors)
+        plan.sections[section] = _plan_section(section, sync_type, references, rows, own_ids, errors)
     errors.raise_if_any()
     _assign_ids(user, plan, mode)
     return plan
@@ -168,19 +162,17 @@ def _plan_profile(profile: Any, errors: ImportErrors) -> dict[str, Any] | None:
     if not isinstance(profile, dict):
         errors.add("document.profile", "Must be an object.")
         return None
-    sync_type = _section_type("profile")
-    if sync_type is None:
-        return {key: value for key, value in profile.items() if key in PROFILE_FIELDS}
-    serializer = sync_type.serializer(data=profile, partial=True)
+    serializer = _profile_type().serializer(data=profile, partial=True)
     if not serializer.is_valid():
         errors.add_detail("profile", serializer.errors)
         return None
-    return {key: value for key, value in serializer.validated_data.items() if key in PROFILE_FIELDS}
+    return {key: value for key, value in serializer.validated_data.items() if key in Profile.sync_fields}
 
 
 def _plan_section(
     section: str,
     sync_type: registry.SyncType,
+    references: dict[str, dict[str, str]],
     rows: list[tuple[int, dict[str, Any]]],
     own_ids: dict[str, set[uuid.UUID]],
     errors: ImportErrors,
@@ -204,7 +196,7 @@ def _plan_section(
             errors.add_detail(where, serializer.errors)
             continue
         validated = dict(serializer.validated_data)
-        for ref_field, target in REFERENCES.get(section, {}).items():
+        for ref_field, target in references[section].items():
             for ref in _refs(validated.get(ref_field)):
                 if ref not in own_ids.get(target, set()):
                     errors.add(
@@ -226,10 +218,7 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
     """Ids that are free are kept; taken ones (by anyone; in `merge` mode also by the user) get new ids,
     and every reference to them is remapped."""
     mapping: dict[uuid.UUID, uuid.UUID] = {}
-    for section, type_name in SECTIONS:
-        sync_type = _section_type(type_name)
-        if sync_type is None or section not in plan.sections:
-            continue
+    for section, sync_type in sections():
         wanted = [entity_id for entity_id, _ in plan.sections[section]]
         taken = sync_type.model.objects.filter(pk__in=wanted)
         if mode == "replace":
@@ -237,11 +226,11 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
         for entity_id in taken.values_list("pk", flat=True):
             mapping[entity_id] = uuid.uuid4()
     plan.replaced_ids = {str(old): str(new) for old, new in mapping.items()}
+    references = section_references()
     for section, entities in plan.sections.items():
-        references = REFERENCES.get(section, {})
         remapped = []
         for entity_id, data in entities:
-            for ref_field in references:
+            for ref_field in references[section]:
                 if ref_field in data:
                     data[ref_field] = _remap(data[ref_field], mapping)
             remapped.append((mapping.get(entity_id, entity_id), data))
@@ -266,11 +255,9 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
         if mode == "replace":
             _remove_owned(user)
         if plan.profile:
-            _import_profile(user, plan.profile)
-        for section, type_name in SECTIONS:
-            sync_type = _section_type(type_name)
-            if sync_type is None or sync_type.create is None:
-                continue
+            profile_update(user=user, base=ANY_VERSION, data=plan.profile)
+        for section, sync_type in sections():
+            assert sync_type.create is not None
             for index, (entity_id, data) in enumerate(plan.sections.get(section, [])):
                 try:
                     sync_type.create(user=user, entity_id=entity_id, data=data)
@@ -285,20 +272,11 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
     return {"mode": mode, "imported": counts, "replaced_ids": plan.replaced_ids}
 
 
-def _import_profile(user: User, profile: dict[str, Any]) -> None:
-    sync_type = _section_type("profile")
-    if sync_type is None or sync_type.update is None:
-        return
-    sync_type.update(user=user, entity_id=profile_for(user).pk, base=ANY_VERSION, data=profile)
-
-
 def _remove_owned(user: User) -> None:
     """Deletes the user's entities through their services (so each deletion reaches sync), dependents
     first."""
-    for _, type_name in reversed(SECTIONS):
-        sync_type = _section_type(type_name)
-        if sync_type is None or sync_type.delete is None:
-            continue
+    for _, sync_type in reversed(sections()):
+        assert sync_type.delete is not None
         owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))
         for entity_id in owned:
             sync_type.delete(user=user, entity_id=entity_id, base=ANY_VERSION)

@@ -125,6 +125,28 @@ def feed_fields(model: type[OwnedModel]) -> dict[str, Any]:
     return {field.name: field.column for field in fields_of(model)}
 
 
+def foreign_keys(model: type[OwnedModel]) -> dict[str, type[models.Model]]:
+    """The synced fields that are foreign keys, with the model each names."""
+    return {
+        field.name: field.related_model
+        for field in fields_of_model(model)
+        if field.many_to_one and isinstance(field.related_model, type)
+    }
+
+
+def fields_of_model(model: type[OwnedModel]) -> list[models.Field[Any, Any]]:
+    """The model fields among `sync_fields`."""
+    found = []
+    for name in model.sync_fields:
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        assert isinstance(field, models.Field)
+        found.append(field)
+    return found
+
+
 def model_values(model: type[models.Model], data: dict[str, Any]) -> dict[str, Any]:
     """API values to model attribute values: a reference (`list`, an instance or an id) becomes its id."""
     values = {}

@@ -8,15 +8,15 @@ export names it. The REST views call their own app's services directly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
 
 from django.db.models import QuerySet
 from rest_framework.serializers import BaseSerializer
 
 from core.models import OwnedModel
-from sync.fields import entity_data, feed_fields
+from sync.fields import entity_data, feed_fields, foreign_keys
 
 if TYPE_CHECKING:
     from sync.services import ChangeWriter
@@ -72,15 +72,24 @@ class SyncType:
     # The same data as `to_data` without model instances (the feed reads these when set).
     feed_columns: FeedColumns | None = None
     export_section: str | None = None
+    # Fields naming entities of other types that are not the model's foreign keys (a focus card's `items`):
+    # API field -> type name. The foreign keys among `sync_fields` need no entry (`references`).
+    other_references: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.model.sync_type
 
 
+class WriteServices(TypedDict):
+    create: Callable[..., tuple[Any, bool]]
+    update: Callable[..., tuple[Any, bool]]
+    delete: Callable[..., None]
+
+
 def write_services(
     *, id_name: str, create: Callable[..., Any], update: Callable[..., Any], delete: Callable[..., Any]
-) -> dict[str, Callable[..., Any]]:
+) -> WriteServices:
     """`create`, `update` and `delete` for a SyncType, from services that name the entity's id their own
     way (`item_id=`, `card_id=`): push and import call them with `entity_id=`."""
 
@@ -90,7 +99,7 @@ def write_services(
 
         return call
 
-    return {"create": by_id(create), "update": by_id(update), "delete": by_id(delete)}
+    return WriteServices(create=by_id(create), update=by_id(update), delete=by_id(delete))
 
 
 _registry: dict[str, SyncType] = {}
@@ -131,8 +140,13 @@ def export_types() -> list[SyncType]:
     return [sync_type for sync_type in _registry.values() if sync_type.export_section is not None]
 
 
-def by_model(model: type[OwnedModel]) -> SyncType | None:
-    return next((t for t in _registry.values() if t.model is model), None)
+def references(sync_type: SyncType) -> dict[str, str]:
+    """The fields of the type that name entities of other registered types: API field -> type name."""
+    found = {}
+    for name, target in foreign_keys(sync_type.model).items():
+        if issubclass(target, OwnedModel) and target.sync_type in _registry:
+            found[name] = target.sync_type
+    return found | sync_type.other_references
 
 
 # Callbacks run inside the write path just before entities of a type are deleted, with the writer and the
