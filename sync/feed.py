@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import F, Field, Model, Q, QuerySet
 
 from core.models import User
 from core.pagination import parse_limit
@@ -298,8 +298,10 @@ def _table(connection: BaseDatabaseWrapper, model: type[Model]) -> str:
 
 
 def _column(connection: BaseDatabaseWrapper, model: type[Model], field: str) -> str:
-    column = model._meta.get_field(field).column  # type: ignore[union-attr]
-    assert column is not None
+    found = model._meta.get_field(field)
+    assert isinstance(found, Field)
+    assert found.column is not None
+    column = found.column
     return f"{_table(connection, model)}.{connection.ops.quote_name(column)}"
 
 

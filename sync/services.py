@@ -62,7 +62,7 @@ class EntityVersion(NamedTuple):
     version: int
 
 
-def _write_changes(user_id: Any, changes: list[PendingChange]) -> None:
+def _write_changes(user_id: UUID, changes: list[PendingChange]) -> None:
     ChangeRecord.objects.bulk_create(ChangeRecord(user_id=user_id, **change._asdict()) for change in changes)
 
 
@@ -101,7 +101,7 @@ class HeldSyncLock:
         self._written = 0  # how many of `_records` are in the database already
         self._untouched: _Untouched | None = None
 
-    def holds(self, user_id: Any, connection: Any) -> bool:
+    def holds(self, user_id: UUID, connection: Any) -> bool:
         return user_id == self.user_id and any(block is self._block for block in connection.atomic_blocks)
 
     def _mark(self) -> _Mark:
@@ -190,13 +190,13 @@ class HeldSyncLock:
             )
 
 
-def _held_lock(user_id: Any) -> HeldSyncLock | None:
+def _held_lock(user_id: UUID) -> HeldSyncLock | None:
     connection = transaction.get_connection()
     held: HeldSyncLock | None = getattr(connection, _HELD_ATTRIBUTE, None)
     return held if held is not None and held.holds(user_id, connection) else None
 
 
-def write_held_records(user_id: Any) -> None:
+def write_held_records(user_id: UUID) -> None:
     """Makes the user's change log complete in the database before it is read, when a held lock defers
     writing it."""
     held = _held_lock(user_id)
@@ -238,10 +238,10 @@ class ChangeWriter:
         self.state.last_change_number += 1
         return self.state.last_change_number
 
-    def save(self, entity: OwnedModel, fields: Iterable[str] = (), *, created: bool = False) -> None:
-        """Saves `entity` as a new version (1 when created), stamped and recorded with `fields`; a created
-        entity records all its `sync_fields` (it set each of them, to a default at least)."""
-        if created:
+    def save(self, entity: OwnedModel, fields: Iterable[str] | None = None, *, created: bool = False) -> None:
+        """Saves `entity` as a new version (1 when created), stamped and recorded with `fields`, by default
+        all its `sync_fields` (what a create sets, to a default at least)."""
+        if fields is None:
             fields = entity.sync_fields
         number = self._take_number()
         entity.change_number = number

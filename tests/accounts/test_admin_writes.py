@@ -21,18 +21,6 @@ pytestmark = pytest.mark.django_db
 Event = AuditEvent.Event
 
 
-@pytest.fixture
-def staff() -> User:
-    return cast(User, UserFactory(is_staff=True, is_superuser=True))
-
-
-@pytest.fixture
-def staff_client(staff: User) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
 def _value(value: Any) -> Any:
     if isinstance(value, Model):
         return value.pk
