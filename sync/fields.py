@@ -102,12 +102,18 @@ def api_fields(model: type[OwnedModel], *derived: str) -> list[str]:
 
 def entity_data(entity: OwnedModel, **derived: Any) -> dict[str, Any]:
     """The entity's own fields as the API shows them; `derived` values go before the server's fields."""
-    data = {field.name: field.to_json(getattr(entity, field.attname)) for field in fields_of(type(entity))}
+    data = {name: to_json(getattr(entity, attname)) for name, attname, to_json in _readers(type(entity))}
     if derived:
         server = {name: data.pop(name) for name in SERVER_FIELDS}
         data.update(derived)
         data.update(server)
     return data
+
+
+@cache
+def _readers(model: type[OwnedModel]) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+    # `fields_of` as plain tuples: the items page and the feed's instances read them per entity.
+    return tuple((field.name, field.attname, field.to_json) for field in fields_of(model))
 
 
 def value_columns(model: type[OwnedModel]) -> tuple[str, ...]:
@@ -117,7 +123,7 @@ def value_columns(model: type[OwnedModel]) -> tuple[str, ...]:
 
 def row_data(model: type[OwnedModel], row: dict[str, Any]) -> dict[str, Any]:
     """`entity_data` from a row of `value_columns` (a page read as values, without model instances)."""
-    return {field.name: field.to_json(row[field.attname]) for field in fields_of(model)}
+    return {name: to_json(row[attname]) for name, attname, to_json in _readers(model)}
 
 
 def feed_fields(model: type[OwnedModel]) -> dict[str, Any]:
