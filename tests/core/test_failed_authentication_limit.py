@@ -62,6 +62,22 @@ def test_forged_and_malformed_bearer_tokens_count_too(behind_proxy: None, user: 
     assert statuses == [401] * 5 + [429]
 
 
+def test_bad_refresh_tokens_and_wrong_passwords_count_too(behind_proxy: None, user: User) -> None:
+    client = APIClient()
+    ip: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    statuses = [
+        client.post("/api/v1/auth/token/refresh", {"refresh": "forged"}, **ip).status_code for _ in range(3)
+    ]
+    statuses += [
+        client.post(
+            "/api/v1/auth/token", {"email": f"u{n}@example.com", "password": "x" * 12}, **ip
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [401] * 5 + [429]
+
+
 def test_other_addresses_keep_their_own_budget(behind_proxy: None) -> None:
     client = APIClient()
     for _ in range(6):
