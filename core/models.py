@@ -30,7 +30,7 @@ class OwnedModel(models.Model):
     `sync_fields` is the one description of what the API and sync show of the entity, in the API's names
     and order, between the `id` and the server's `version`, `created_at` and `updated_at`: the serializers'
     fields, the feed's columns and data, the fields a create records and the export derive from it
-    (sync.fields; docs/sync.md, "Adding a field").
+    (sync.fields; docs/api/sync.md, "Adding a field").
     """
 
     sync_type: ClassVar[str] = ""

@@ -39,7 +39,7 @@ def test_the_committed_schema_names_the_registrys_types() -> None:
 
 
 def test_the_client_guide_names_the_registrys_types() -> None:
-    guide = (ROOT / "docs/sync.md").read_text()
+    guide = (ROOT / "docs/api/sync.md").read_text()
     listed = re.search(r"Types: `([a-z_, ]+)`", guide)
 
     assert listed is not None
