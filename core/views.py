@@ -1,4 +1,4 @@
-"""The scoped viewset base (DESIGN convention 2) and the versioned CRUD pattern of API.md section 4."""
+"""The scoped viewset base (DESIGN convention 2) and the versioned CRUD pattern of docs/api/versions.md."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class OwnedViewSet(viewsets.GenericViewSet):
 
 
 class VersionedModelViewSet(OwnedViewSet):
-    """List, create, retrieve, PATCH, PUT and DELETE with the version rules of API.md section 4.
+    """List, create, retrieve, PATCH, PUT and DELETE with the version rules of docs/api/versions.md.
 
     A subclass writes through its app's services: `create_entity` -> (entity, created), `update_entity`
     -> (entity, merged), `delete_entity` -> None.

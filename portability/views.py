@@ -1,4 +1,4 @@
-"""`user/export` and `user/import` (API.md section 3)."""
+"""`user/export` and `user/import` (docs/api/README.md)."""
 
 from __future__ import annotations
 

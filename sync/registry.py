@@ -50,7 +50,7 @@ class FeedColumns:
 class SyncType:
     """How sync reads and writes one entity type, named by its model's `sync_type`.
 
-    `to_data` gives the entity's own fields for the feed (derived values left out, API.md section 5): by
+    `to_data` gives the entity's own fields for the feed (derived values left out, docs/api/sync.md): by
     default its model's `sync_fields` (sync.fields). `serializer` validates pushed and imported data.
     `represent` is the entity as its REST endpoint answers it (derived values included), the one
     representation of the type, for push results and conflicts. `create`, `update` and `delete` run pushed

@@ -2,8 +2,8 @@
 
 A write opens `change_writer(user)`: one transaction that locks the user's sync-state row, so the user's
 writes are serialised; each saved or deleted entity takes the next change number, is stamped with it and
-gets a change record naming the fields it set. `check_base` is the merge-or-conflict decision of API.md
-section 4, taken under that lock so two writers from the same base cannot both win on a field.
+gets a change record naming the fields it set. `check_base` is the merge-or-conflict decision of
+docs/api/versions.md, taken under that lock so two writers from the same base cannot both win on a field.
 """
 
 from __future__ import annotations
@@ -405,7 +405,7 @@ def create_once(
     data: dict[str, Any],
     complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> tuple[Entity, bool]:
-    """The create of API.md section 4, retried safely: an id that holds the same content already answers
+    """The create of docs/api/versions.md, retried safely: an id that holds the same content already answers
     that entity (and False); the id with other content, or anyone else's, is 409 `id_conflict`. Otherwise
     the entity is made from `data` (through `complete`, for values the server derives) as version 1.
     Returns the entity and whether it was created."""

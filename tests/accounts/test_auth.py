@@ -1,4 +1,4 @@
-"""The session endpoints of API.md section 2."""
+"""The session endpoints of docs/api/authentication.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Export and import (API.md section 3): whole-document validation, all or nothing, ids kept or remapped."""
+"""Export and import (docs/api/README.md): whole-document validation, all or nothing, ids kept or remapped."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Export and import with focus cards, anti-todo entries and the profile (API.md section 3)."""
+"""Export and import with focus cards, anti-todo entries and the profile (docs/api/README.md)."""
 
 from __future__ import annotations
 
