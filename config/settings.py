@@ -155,8 +155,9 @@ else:
 
 # --- Auth ------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Argon2id at OWASP's parameters (accounts/hashers.py); hashes with Django's older ones are rehashed at login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
