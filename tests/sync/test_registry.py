@@ -3,6 +3,7 @@ contract's `type`, the export's sections and their references, the serializers' 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,9 @@ def test_an_export_has_one_section_per_writable_type_in_dependency_order(user: A
 
     assert [sync_type for _, sync_type in sections()] == writable
     assert [section for section, _ in sections()] == ["lists", "items", "focus_cards", "anti_todo"]
-    document = account_export(user=user)
+    stream = account_export(user=user)
+    document = json.loads(b"".join(stream))
+    stream.close()
     assert [key for key in document if key not in ("format", "format_version", "exported_at")] == [
         "profile",
         *(section for section, _ in sections()),
