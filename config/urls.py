@@ -19,3 +19,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# A database outage in middleware is a 503 problem under /api/ too (core/problems.py).
+handler500 = "core.problems.server_error"

@@ -167,8 +167,15 @@ def _redis_counter(cache: Any) -> Callable[[str, int], int] | None:
 def _count(key: str, ttl: int) -> int:
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
     counter = _redis_counter(cache)
-    if counter is not None:
+    if counter is None:
+        return _add_then_incr(cache, key, ttl)
+    run = getattr(cache, "run", None)  # core.cache.OptionalRedisCache: a local count while Redis fails
+    if run is None:
         return counter(key, ttl)
+    return int(run(lambda: counter(key, ttl), lambda local: _add_then_incr(local, key, ttl)))
+
+
+def _add_then_incr(cache: Any, key: str, ttl: int) -> int:
     if cache.add(key, 1, ttl):  # other caches (local memory in development): add, then an atomic incr
         return 1
     return int(cache.incr(key))
