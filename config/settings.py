@@ -147,15 +147,21 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
+            # Optional: while Redis fails, a local-memory cache per process answers (core/cache.py).
+            "BACKEND": "core.cache.OptionalRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="daymark"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.25),
+                "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.25),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "core.metrics.LocMemCache", "LOCATION": "daymark"}}
 
+# After Redis fails, it is left alone this long before one call probes it again (core/cache.py).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
 # Retry-After of the 503 `service_unavailable` answered while the database is unreachable.
 SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
 # A failing dependency (database, cache) is logged at most once per this many seconds (core/dependencies.py).

@@ -132,6 +132,9 @@ def live_server_behind_proxies(transactional_db: Any, tmp_path: Path) -> Iterato
         "REDIS_URL": f"redis://127.0.0.1:{cache.port}{redis_url.path or '/0'}",
         "CACHE_KEY_PREFIX": f"faults-{uuid.uuid4().hex[:12]}",
         "CACHE_RETRY_SECONDS": "1",
+        # Rate limiting is tested in tests/core/test_ratelimit.py; here logins must not run out.
+        "RATE_LIMIT_TOKEN_PER_IP": "1000/m",
+        "RATE_LIMIT_TOKEN_PER_EMAIL": "1000/m",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "4",

@@ -39,6 +39,8 @@ class FaultProxy:
         self._changed = threading.Condition()
         self._open: set[socket.socket] = set()
         self._closing = False
+        # Connections accepted so far: how often the app tried to reach the service.
+        self.accepted = 0
         threading.Thread(target=self._accept, daemon=True, name=f"proxy-{self.port}").start()
 
     @property
@@ -66,6 +68,7 @@ class FaultProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            self.accepted += 1
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _wait_while_stalled(self) -> Mode:
