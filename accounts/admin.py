@@ -14,9 +14,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts import services
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
 from accounts.models import ApiKey, AuditEvent, User
+from accounts.services.api_keys import api_key_create, api_key_revoke
+from accounts.services.sessions import session_revoke_everywhere
+from accounts.services.users import user_deactivate
 from core.admin import ReadOnlyAdmin
 
 
@@ -98,12 +100,12 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate (no login, no refresh, no API key) and revoke sessions")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            services.user_deactivate(user=user, by_staff=_staff(request))
+            user_deactivate(user=user, by_staff=_staff(request))
         self.message_user(request, f"Deactivated {len(queryset)} user(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke all sessions (refresh tokens)")
     def revoke_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        total = sum(services.session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
+        total = sum(session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
         self.message_user(request, f"Revoked {total} session(s).", messages.SUCCESS)
 
 
@@ -170,7 +172,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             obj.save(update_fields=["name", "is_admin"])
             return
-        api_key, secret = services.api_key_create(
+        api_key, secret = api_key_create(
             user=form.cleaned_data["user"],
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"].split(","),
@@ -184,7 +186,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            services.api_key_revoke(api_key=api_key, by_staff=_staff(request))
+            api_key_revoke(api_key=api_key, by_staff=_staff(request))
         self.message_user(request, f"Revoked {len(queryset)} key(s).", messages.SUCCESS)
 
 

@@ -7,8 +7,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
 
-from accounts import services
 from accounts.models import ApiKey
+from accounts.services.api_keys import api_key_authenticate
 from core.context import user_id_var
 
 
@@ -40,7 +40,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             key = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
             raise exceptions.AuthenticationFailed("Invalid API key.") from error
-        api_key = services.api_key_authenticate(key=key)
+        api_key = api_key_authenticate(key=key)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.")
         if request.method not in self.SAFE_METHODS and not api_key.can_write:

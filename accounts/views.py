@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import services
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, User
 from accounts.serializers import (
@@ -34,6 +33,22 @@ from accounts.serializers import (
     TokenPairSerializer,
     UserSerializer,
 )
+from accounts.services.account_deletion import account_delete
+from accounts.services.api_keys import api_key_create, api_key_revoke
+from accounts.services.password_reset import (
+    password_reset_complete,
+    password_reset_request,
+    password_reset_user,
+)
+from accounts.services.passwords import password_change
+from accounts.services.sessions import (
+    session_login,
+    session_revoke,
+    session_revoke_everywhere,
+    session_rotate,
+    session_tokens,
+)
+from accounts.services.users import user_register
 from core.problems import ProblemError, validation_error
 from core.ratelimit import Budget, Usage, ip_budget
 from core.schema import BodyOnDeleteAutoSchema
@@ -100,8 +115,8 @@ class RegisterView(AuthView):
     @extend_schema(request=RegisterSerializer, responses={201: RegisterResponseSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(RegisterSerializer, request)
-        user = services.user_register(**data)
-        body = {"user": UserSerializer(user).data, **services.session_tokens(user=user)}
+        user = user_register(**data)
+        body = {"user": UserSerializer(user).data, **session_tokens(user=user)}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -114,9 +129,7 @@ class TokenView(AuthView):
     @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(TokenObtainSerializer, request)
-        tokens = services.session_login(
-            request=request._request, email=data["email"], password=data["password"]
-        )
+        tokens = session_login(request=request._request, email=data["email"], password=data["password"])
         if tokens is None:
             raise InvalidCredentials()
         return Response(tokens)
@@ -127,7 +140,7 @@ class TokenRefreshView(AuthView):
     def post(self, request: Request) -> Response:
         data = _validated(RefreshSerializer, request)
         try:
-            tokens = services.session_rotate(raw=data["refresh"])
+            tokens = session_rotate(raw=data["refresh"])
         except TokenError as error:
             raise InvalidCredentials("The refresh token is invalid, expired or already used.") from error
         return Response(tokens)
@@ -142,7 +155,7 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(RefreshSerializer, request)
         user = _user(request)
-        services.session_revoke(user=user, refresh=_refresh_token_of(user, data["refresh"]))
+        session_revoke(user=user, refresh=_refresh_token_of(user, data["refresh"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -153,7 +166,7 @@ class LogoutAllView(APIView):
         request=None, responses={204: OpenApiResponse(description="All sessions revoked.")}, tags=["auth"]
     )
     def post(self, request: Request) -> Response:
-        services.session_revoke_everywhere(user=_user(request))
+        session_revoke_everywhere(user=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -172,7 +185,7 @@ class PasswordChangeView(APIView):
             raise validation_error({"current_password": ["Wrong password."]})
         keep = _refresh_token_of(user, data["refresh"]).get("jti") if data.get("refresh") else None
         try:
-            services.password_change(user=user, new_password=data["new_password"], keep_jti=keep)
+            password_change(user=user, new_password=data["new_password"], keep_jti=keep)
         except DjangoValidationError as error:
             raise validation_error({"new_password": list(error.messages)}) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -188,7 +201,7 @@ class PasswordResetView(AuthView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(PasswordResetSerializer, request)
-        services.password_reset_request(email=data["email"])
+        password_reset_request(email=data["email"])
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -200,11 +213,11 @@ class PasswordResetConfirmView(AuthView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(PasswordResetConfirmSerializer, request)
-        user = services.password_reset_user(token=data["token"])
+        user = password_reset_user(token=data["token"])
         if user is None:
             raise validation_error({"token": ["Invalid, expired or already used reset token."]})
         try:
-            services.password_reset_complete(user=user, new_password=data["new_password"])
+            password_reset_complete(user=user, new_password=data["new_password"])
         except DjangoValidationError as error:
             raise validation_error({"new_password": list(error.messages)}) from error
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -238,7 +251,7 @@ class ApiKeyListView(mixins.ListModelMixin, generics.GenericAPIView):
     def post(self, request: Request) -> Response:
         _session_only(request)
         data = _validated(ApiKeySerializer, request)
-        api_key, secret = services.api_key_create(
+        api_key, secret = api_key_create(
             user=_user(request), name=data["name"], scopes=data["scopes"], expires_at=data.get("expires_at")
         )
         body = {**ApiKeySerializer(api_key).data, "key": secret}
@@ -252,7 +265,7 @@ class ApiKeyDetailView(APIView):
     def delete(self, request: Request, key_id: str) -> Response:
         _session_only(request)
         api_key = get_object_or_404(ApiKey, pk=key_id, user=_user(request))
-        services.api_key_revoke(api_key=api_key)
+        api_key_revoke(api_key=api_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -268,5 +281,5 @@ class UserView(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = _validated(AccountDeleteSerializer, request)
-        services.account_delete(user=_user(request), password=data["password"])
+        account_delete(user=_user(request), password=data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)

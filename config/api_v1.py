@@ -3,12 +3,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts import portability_views, profile_views
+from accounts import profile_views
 from accounts import views as accounts_views
 from antitodo import views as antitodo_views
 from focus import views as focus_views
 from insights import views as insights_views
 from lists import views as lists_views
+from portability import views as portability_views
 from sync import views as sync_views
 
 router = SimpleRouter(trailing_slash=False)

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "focus",
     "antitodo",
     "insights",
+    "portability",
+    "devdata",
 ]
 
 MIDDLEWARE = [
@@ -76,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.middleware.ApiProblemMiddleware",
     # Innermost of ours: after the body-size limit, and it sees every POST's final answer.
-    "sync.idempotency.IdempotencyKeyMiddleware",
+    "core.idempotency.IdempotencyKeyMiddleware",
     # Last, as django-prometheus requires.
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]

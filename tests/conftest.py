@@ -10,7 +10,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import session_tokens
+from accounts.services.sessions import session_tokens
 from tests.factories import UserFactory
 
 

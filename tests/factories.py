@@ -8,7 +8,7 @@ from typing import Any
 import factory
 
 from accounts.models import User
-from accounts.services import user_register
+from accounts.services.users import user_register
 from antitodo.models import AntiTodoEntry
 from antitodo.services import anti_todo_create
 from focus.models import FocusCard

@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
-from accounts.services import account_delete, session_tokens
+from accounts.services.account_deletion import account_delete
+from accounts.services.sessions import session_tokens
 from tests.factories import DEFAULT_PASSWORD, ItemFactory, ListFactory
 
 OUR_APPS = {"core", "sync", "accounts", "lists", "focus", "antitodo", "insights", "token_blacklist"}

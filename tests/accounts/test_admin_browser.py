@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from accounts.models import ApiKey, AuditEvent, User
-from accounts.services import api_key_create
+from accounts.services.api_keys import api_key_create
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, User
-from accounts.services import session_tokens
+from accounts.services.sessions import session_tokens
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, User
-from accounts.services import api_key_create, session_tokens
+from accounts.services.api_keys import api_key_create
+from accounts.services.sessions import session_tokens
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db

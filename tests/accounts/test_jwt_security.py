@@ -14,7 +14,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import session_tokens
+from accounts.services.sessions import session_tokens
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
-from accounts.services import session_tokens
+from accounts.services.sessions import session_tokens
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db

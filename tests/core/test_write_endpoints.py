@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.services import api_key_create
+from accounts.services.api_keys import api_key_create
 from focus.models import FocusCard
 from lists.models import List
 from tests.sync.helpers import make_item, make_list
@@ -95,7 +95,7 @@ def test_register_with_an_idempotency_key_replays(api_client: APIClient) -> None
 def test_a_refresh_retried_with_its_idempotency_key_gets_the_same_tokens(
     api_client: APIClient, user: Any
 ) -> None:
-    from accounts.services import session_tokens
+    from accounts.services.sessions import session_tokens
 
     refresh = session_tokens(user=user)["refresh"]
     first = api_client.post(
@@ -328,7 +328,7 @@ def test_hostile_writes_are_4xx_problems_or_invalid(
 
 
 def test_a_refresh_with_a_stale_bearer_attached_is_replayed_too(api_client: APIClient, user: Any) -> None:
-    from accounts.services import session_tokens
+    from accounts.services.sessions import session_tokens
 
     refresh = session_tokens(user=user)["refresh"]
     api_client.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")

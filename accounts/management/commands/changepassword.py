@@ -11,8 +11,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from accounts import services
 from accounts.models import User
+from accounts.services.passwords import password_set
 
 MAX_TRIES = 3
 
@@ -37,6 +37,6 @@ class Command(changepassword.Command):
             except ValidationError as error:
                 self.stderr.write("\n".join(error.messages))
                 continue
-            revoked = services.password_set(user=user, password=first, by=None, via="changepassword")
+            revoked = password_set(user=user, password=first, by=None, via="changepassword")
             return f"Password changed successfully for user '{user}'; {revoked} session(s) revoked."
         raise CommandError(f"Aborting password change for user '{user}' after {MAX_TRIES} attempts")

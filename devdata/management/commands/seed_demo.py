@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.models import User
-from accounts.services import user_register
-from focus.management.seed import seed_workflow
+from accounts.services.users import user_register
+from devdata.workflow import seed_workflow
 from lists.models import Item, List
 from lists.services import item_create, list_create
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.db.models import Count, Max
 
 from accounts.models import Profile, User
+from devdata.management.commands.seed_load import HEAVY_EMAIL, SYNC_EMAIL
 from focus.models import FocusCard
-from insights.management.commands.seed_load import HEAVY_EMAIL, SYNC_EMAIL
 from lists.models import Item, List
 from sync.models import ChangeRecord, SyncState
 from tests.conftest import client_for

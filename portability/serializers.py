@@ -1,18 +1,15 @@
-"""`user/export` and `user/import` (API.md section 3)."""
+"""The shapes of `user/import`'s request and answer (the document itself is checked by
+services.plan_import)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts import portability
-from accounts.models import User
 from core.serializers import StrictSerializer
+from portability import services
 
 
 def _entity_list(what: str) -> dict[str, Any]:
@@ -27,15 +24,15 @@ def _entity_list(what: str) -> dict[str, Any]:
     }
 
 
-# The document is checked whole by portability.plan_import (so that every error names its place); this
+# The document is checked whole by services.plan_import (so that every error names its place); this
 # is the shape it accepts: what GET user/export answers.
 EXPORT_DOCUMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A `daymark-export` document, as GET user/export answers it. References (an item's "
     "`list`, a card's `items`, an entry's `item`) must name entities of the same document.",
     "properties": {
-        "format": {"type": "string", "enum": [portability.FORMAT]},
-        "format_version": {"type": "integer", "enum": [portability.FORMAT_VERSION]},
+        "format": {"type": "string", "enum": [services.FORMAT]},
+        "format_version": {"type": "integer", "enum": [services.FORMAT_VERSION]},
         "exported_at": {"description": "When the export was made; informational, not read."},
         "profile": {
             "type": "object",
@@ -69,29 +66,3 @@ class ImportResultSerializer(serializers.Serializer):
     replaced_ids = serializers.DictField(
         child=serializers.UUIDField(), help_text="Taken ids and their new ids."
     )
-
-
-def _user(request: Request) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
-class ExportView(APIView):
-    @extend_schema(
-        responses={200: OpenApiResponse(description="The `daymark-export` document.")}, tags=["user"]
-    )
-    def get(self, request: Request) -> Response:
-        return Response(portability.account_export(user=_user(request)))
-
-
-class ImportView(APIView):
-    @extend_schema(request=ImportSerializer, responses={200: ImportResultSerializer}, tags=["user"])
-    def post(self, request: Request) -> Response:
-        serializer = ImportSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = portability.account_import(
-            user=_user(request),
-            document=serializer.validated_data["document"],
-            mode=serializer.validated_data["mode"],
-        )
-        return Response(result)

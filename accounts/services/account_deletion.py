@@ -1,0 +1,35 @@
+"""Account deletion by its owner, password confirmed."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
+from core.problems import validation_error
+from sync.services import lock_sync_state
+
+logger = logging.getLogger("daymark.accounts")
+
+Event = AuditEvent.Event
+
+
+def account_delete(*, user: User, password: str) -> None:
+    """Deletes the user and everything it owns (every owned row cascades from the user, refresh tokens
+    included), after checking the password: a stolen access token alone cannot erase an account.
+
+    Wrong or empty password: 400 `validation_error` on `password` (not 401: the caller is authenticated,
+    the field is wrong), and nothing changes.
+    """
+    if not password or not user.check_password(password):
+        raise validation_error({"password": ["Wrong password."]})
+    user_id = str(user.pk)
+    with transaction.atomic():
+        # Waits for the user's writes in flight, so none commits into a half-deleted account.
+        lock_sync_state(user)
+        # Recorded before the delete, with the email: the event outlives the account (user becomes null).
+        audit_record(event=Event.ACCOUNT_DELETED, user=user, target_type="user", target_id=user_id)
+        user.delete()
+    logger.info("account deleted", extra={"deleted_user_id": user_id})

@@ -1,0 +1,88 @@
+"""Sessions: login, the refresh tokens behind them, rotation and revocation."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpRequest
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
+
+Event = AuditEvent.Event
+
+
+def session_login(*, request: HttpRequest | None, email: str, password: str) -> dict[str, str] | None:
+    """A new session for the right credentials of an active user; None (and a logged failure) otherwise."""
+    user = authenticate(request, email=email, password=password)
+    if user is None or not isinstance(user, User):
+        audit_record(event=Event.LOGIN_FAILED, email=User.objects.normalize_email(email))
+        return None
+    audit_record(event=Event.LOGIN_SUCCEEDED, user=user)
+    return session_tokens(user=user)
+
+
+def session_tokens(*, user: User) -> dict[str, str]:
+    """A new refresh token (recorded, so it can be revoked) and its access token."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def session_rotate(*, raw: str) -> dict[str, str]:
+    """Trades a refresh token for a new pair; the old one is revoked. Raises TokenError when it is not a
+    live refresh token of an active user.
+
+    The new pair is made for the user as they are now (simplejwt's own rotation copies the old claims,
+    including the password hash it was issued under, so after a password change the device that kept its
+    session got access tokens that were all rejected). Revocation is the blacklist, which a password
+    change fills with every other session. The blacklist row is the claim on the token: of two uses
+    racing past the check, only the one that writes the row gets a new pair.
+    """
+    old = RefreshToken(raw)  # type: ignore[arg-type]
+    user = User.objects.filter(pk=old.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise TokenError("No active account for this token.")
+    outstanding = OutstandingToken.objects.filter(jti=old.get(api_settings.JTI_CLAIM)).first()
+    if outstanding is None:
+        raise TokenError("Not a token this server issued.")
+    with transaction.atomic():
+        _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+        if not created:
+            raise TokenError("Token is blacklisted")
+        return session_tokens(user=user)
+
+
+def session_revoke(*, user: User, refresh: RefreshToken) -> None:
+    refresh.blacklist()
+    audit_record(event=Event.LOGOUT, user=user, target_type="refresh_token", target_id=str(refresh["jti"]))
+
+
+def session_revoke_everywhere(*, user: User, by_staff: User | None = None) -> int:
+    """Logout everywhere (by the user, or by staff from the admin): every refresh token is revoked."""
+    with transaction.atomic():
+        count = sessions_revoke_all(user=user)
+        if by_staff is None:
+            audit_record(event=Event.LOGOUT_ALL, user=user, metadata={"sessions": count})
+        else:
+            audit_record(
+                event=Event.SESSIONS_REVOKED,
+                user=by_staff,
+                target_type="user",
+                target_id=str(user.pk),
+                metadata={"sessions": count, "target_email": user.email},
+            )
+    return count
+
+
+def sessions_revoke_all(*, user: User, keep_jti: str | None = None) -> int:
+    """Blacklists every outstanding refresh token of `user` (but `keep_jti`); returns how many."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    if keep_jti:
+        outstanding = outstanding.exclude(jti=keep_jti)
+    blacklisted = [BlacklistedToken(token=token) for token in outstanding]
+    BlacklistedToken.objects.bulk_create(blacklisted, ignore_conflicts=True)
+    return len(blacklisted)
