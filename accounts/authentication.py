@@ -3,34 +3,35 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
 
 from accounts.models import ApiKey
 from accounts.services.api_keys import api_key_authenticate
+from core.authentication import OncePerRequest
 from core.context import user_id_var
 
 
-class JWTAuthentication(authentication.JWTAuthentication):
-    """simplejwt's bearer authentication (signature, algorithm, issuer, audience, active user), plus the
-    user id in the log context."""
+class JWTAuthentication(OncePerRequest, authentication.JWTAuthentication):
+    """simplejwt's bearer authentication (signature, algorithm, issuer, audience, active user), once per
+    request, plus the user id in the log context."""
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        result = super().authenticate(request)
+    def authenticate_once(self, request: Request) -> tuple[Any, Any] | None:
+        result = authentication.JWTAuthentication.authenticate(self, request)
         if result is not None:
             user_id_var.set(str(result[0].pk))
         return result
 
 
-class ApiKeyAuthentication(BaseAuthentication):
-    """`Authorization: Api-Key <key>`. `request.auth` is the ApiKey. A read-only key is refused (403) on
-    any unsafe method here, so no view can forget the check."""
+class ApiKeyAuthentication(OncePerRequest):
+    """`Authorization: Api-Key <key>`, once per request. `request.auth` is the ApiKey. A read-only key is
+    refused (403) on any unsafe method here, so no view can forget the check."""
 
     keyword = "Api-Key"
     SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+    def authenticate_once(self, request: Request) -> tuple[Any, ApiKey] | None:
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import login_limits
 from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, User
 from accounts.serializers import (
@@ -85,24 +86,25 @@ def _refresh_token_of(user: User, raw: str) -> RefreshToken:
     return token
 
 
-def _email_in_body(request: Request) -> str | None:
+def _email_in_body(request: Request) -> str:
     email = request.data.get("email") if isinstance(request.data, dict) else None
-    return f"email:{User.objects.normalize_email(email)}" if isinstance(email, str) and email else None
+    return User.objects.normalize_email(email) if isinstance(email, str) else ""
 
 
 class AuthView(APIView):
     """The auth endpoints that create a session need no credentials; each has its own budgets per IP (and
-    per email), and a refused attempt is written to the audit log once per window."""
+    logins per email: `accounts/login_limits.py`), and a refused attempt is written to the audit log once
+    per window."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     rate_limits: tuple[Budget, ...] = ()
 
-    def on_rate_limited(self, request: Request, usage: Usage) -> None:
-        email = _email_in_body(request)
+    @staticmethod
+    def on_rate_limited(request: Request, usage: Usage) -> None:
         audit_record(
             event=AuditEvent.Event.RATE_LIMITED,
-            email=email.removeprefix("email:") if email else "",
+            email=_email_in_body(request),
             target_type="endpoint",
             target_id=request.path,
             metadata={"policy": usage.name, "limit": usage.limit, "window": usage.window},
@@ -121,17 +123,18 @@ class RegisterView(AuthView):
 
 
 class TokenView(AuthView):
-    rate_limits = (
-        ip_budget("token-ip", "RATE_LIMIT_TOKEN_PER_IP"),
-        Budget("token-email", "RATE_LIMIT_TOKEN_PER_EMAIL", _email_in_body),
-    )
+    rate_limits = (login_limits.IP_BUDGET,)
 
     @extend_schema(request=TokenObtainSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = _validated(TokenObtainSerializer, request)
+        account = User.objects.normalize_email(data["email"])
+        attempt = login_limits.login_attempt(request, account, self.on_rate_limited)
         tokens = session_login(request=request._request, email=data["email"], password=data["password"])
         if tokens is None:
+            attempt.failed()
             raise InvalidCredentials()
+        attempt.succeeded()
         return Response(tokens)
 
 

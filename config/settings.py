@@ -63,7 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
-    "core.ratelimit.ClientContextMiddleware",
+    "core.middleware.ClientContextMiddleware",
     "core.middleware.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.ContentSecurityPolicyMiddleware",
@@ -316,11 +316,15 @@ CSP_HTML_PATH_PREFIXES = ("/admin/", "/api/docs", "/api/redoc")
 RATE_LIMIT_DEFAULT = env.str("RATE_LIMIT_DEFAULT", default="600/m")
 RATE_LIMIT_ADMIN_KEY_MULTIPLIER = env.int("RATE_LIMIT_ADMIN_KEY_MULTIPLIER", default=5)
 RATE_LIMIT_TOKEN_PER_IP = env.str("RATE_LIMIT_TOKEN_PER_IP", default="10/m")
+# Failed logins per account (accounts/login_limits.py): an address that logged in to the account in the last
+# RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS has its own budget of them, so others cannot lock the owner out.
 RATE_LIMIT_TOKEN_PER_EMAIL = env.str("RATE_LIMIT_TOKEN_PER_EMAIL", default="5/m")
+RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS = env.int("RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS", default=90)
 RATE_LIMIT_REGISTER_PER_IP = env.str("RATE_LIMIT_REGISTER_PER_IP", default="5/h")
 RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str("RATE_LIMIT_PASSWORD_RESET_PER_IP", default="5/h")
-RATELIMIT_ENABLE = env.bool("RATE_LIMIT_ENABLE", default=True)
-RATELIMIT_CACHE_PREFIX = "rl:"
+# Failed authentications (bad API key or token, wrong password) per client IP; beyond it they answer 429.
+RATE_LIMIT_AUTH_FAILURES_PER_IP = env.str("RATE_LIMIT_AUTH_FAILURES_PER_IP", default="30/m")
+RATE_LIMIT_ENABLE = env.bool("RATE_LIMIT_ENABLE", default=True)
 # Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is the client.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 

@@ -2,7 +2,8 @@
 
 A middleware, so it holds for every POST endpoint, including ones added later, whatever view class they
 use. DRF authenticates lazily inside the view, so the middleware authenticates the request itself with
-the same `DEFAULT_AUTHENTICATION_CLASSES`: keys are stored per user. A request without valid credentials
+the same `DEFAULT_AUTHENTICATION_CLASSES` (which keep their outcome on the request: the view does not
+authenticate again): keys are stored per user. A request without valid credentials
 (the `auth/*` endpoints that create a session: a retried `auth/token/refresh` must get its tokens again,
 not "refresh token reused", even when the client still attaches its expired access token) is recorded in
 one anonymous scope, where only the same body (password or refresh token included) replays. Its 401 and
@@ -29,10 +30,9 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import APIException
-from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from core.authentication import authenticated
 from core.middleware import Handler
 from core.problems import (
     IdempotencyKeyInUse,
@@ -40,6 +40,7 @@ from core.problems import (
     ProblemError,
     is_api_path,
     problem_response,
+    rate_limited_response,
 )
 from core.ratelimit import throttle_before_view
 from sync.models import IdempotencyKey
@@ -63,19 +64,7 @@ def _valid_key(key: str) -> bool:
 def _authenticated_user(request: HttpRequest) -> Any | None:
     """The user DRF will authenticate for this request, or None; errors are left for the view to answer."""
     classes = cast(list[type[BaseAuthentication]], api_settings.DEFAULT_AUTHENTICATION_CLASSES)
-    authenticators = [cls() for cls in classes]
-    had_user = "user" in request.__dict__
-    original = request.__dict__.get("user")
-    try:
-        user = Request(request, authenticators=authenticators).user
-    except APIException:
-        user = None
-    finally:
-        # DRF's Request writes the user onto the Django request; the view will authenticate again.
-        if had_user:
-            request.__dict__["user"] = original
-        else:
-            request.__dict__.pop("user", None)
+    user = authenticated(request, classes).user
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
@@ -176,12 +165,16 @@ class IdempotencyKeyMiddleware:
         if key is None or request.method != "POST" or not is_api_path(request):
             return self.get_response(request)
         if not _valid_key(key):
-            refused = throttle_before_view(request)
-            return refused or problem_response(
-                400,
-                "validation_error",
-                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
-                errors={HEADER: [f"At most {MAX_KEY_LENGTH} printable ASCII characters."]},
+            wait = throttle_before_view(request)
+            return (
+                rate_limited_response(wait)
+                if wait is not None
+                else problem_response(
+                    400,
+                    "validation_error",
+                    f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.",
+                    errors={HEADER: [f"At most {MAX_KEY_LENGTH} printable ASCII characters."]},
+                )
             )
         user = _authenticated_user(request)
 
@@ -189,7 +182,8 @@ class IdempotencyKeyMiddleware:
         if isinstance(claimed, HttpResponse):
             # Answered without running the view, so without its throttle: spend the same budgets here, or
             # replaying a key would be a way around the rate limit.
-            return throttle_before_view(request) or claimed
+            wait = throttle_before_view(request)
+            return rate_limited_response(wait) if wait is not None else claimed
         try:
             response = self.get_response(request)
         except BaseException:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.context import client_ip_var, request_id_var, user_id_var
+from core.context import client_ip_var, request_id_var, user_agent_var, user_id_var
 from core.problems import PayloadTooLarge, is_api_path, problem_response, unavailable_response
+from core.ratelimit import client_ip, ratelimit_headers
 
 logger = logging.getLogger("daymark.request")
 access_logger = logging.getLogger("daymark.access")
@@ -39,6 +40,26 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
             user_id_var.reset(user_token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class ClientContextMiddleware:
+    """Puts the caller's IP and user agent in the context (for the audit log and the access log) and the
+    rate-limit headers of the budgets the request spent on the answer. Sits inside RequestIdMiddleware."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        ip_token = client_ip_var.set(client_ip(request) or None)
+        agent_token = user_agent_var.set(request.headers.get("User-Agent", "")[:512])
+        try:
+            response = self.get_response(request)
+        finally:
+            client_ip_var.reset(ip_token)
+            user_agent_var.reset(agent_token)
+        for name, value in ratelimit_headers(getattr(request, "rate_limit_usages", ())).items():
+            response[name] = value
         return response
 
 

@@ -22,6 +22,7 @@ from rest_framework.settings import api_settings
 
 from core.context import request_id_var
 from core.dependencies import DATABASE
+from core.ratelimit import count_failed_authentication
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://daymark.app/problems/"
@@ -103,6 +104,17 @@ class RateLimited(ProblemError):
     code = "rate_limited"
     title = "Too many requests"
     default_detail = "Rate limit exceeded; retry after the time in Retry-After."
+
+    def __init__(self, detail: str | None = None, *, wait: int | None = None) -> None:
+        super().__init__(detail)
+        self.wait = wait  # seconds, answered as Retry-After
+
+
+def rate_limited_response(wait: int) -> JsonResponse:
+    """The 429 for a refusal outside DRF (middleware)."""
+    response = problem_response(429, RateLimited.code, str(RateLimited.default_detail), RateLimited.title)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 class ServiceUnavailable(ProblemError):
@@ -225,6 +237,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     exc = database_unavailable(exc) or exc
     if not isinstance(exc, drf.APIException):
         return None
+    request = context.get("request")
+    if request is not None and _refuses_credentials(exc):
+        wait = count_failed_authentication(request._request)
+        if wait is not None:
+            exc = RateLimited("Too many failed authentications from your address.", wait=wait)
 
     headers: dict[str, str] = {}
     auth_header = getattr(exc, "auth_header", None)
@@ -267,6 +284,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "authentication_failed"
     body = problem_body(status, code, detail, title, **extra)
     return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _refuses_credentials(exc: drf.APIException) -> bool:
+    """A 401 for credentials the client sent (an API key, a token, a password), not for missing ones."""
+    return isinstance(exc, drf.AuthenticationFailed) or getattr(exc, "code", None) == "authentication_failed"
 
 
 def is_api_path(request: HttpRequest) -> bool:

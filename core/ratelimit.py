@@ -1,9 +1,18 @@
-"""Rate limits (API.md section 7) on the shared cache, with django-ratelimit's atomic counters.
+"""Rate limits (API.md section 7): fixed-window counters in the shared cache.
 
-Every request counts against one default budget: per API key (an admin key gets `rate_limit_multiplier`
+Every request spends one unit of the default budget: per API key (an admin key gets `rate_limit_multiplier`
 times more), else per user, else per client IP. Views add their own budgets in `rate_limits` (the auth
-endpoints: per IP, per email). Counters live in the cache (`cache.add` + `cache.incr`, atomic in Redis), so
-every process behind the load balancer spends from the same budget.
+endpoints: per IP). Some budgets are spent only by failures and read before the attempt (failed
+authentications per IP, failed logins per email: `accounts/login_limits.py`).
+
+Counters live in the cache, so every process behind the load balancer spends from the same budget. On
+Redis, all the counters a request touches are counted and read in one round trip (a Lua script: `INCR`, and
+`EXPIRE` on a window's first unit); any other cache (local memory in development) uses `add` + `incr`.
+Windows are fixed and staggered per key, so they do not all reset at once.
+
+We dropped django-ratelimit: its public `get_usage` costs two Redis round trips per budget (`SET NX`, then
+an increment) and cannot read or count several budgets at once, and everything else we used from it was
+private. See docs/security.md.
 
 Answers carry `RateLimit-Policy` and `RateLimit` in the syntax of the IETF httpapi ratelimit-headers draft;
 a refused request is a 429 `rate_limited` problem with `Retry-After` (seconds).
@@ -11,32 +20,31 @@ a refused request is a 429 `rate_limited` problem with `Retry-After` (seconds).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import time
+import zlib
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse
+from django.core.cache import cache
+from django.http import HttpRequest
 from django.urls import Resolver404, resolve
-from django_ratelimit import ALL
-from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from core.context import client_ip_var, user_agent_var
-from core.problems import RateLimited, problem_response
+from core.authentication import authenticated
 
 logger = logging.getLogger("daymark.ratelimit")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Counters outlive their window by a few seconds, so a late request of the window never finds it gone.
+_EXPIRY_MARGIN = 5
 
 
 # --- The client's address ---------------------------------------------------------------------------------
@@ -105,24 +113,166 @@ class Budget:
 
     name: str
     setting: str
-    key: Callable[[Request], str | None]
+    key: Callable[[Request], str | None] = lambda request: None
 
 
 @dataclass(frozen=True)
 class Usage:
+    """A budget as one request found it. `refused`: spent, it went over the limit; read, it had no room
+    left for another unit."""
+
     name: str
     limit: int
     window: int
     count: int
     reset: int
-
-    @property
-    def exceeded(self) -> bool:
-        return self.count > self.limit
+    refused: bool
 
     @property
     def remaining(self) -> int:
         return max(0, self.limit - self.count)
+
+    @property
+    def first_refusal(self) -> bool:
+        """The first request of its window this budget refused (for logs and audit: once per window)."""
+        return self.count == self.limit + 1
+
+
+@dataclass(frozen=True)
+class Count:
+    """One counter of a request: spend one unit of `budget` for `value`, or (`spend=False`) only read it."""
+
+    budget: Budget
+    value: str
+    spend: bool = True
+    multiplier: int = 1
+
+
+def _window_end(value: str, window: int) -> int:
+    """The end of the current window for `value`, staggered by a hash of it."""
+    now = int(time.time())
+    if window == 1:
+        return now
+    end = now - now % window + zlib.crc32(value.encode()) % window
+    return end if end >= now else end + window
+
+
+def flag_key(name: str, value: str) -> str:
+    """The cache key of `name` for `value`. Hashed: values hold emails and addresses, which a look at Redis
+    should not show."""
+    return f"{name}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+
+
+def _counter_key(name: str, value: str, window: int, ends: int) -> str:
+    return f"rl:{flag_key(name, value)}:{window}:{ends}"
+
+
+# ARGV holds one mode and one TTL per key: `spend` counts one unit (and starts the key's expiry on its
+# first), `read` only reads, `mark` sets the key to 1 for TTL seconds (a flag, read like a counter).
+_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local mode, ttl = ARGV[2 * i - 1], tonumber(ARGV[2 * i])
+  if mode == 'spend' then
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 then redis.call('EXPIRE', key, ttl) end
+  elseif mode == 'mark' then
+    redis.call('SET', key, 1, 'EX', ttl)
+    counts[i] = 1
+  else
+    counts[i] = tonumber(redis.call('GET', key) or '0')
+  end
+end
+return counts
+"""
+
+Operation = tuple[str, str, int]  # (key, mode, ttl)
+
+
+@lru_cache(maxsize=4)
+def _redis_script(client: Any) -> Any:
+    return client.register_script(_SCRIPT)
+
+
+def run_counters(operations: Sequence[Operation]) -> list[int]:
+    """Performs `operations` on the shared cache: in one round trip on django-redis; in the process's local
+    memory while Redis fails (core/cache.OptionalRedisCache.run: limits then hold per process)."""
+    get_client = getattr(getattr(cache, "client", None), "get_client", None)
+    if get_client is None:
+        return _run_counters_on(cache, operations)
+
+    def on_redis() -> list[int]:
+        script = _redis_script(get_client(write=True))
+        keys = [cache.client.make_key(key) for key, _, _ in operations]  # type: ignore[attr-defined]
+        args = [part for _, mode, ttl in operations for part in (mode, ttl)]
+        return [int(count) for count in script(keys=keys, args=args)]
+
+    run = getattr(cache, "run", None)
+    if run is None:
+        return on_redis()
+    return list(run(on_redis, lambda local: _run_counters_on(local, operations)))
+
+
+def _run_counters_on(store: Any, operations: Sequence[Operation]) -> list[int]:
+    counts = []
+    for key, mode, ttl in operations:
+        if mode == "mark":
+            store.set(key, 1, ttl)
+            counts.append(1)
+        elif mode == "read":
+            counts.append(int(store.get(key, 0)))
+        elif store.add(key, 1, ttl):  # an atomic add, then an atomic incr
+            counts.append(1)
+        else:
+            counts.append(int(store.incr(key)))
+    return counts
+
+
+def count(counts: Sequence[Count], extra: Sequence[Operation] = ()) -> tuple[list[Usage], list[int]] | None:
+    """Spends and reads `counts` (and the `extra` operations, whose results are the second member) in one
+    round trip. None when rate limits are off or the cache is down (the error is logged: serving
+    uncounted beats failing every request)."""
+    if not settings.RATE_LIMIT_ENABLE:
+        return None
+    now = int(time.time())
+    plans = []
+    for item in counts:
+        limit, window = parse_rate(getattr(settings, item.budget.setting))
+        ends = _window_end(item.value, window)
+        key = _counter_key(item.budget.name, item.value, window, ends)
+        mode = "spend" if item.spend else "read"
+        plans.append((item, limit * item.multiplier, window, ends, (key, mode, window + _EXPIRY_MARGIN)))
+    try:
+        results = run_counters([plan[-1] for plan in plans] + list(extra))
+    except Exception:
+        logger.exception("Rate-limit cache unavailable; request not counted")
+        return None
+    usages = [
+        Usage(
+            name=item.budget.name,
+            limit=limit,
+            window=window,
+            count=found,
+            reset=max(0, ends - now),
+            refused=found > limit if item.spend else found >= limit,
+        )
+        for (item, limit, window, ends, _), found in zip(plans, results, strict=False)
+    ]
+    return usages, results[len(plans) :]
+
+
+def note_usages(request: HttpRequest, usages: Sequence[Usage]) -> None:
+    """Keeps `usages` on the request for the RateLimit headers of its answer (a later usage of a budget
+    replaces an earlier one)."""
+    names = {usage.name for usage in usages}
+    kept = [usage for usage in getattr(request, "rate_limit_usages", []) if usage.name not in names]
+    request.rate_limit_usages = [*kept, *usages]  # type: ignore[attr-defined]
+
+
+def retry_after(usages: Sequence[Usage]) -> int | None:
+    """Seconds until every refusing budget has room again; None when none refuses."""
+    refused = [usage.reset for usage in usages if usage.refused]
+    return max(1, *refused) if refused else None
 
 
 def _default_key(request: Request) -> str:
@@ -142,111 +292,52 @@ def ip_budget(name: str, setting: str) -> Budget:
     return Budget(name, setting, lambda request: client_ip_key(request._request))
 
 
-# One round trip to Redis per budget: count, and start the window's expiry on its first request.
-# (django-ratelimit's get_usage takes two: SET NX, then django-redis's EXISTS+INCRBY script.)
-_COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-
-
-def _redis_counter(cache: Any) -> Callable[[str, int], int] | None:
-    """`count(key, ttl)` on the cache's Redis, or None for a cache that is not django-redis."""
-    get_client = getattr(getattr(cache, "client", None), "get_client", None)
-    if get_client is None:
-        return None
-    script = get_client(write=True).register_script(_COUNT_SCRIPT)
-
-    def count(key: str, ttl: int) -> int:
-        return int(script(keys=[cache.client.make_key(key)], args=[ttl]))
-
-    return count
-
-
-def _count(key: str, ttl: int) -> int:
-    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
-    counter = _redis_counter(cache)
-    if counter is None:
-        return _add_then_incr(cache, key, ttl)
-    run = getattr(cache, "run", None)  # core.cache.OptionalRedisCache: a local count while Redis fails
-    if run is None:
-        return counter(key, ttl)
-    return int(run(lambda: counter(key, ttl), lambda local: _add_then_incr(local, key, ttl)))
-
-
-def _add_then_incr(cache: Any, key: str, ttl: int) -> int:
-    if cache.add(key, 1, ttl):  # other caches (local memory in development): add, then an atomic incr
-        return 1
-    return int(cache.incr(key))
-
-
-def _spend(request: Request, budget: Budget, value: str, multiplier: int) -> Usage | None:
-    """Counts one request against `budget` for `value`, in django-ratelimit's windows and keys (a window
-    per key, staggered so they do not all reset at once)."""
-    if not getattr(settings, "RATELIMIT_ENABLE", True):
-        return None
-    limit, window = parse_rate(getattr(settings, budget.setting))
-    limit *= multiplier
-    group = f"daymark:{budget.name}"
-    ends = _get_window(value, window)
-    try:
-        count = _count(_make_cache_key(group, ends, (limit, window), value, ALL), window + EXPIRATION_FUDGE)
-    except Exception:  # the cache is down: serve rather than fail every request; the error is logged
-        logger.exception("Rate-limit cache unavailable; request not counted")
-        return None
-    return Usage(budget.name, limit, window, count, max(0, ends - int(time.time())))
-
-
-def spend_budgets(request: Request, view: Any) -> int | None:
-    """Spends one unit of every budget that applies to `request` for `view` (the default budget and the
-    view's `rate_limits`) and puts the usages on the request for the headers. Returns None when every
-    budget still has room, else the seconds to wait; `view.on_rate_limited(request, usage)` is then called
-    once per window, on the first refused request of a budget (the audit log uses it)."""
+def spend_budgets(
+    request: Request, budgets: Sequence[Budget], on_refused: Callable[[Request, Usage], None] | None = None
+) -> int | None:
+    """Spends one unit of the default budget and of every one of `budgets` that applies to `request`, in one
+    round trip, and keeps the usages for the headers. Returns None when all still have room, else the
+    seconds to wait; `on_refused(request, usage)` is called on a budget's first refusal in its window (the
+    audit log uses it)."""
     multiplier = int(getattr(request.auth, "rate_limit_multiplier", 1) or 1)
-    budgets: Sequence[Budget] = (DEFAULT_BUDGET, *getattr(view, "rate_limits", ()))
-    usages: list[Usage] = []
-    for budget in budgets:
-        value = budget.key(request)
-        if value is None:
-            continue
-        usage = _spend(request, budget, value, multiplier if budget is DEFAULT_BUDGET else 1)
-        if usage is not None:
-            usages.append(usage)
-    request._request.rate_limit_usages = usages  # type: ignore[attr-defined]
-    exceeded = [usage for usage in usages if usage.exceeded]
-    if not exceeded:
+    counts = [Count(DEFAULT_BUDGET, _default_key(request), multiplier=multiplier)]
+    counts += [Count(b, value) for b in budgets if (value := b.key(request)) is not None]
+    counted = count(counts)
+    if counted is None:
         return None
-    hook = getattr(view, "on_rate_limited", None)
-    for usage in exceeded:
-        if hook is not None and usage.count == usage.limit + 1:
-            hook(request, usage)
-    return max(1, *(usage.reset for usage in exceeded))
+    usages = counted[0]
+    note_usages(request._request, usages)
+    if on_refused is not None:
+        for usage in usages:
+            if usage.first_refusal:
+                on_refused(request, usage)
+    return retry_after(usages)
 
 
 class RateLimitThrottle(BaseThrottle):
-    """Spends one unit of every budget that applies; refuses when any is exhausted.
-
-    A view may define `rate_limits: Sequence[Budget]` and `on_rate_limited(request, usage)` (see
-    `spend_budgets`).
-    """
+    """Spends one unit of every budget that applies, as the caller the view authenticated; refuses when
+    any is exhausted. A view may define `rate_limits: Sequence[Budget]` and `on_rate_limited(request,
+    usage)` (a static method, see `spend_budgets`)."""
 
     def __init__(self) -> None:
         self._wait: int | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        self._wait = spend_budgets(request, view)
+        self._wait = spend_budgets(
+            request, getattr(view, "rate_limits", ()), getattr(view, "on_rate_limited", None)
+        )
         return self._wait is None
 
     def wait(self) -> float | None:
         return self._wait
 
 
-def throttle_before_view(request: HttpRequest) -> HttpResponse | None:
+def throttle_before_view(request: HttpRequest) -> int | None:
     """For an answer given before the view runs (the idempotency layer's replay, 409 and 422): spends the
-    budgets the view's throttle would spend, as the caller the view would authenticate, so such answers
-    cost what the request costs. Returns the 429 answer when a budget is exhausted, else None (the usages
-    are on the request for the headers). A path no rate-limited DRF view serves spends nothing."""
+    budgets the view's throttle would spend, so such answers cost what the request costs. The caller is the
+    one the view authenticates: the authenticators keep their outcome on the request, so they do not run
+    twice. Returns the seconds to wait when a budget is exhausted, else None (the usages are on the request
+    for the headers). A path no rate-limited DRF view serves spends nothing."""
     try:
         view_class = getattr(resolve(request.path_info).func, "cls", None)
     except Resolver404:
@@ -254,29 +345,35 @@ def throttle_before_view(request: HttpRequest) -> HttpResponse | None:
     throttles = getattr(view_class, "throttle_classes", ())
     if view_class is None or not any(issubclass(t, RateLimitThrottle) for t in throttles):
         return None
-    view = view_class()
-    had_user, original = "user" in request.__dict__, request.__dict__.get("user")
-    drf_request = Request(
-        request,
-        parsers=[parser() for parser in view.parser_classes],
-        authenticators=[auth() for auth in view.authentication_classes],
+    return spend_budgets(
+        authenticated(request, view_class.authentication_classes, view_class.parser_classes),
+        getattr(view_class, "rate_limits", ()),
+        getattr(view_class, "on_rate_limited", None),
     )
-    try:
-        # Authenticates, so the budget is the caller's; refused credentials leave the request anonymous.
-        with suppress(APIException):
-            drf_request.user  # noqa: B018
-        wait = spend_budgets(drf_request, view)
-    finally:
-        # DRF's Request writes the user onto the Django request; leave it as it was.
-        if had_user:
-            request.__dict__["user"] = original
-        else:
-            request.__dict__.pop("user", None)
-    if wait is None:
+
+
+# --- Failed authentications per client IP -----------------------------------------------------------------
+
+AUTH_FAILURES_BUDGET = ip_budget("auth-failures-ip", "RATE_LIMIT_AUTH_FAILURES_PER_IP")
+
+
+def count_failed_authentication(request: HttpRequest) -> int | None:
+    """Counts one refused credential (bad API key, bad or expired token, wrong password) against the
+    client's IP. Returns None while the IP has budget left, else the seconds until it has: the answer is
+    then a 429 instead of the 401. Valid credentials from the same address are never refused by it."""
+    counted = count([Count(AUTH_FAILURES_BUDGET, client_ip_key(request))])
+    if counted is None:
         return None
-    response = problem_response(429, RateLimited.code, str(RateLimited.default_detail), RateLimited.title)
-    response["Retry-After"] = str(wait)
-    return response
+    usages = counted[0]
+    note_usages(request, usages)
+    if usages[0].first_refusal:
+        logger.warning(
+            "Failed authentications from %s over %s a window",
+            client_ip(request) or "-",
+            usages[0].limit,
+            extra={"policy": AUTH_FAILURES_BUDGET.name},
+        )
+    return retry_after(usages)
 
 
 def ratelimit_headers(usages: Sequence[Usage]) -> dict[str, str]:
@@ -286,23 +383,3 @@ def ratelimit_headers(usages: Sequence[Usage]) -> dict[str, str]:
         "RateLimit-Policy": ", ".join(f'"{u.name}";q={u.limit};w={u.window}' for u in usages),
         "RateLimit": ", ".join(f'"{u.name}";r={u.remaining};t={u.reset}' for u in usages),
     }
-
-
-class ClientContextMiddleware:
-    """Puts the caller's IP and user agent in the context (for the audit log) and the rate-limit headers of
-    the budgets the request spent on the answer."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        ip_token = client_ip_var.set(client_ip(request) or None)
-        agent_token = user_agent_var.set(request.headers.get("User-Agent", "")[:512])
-        try:
-            response = self.get_response(request)
-        finally:
-            client_ip_var.reset(ip_token)
-            user_agent_var.reset(agent_token)
-        for name, value in ratelimit_headers(getattr(request, "rate_limit_usages", ())).items():
-            response[name] = value
-        return response

@@ -129,16 +129,18 @@ def test_metrics_are_merged_across_gunicorn_workers(tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
+        # Wait on /ready, not /health: a poll that times out on a loaded machine still reaches the server
+        # and would count as one more /health response than the test sent.
         deadline = time.monotonic() + 30
         while True:
             try:
-                _get(f"{base}/health", token)
+                _get(f"{base}/ready", token)
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
-        for _ in range(29):
+        for _ in range(30):
             assert _get(f"{base}/health", token)[0] == 200
 
         # Each scrape lands on any one worker; all of them report the same merged total.

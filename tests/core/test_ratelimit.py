@@ -1,5 +1,5 @@
-"""Rate limits (API.md section 7) on a real Redis: exact under concurrency, shared by processes, keyed by
-the real client IP, and stopping password guessing both per email and per IP."""
+"""Rate limits on a real Redis: exact under concurrency, shared by processes, keyed by the real client IP,
+and stopping password guessing both per email and per IP."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +25,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from accounts.services.api_keys import api_key_create
 from core.ratelimit import client_ip, parse_rate
 from tests.conftest import client_for
 from tests.factories import UserFactory
@@ -90,6 +95,20 @@ def test_users_have_separate_budgets(redis_cache: str, settings: Any, user: User
 
 
 @pytest.mark.django_db
+def test_an_admin_key_gets_the_multiplied_budget(redis_cache: str, settings: Any, user: User) -> None:
+    settings.RATE_LIMIT_DEFAULT = "2/h"
+    settings.RATE_LIMIT_ADMIN_KEY_MULTIPLIER = 5
+    _, key = api_key_create(user=user, name="ops", scopes=["read"], is_admin=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    answers = [client.get("/api/v1/lists") for _ in range(11)]
+
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    assert answers[0]["RateLimit-Policy"] == '"default";q=10;w=3600'
+
+
+@pytest.mark.django_db
 def test_a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_reset_the_budget(
     redis_cache: str, settings: Any
 ) -> None:
@@ -111,7 +130,7 @@ def test_brute_force_on_one_email_from_many_ips_is_stopped(
     client = APIClient()
     statuses = [_bad_login(client, user.email, f"198.51.100.{n}") for n in range(8)]
     assert statuses == [401] * 5 + [429] * 3
-    # The right password is refused too while the email's budget is spent.
+    # The right password is refused too from an address that never logged in to the account.
     good = client.post(
         "/api/v1/auth/token",
         {"email": user.email, "password": "a-long-enough-test-password"},
@@ -159,18 +178,16 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> None:
-    import urllib.error
-    import urllib.request
-
+@contextmanager
+def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Iterator[list[int]]:
+    """Two gunicorn processes on one SQLite database and the test's Redis; yields their ports."""
     env = {
         **os.environ,
         "DJANGO_SECRET_KEY": "two-process-test-secret",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "REDIS_URL": REDIS_URL,
-        "CACHE_KEY_PREFIX": redis_cache,
-        "RATE_LIMIT_DEFAULT": "600/m",
-        "RATE_LIMIT_TOKEN_PER_IP": "7/h",
+        "CACHE_KEY_PREFIX": cache_prefix,
+        **settings_env,
     }
     # Refused auth attempts are written to the audit log, so the servers need a database.
     subprocess.run(
@@ -195,20 +212,7 @@ def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> Non
     try:
         for port, server in zip(ports, servers, strict=True):
             _wait_for(port, server)
-        statuses = []
-        for n in range(10):
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{ports[n % 2]}/api/v1/auth/token",
-                data=b"{}",
-                headers={"Content-Type": "application/json"},
-                method="POST",
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    statuses.append(response.status)
-            except urllib.error.HTTPError as error:
-                statuses.append(error.code)
-        assert statuses == [400] * 7 + [429] * 3
+        yield ports
     finally:
         for server in servers:
             server.terminate()
@@ -218,6 +222,29 @@ def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> Non
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=10)
+
+
+def status_of(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+    method = "POST" if data is not None else "GET"
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> None:
+    with two_servers(tmp_path, redis_cache, RATE_LIMIT_TOKEN_PER_IP="7/h") as ports:
+        statuses = [
+            status_of(
+                f"http://127.0.0.1:{ports[n % 2]}/api/v1/auth/token",
+                data=b"{}",
+                headers={"Content-Type": "application/json"},
+            )
+            for n in range(10)
+        ]
+    assert statuses == [400] * 7 + [429] * 3
 
 
 class TestClientIp:

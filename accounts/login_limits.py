@@ -1,0 +1,84 @@
+"""The limits on logging in, in one place for every way to log in (the password today, passkeys later).
+
+- Per client IP, every attempt: `token-ip` (`RATE_LIMIT_TOKEN_PER_IP`), spent by the view's throttle.
+- Per account, failed attempts only: `token-email` (`RATE_LIMIT_TOKEN_PER_EMAIL`). Read before the
+  password is checked and spent when it is wrong. Once spent, attempts for the account are refused (429)
+  from every address that never logged in to it: guessing one password from many IPs stops.
+- An address that logged in to the account before (in the last `RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS`) is
+  not held by `token-email`: it has its own budget of failures for that account, `token-email-ip` (same
+  rate). So an attacker who spends the account's failures cannot lock its owner out of the addresses the
+  owner uses, and the owner's own typos cannot lock anyone else out.
+
+Addresses are counted as the rate limits count them (IPv6 per /64). A refused attempt counts as a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework.request import Request
+
+from core.problems import RateLimited
+from core.ratelimit import Budget, Count, Usage, client_ip_key, count, flag_key, ip_budget, note_usages
+
+IP_BUDGET = ip_budget("token-ip", "RATE_LIMIT_TOKEN_PER_IP")
+ACCOUNT_FAILURES = Budget("token-email", "RATE_LIMIT_TOKEN_PER_EMAIL")
+ADDRESS_FAILURES = Budget("token-email-ip", "RATE_LIMIT_TOKEN_PER_EMAIL")
+_KNOWN_ADDRESS = "login-known"
+
+
+def _counts(request: Request, account: str, *, spend: bool) -> list[Count]:
+    address = f"{account}|{client_ip_key(request._request)}"
+    return [Count(ACCOUNT_FAILURES, account, spend=spend), Count(ADDRESS_FAILURES, address, spend=spend)]
+
+
+def _known_key(request: Request, account: str) -> str:
+    return flag_key(_KNOWN_ADDRESS, f"{account}|{client_ip_key(request._request)}")
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One attempt to log in to `account` (the normalised email) from the request's address."""
+
+    request: Request
+    account: str
+    known_address: bool
+
+    def failed(self) -> Usage | None:
+        """Spends one failure of the account and of this address for it; returns the budget that governs
+        this address."""
+        counted = count(_counts(self.request, self.account, spend=True))
+        if counted is None:
+            return None
+        by_account, by_address = counted[0]
+        governing = by_address if self.known_address else by_account
+        note_usages(self.request._request, [governing])
+        return governing
+
+    def succeeded(self) -> None:
+        """Remembers that this address logged in to the account: it gets its own budget of failures."""
+        ttl = settings.RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS * 86400
+        count([], extra=[(_known_key(self.request, self.account), "mark", ttl)])
+
+
+def login_attempt(
+    request: Request, account: str, on_refused: Callable[[Request, Usage], None] | None = None
+) -> LoginAttempt:
+    """Starts an attempt; call before checking the credential, then `failed()` or `succeeded()`. Raises
+    RateLimited (429 with Retry-After) when the failures that govern this address are spent (the refused
+    attempt counts as one); `on_refused(request, usage)` is called on the first refusal of a window."""
+    counted = count(_counts(request, account, spend=False), extra=[(_known_key(request, account), "read", 0)])
+    if counted is None:
+        return LoginAttempt(request, account, known_address=False)
+    (by_account, by_address), (known,) = counted
+    attempt = LoginAttempt(request, account, known_address=bool(known))
+    governing = by_address if attempt.known_address else by_account
+    note_usages(request._request, [governing])
+    if not governing.refused:
+        return attempt
+    spent = attempt.failed()
+    if spent is not None and spent.first_refusal and on_refused is not None:
+        on_refused(request, spent)
+    raise RateLimited(wait=max(1, governing.reset))
