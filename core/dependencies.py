@@ -29,10 +29,6 @@ class Dependency:
         self._logged_at = 0.0
         self._unlogged = 0
 
-    @property
-    def failing(self) -> bool:
-        return self._failing_since is not None
-
     def available(self) -> bool:
         """False while a failed optional dependency is left alone; then True for one caller at a time."""
         if self._failing_since is None:

@@ -106,6 +106,17 @@ class LiveServer:
             return log.read().decode(errors="replace")
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stops a server this test started (SIGTERM, then SIGKILL after 15 s)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
 def _wait_until_ready(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -170,12 +181,7 @@ def live_server_behind_proxies(
         _wait_until_ready(port, server, log)
         yield LiveServer(port, database, cache, log)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
+        stop(server)
         database.close()
         cache.close()
         with django_db_blocker.unblock():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import ANSWER_WITHIN, ROOT, free_port, request
+from tests.faults.conftest import ANSWER_WITHIN, ROOT, free_port, request, stop
 from tests.faults.proxy import FaultProxy
 
 pytestmark = pytest.mark.fault
@@ -46,16 +46,6 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], what: str) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"{what} never answered /health")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
@@ -128,8 +118,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _wait_for(nginx_port, nginx, "nginx")
         yield Stack(gunicorn_port, nginx_port, upstream)
     finally:
-        _stop(nginx)
-        _stop(gunicorn)
+        stop(nginx)
+        stop(gunicorn)
         upstream.close()
 
 
