@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from django.conf import settings
-from django.core.management import call_command
 
 from tests.faults.proxy import FaultProxy
 
@@ -130,11 +129,12 @@ def _wait_until_ready(port: int, server: subprocess.Popen[bytes], log: Path) -> 
 
 @pytest.fixture(scope="session")
 def live_server_behind_proxies(
-    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """gunicorn with 2 workers x 4 threads, pools of 2 to 4 connections, on the test database; one for
-    all fault tests (each leaves both proxies passing). Its rows are flushed at the end. (Tests using it
-    carry `django_db`, which is what makes pytest-django create the test database.)"""
+    all fault tests (each leaves both proxies passing). Tests using it carry `django_db(transaction=True)`:
+    pytest-django then creates the test database, and empties it after each test of the rows the server
+    wrote, which other tests must not see."""
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError:
@@ -184,5 +184,3 @@ def live_server_behind_proxies(
         stop(server)
         database.close()
         cache.close()
-        with django_db_blocker.unblock():
-            call_command("flush", interactive=False, verbosity=0)

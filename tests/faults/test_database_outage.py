@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.conftest import ANSWER_WITHIN, Answer, LiveServer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.fault, pytest.mark.django_db]
+pytestmark = [pytest.mark.postgres, pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
 LISTS = "/api/v1/lists"
 
