@@ -11,8 +11,8 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -293,6 +293,18 @@ def _refuses_credentials(exc: drf.APIException) -> bool:
 
 def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 view (`handler400`): the answer to a request Django refuses before any middleware of
+    ours can see it (an unknown `Host`, too many fields). Under /api/ it is a problem like every error."""
+    if not is_api_path(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        detail = "The Host header names no host this server answers for."
+    else:
+        detail = "The request could not be read."
+    return problem_response(400, "parse_error", detail)
 
 
 def unavailable_response(exc: BaseException) -> JsonResponse | None:
