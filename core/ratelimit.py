@@ -33,11 +33,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.urls import Resolver404, resolve
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from core.authentication import authenticated
+from core.authentication import authenticated, view_class
 
 logger = logging.getLogger("daymark.ratelimit")
 
@@ -326,17 +325,13 @@ def throttle_before_view(request: HttpRequest) -> int | None:
     one the view authenticates: the authenticators keep their outcome on the request, so they do not run
     twice. Returns the seconds to wait when a budget is exhausted, else None (the usages are on the request
     for the headers). A path no rate-limited DRF view serves spends nothing."""
-    try:
-        view_class = getattr(resolve(request.path_info).func, "cls", None)
-    except Resolver404:
-        return None
-    throttles = getattr(view_class, "throttle_classes", ())
-    if view_class is None or not any(issubclass(t, RateLimitThrottle) for t in throttles):
+    cls = view_class(request)
+    if cls is None or not any(issubclass(t, RateLimitThrottle) for t in cls.throttle_classes):
         return None
     return spend_budgets(
-        authenticated(request, view_class.authentication_classes, view_class.parser_classes),
-        getattr(view_class, "rate_limits", ()),
-        getattr(view_class, "on_rate_limited", None),
+        authenticated(request, cls.authentication_classes, cls.parser_classes),
+        getattr(cls, "rate_limits", ()),
+        getattr(cls, "on_rate_limited", None),
     )
 
 
