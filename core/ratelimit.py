@@ -49,29 +49,41 @@ _EXPIRY_MARGIN = 5
 # --- The client's address ---------------------------------------------------------------------------------
 
 
+# In TRUSTED_PROXIES: the peer on a Unix socket (gunicorn bound to `unix:/run/daymark.sock`, which gives no
+# REMOTE_ADDR) is the proxy in front.
+UNIX_SOCKET_PEER = "unix"
+
+
 @lru_cache(maxsize=8)
 def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+    entries = [cidr.strip() for cidr in cidrs]
+    return tuple(
+        ipaddress.ip_network(cidr, strict=False) for cidr in entries if cidr not in ("", UNIX_SOCKET_PEER)
+    )
 
 
 def _parse_ip(value: str) -> IPAddress | None:
     try:
-        return ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    # A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d: the same client, and the same proxy.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
-def _is_trusted_proxy(address: IPAddress) -> bool:
+def _is_trusted_proxy(address: IPAddress | None) -> bool:
+    """Whether the peer is a proxy whose X-Forwarded-For we believe; None is a peer with no IP address."""
+    if address is None:
+        return UNIX_SOCKET_PEER in (entry.strip() for entry in settings.TRUSTED_PROXIES)
     return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
 
 
 def client_ip(request: HttpRequest) -> str:
     """The caller's IP: REMOTE_ADDR, unless that peer is a trusted proxy; then the nearest address in
-    X-Forwarded-For that is not a trusted proxy (read right to left, so a client cannot forge it)."""
-    remote = _parse_ip(request.META.get("REMOTE_ADDR", "") or "")
-    if remote is None:
-        return ""
-    address = remote
+    X-Forwarded-For that is not a trusted proxy (read right to left, so a client cannot forge it). "" when
+    there is none (a Unix-socket peer that is not trusted)."""
+    address = _parse_ip(request.META.get("REMOTE_ADDR", "") or "")
     if _is_trusted_proxy(address):
         hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         for hop in reversed(hops):
@@ -81,13 +93,13 @@ def client_ip(request: HttpRequest) -> str:
             address = forwarded
             if not _is_trusted_proxy(forwarded):
                 break
-    return str(address)
+    return str(address) if address is not None else ""
 
 
 def client_ip_key(request: HttpRequest) -> str:
     """The rate-limit identity of an address: an IPv6 client owns at least a /64, so it counts as one."""
     address = _parse_ip(client_ip(request))
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+    if isinstance(address, ipaddress.IPv6Address):
         return "ip:" + str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
     return f"ip:{address}"
 
