@@ -9,6 +9,9 @@
   rate). So an attacker who spends the account's failures cannot lock its owner out of the addresses the
   owner uses, and the owner's own typos cannot lock anyone else out.
 
+The password that confirms an action of a caller already signed in (password change, account deletion) is
+an attempt too: a stolen access token or API key must not guess the password faster than a login would.
+
 Addresses are counted as the rate limits count them (IPv6 per /64). A refused attempt counts as a failure.
 """
 
@@ -21,7 +24,17 @@ from django.conf import settings
 from rest_framework.request import Request
 
 from core.problems import RateLimited
-from core.ratelimit import Budget, Count, Usage, client_ip_key, count, flag_key, ip_budget, note_usages
+from core.ratelimit import (
+    Budget,
+    Count,
+    Usage,
+    client_ip_key,
+    count,
+    count_failed_authentication,
+    flag_key,
+    ip_budget,
+    note_usages,
+)
 
 IP_BUDGET = ip_budget("token-ip", "RATE_LIMIT_TOKEN_PER_IP")
 ACCOUNT_FAILURES = Budget("token-email", "RATE_LIMIT_TOKEN_PER_EMAIL")
@@ -56,6 +69,15 @@ class LoginAttempt:
         governing = by_address if self.known_address else by_account
         note_usages(self.request._request, [governing])
         return governing
+
+    def confirmation_failed(self) -> None:
+        """A wrong password confirming an action of a caller already signed in (password change, account
+        deletion): a failure of the account, as `failed()`, and a refused credential of the client IP.
+        Raises RateLimited once the address has no failures left; else the caller answers its 400."""
+        self.failed()
+        wait = count_failed_authentication(self.request._request)
+        if wait is not None:
+            raise RateLimited("Too many failed authentications from your address.", wait=wait)
 
     def succeeded(self) -> None:
         """Remembers that this address logged in to the account: it gets its own budget of failures."""

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -184,7 +185,9 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(PasswordChangeSerializer, request)
         user = _user(request)
+        attempt = login_limits.login_attempt(request, User.objects.normalize_email(user.email))
         if not user.check_password(data["current_password"]):
+            attempt.confirmation_failed()
             raise validation_error({"current_password": ["Wrong password."]})
         keep = _refresh_token_of(user, data["refresh"]).get("jti") if data.get("refresh") else None
         try:
@@ -284,5 +287,11 @@ class UserView(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = _validated(AccountDeleteSerializer, request)
-        account_delete(user=_user(request), password=data["password"])
+        user = _user(request)
+        attempt = login_limits.login_attempt(request, User.objects.normalize_email(user.email))
+        try:
+            account_delete(user=user, password=data["password"])
+        except DRFValidationError:  # the password was wrong
+            attempt.confirmation_failed()
+            raise
         return Response(status=status.HTTP_204_NO_CONTENT)

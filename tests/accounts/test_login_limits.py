@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, User
+from accounts.services.api_keys import api_key_create
 from tests.core.test_ratelimit import redis_cache  # noqa: F401  (the fixture)
 from tests.factories import DEFAULT_PASSWORD
 
@@ -87,3 +88,30 @@ def test_the_email_is_matched_as_the_account_normalises_it(login: Any, user: Use
         login(f"{local}@{domain.upper()}", f"guess {n}", ATTACKER)
 
     assert login(user.email, DEFAULT_PASSWORD, ELSEWHERE).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "field", "body"),
+    [
+        (
+            "post",
+            "/api/v1/auth/password/change",
+            "current_password",
+            {"new_password": "a new long passphrase"},
+        ),
+        ("delete", "/api/v1/user", "password", {}),
+    ],
+)
+def test_a_stolen_api_key_cannot_guess_the_password_faster_than_a_login(
+    login: Any, user: User, method: str, url: str, field: str, body: dict[str, str]
+) -> None:
+    _, key = api_key_create(user=user, name="leaked", scopes=["read", "write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_X_FORWARDED_FOR=ATTACKER)
+
+    answers = [getattr(client, method)(url, {**body, field: f"guess {n}"}) for n in range(7)]
+
+    assert [a.status_code for a in answers] == [400] * 5 + [429] * 2
+    assert answers[-1]["Retry-After"]
+    assert User.objects.filter(pk=user.pk).exists()
+    assert login(user.email, DEFAULT_PASSWORD, ELSEWHERE).status_code == 429  # as after failed logins
