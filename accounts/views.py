@@ -133,7 +133,6 @@ class TokenView(AuthView):
         attempt = login_limits.login_attempt(request, account, self.on_rate_limited)
         tokens = session_login(request=request._request, email=data["email"], password=data["password"])
         if tokens is None:
-            attempt.failed()
             raise InvalidCredentials()
         attempt.succeeded()
         return Response(tokens)
@@ -189,6 +188,7 @@ class PasswordChangeView(APIView):
         if not user.check_password(data["current_password"]):
             attempt.confirmation_failed()
             raise validation_error({"current_password": ["Wrong password."]})
+        attempt.succeeded()
         keep = _refresh_token_of(user, data["refresh"]).get("jti") if data.get("refresh") else None
         try:
             password_change(user=user, new_password=data["new_password"], keep_jti=keep)
@@ -294,4 +294,5 @@ class UserView(APIView):
         except DRFValidationError:  # the password was wrong
             attempt.confirmation_failed()
             raise
+        attempt.succeeded()
         return Response(status=status.HTTP_204_NO_CONTENT)

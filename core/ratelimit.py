@@ -26,7 +26,7 @@ import logging
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -130,7 +130,7 @@ class Budget:
 @dataclass(frozen=True)
 class Usage:
     """A budget as one request found it. `refused`: spent, it went over the limit; read, it had no room
-    left for another unit."""
+    left for another unit. `key` is its counter in the window counted (for `refund`)."""
 
     name: str
     limit: int
@@ -138,6 +138,7 @@ class Usage:
     count: int
     reset: int
     refused: bool
+    key: str = ""
 
     @property
     def remaining(self) -> int:
@@ -179,7 +180,8 @@ def _counter_key(name: str, value: str, window: int, ends: int) -> str:
 
 
 # ARGV holds one mode and one TTL per key: `spend` counts one unit (and starts the key's expiry on its
-# first), `read` only reads, `mark` sets the key to 1 for TTL seconds (a flag, read like a counter).
+# first), `refund` gives one back (to a counter that still exists: its expiry stays), `read` only reads,
+# `mark` sets the key to 1 for TTL seconds (a flag, read like a counter).
 _SCRIPT = """
 local counts = {}
 for i, key in ipairs(KEYS) do
@@ -187,6 +189,8 @@ for i, key in ipairs(KEYS) do
   if mode == 'spend' then
     counts[i] = redis.call('INCR', key)
     if counts[i] == 1 then redis.call('EXPIRE', key, ttl) end
+  elseif mode == 'refund' then
+    counts[i] = redis.call('EXISTS', key) == 1 and redis.call('DECR', key) or 0
   elseif mode == 'mark' then
     redis.call('SET', key, 1, 'EX', ttl)
     counts[i] = 1
@@ -220,6 +224,11 @@ def run_counters(operations: Sequence[Operation]) -> list[int]:
             counts.append(1)
         elif mode == "read":
             counts.append(int(cache.get(key, 0)))
+        elif mode == "refund":
+            try:
+                counts.append(int(cache.decr(key)))
+            except ValueError:  # expired meanwhile: nothing to give back
+                counts.append(0)
         elif cache.add(key, 1, ttl):  # an atomic add, then an atomic incr
             counts.append(1)
         else:
@@ -254,10 +263,24 @@ def count(counts: Sequence[Count], extra: Sequence[Operation] = ()) -> tuple[lis
             count=found,
             reset=max(0, ends - now),
             refused=found > limit if item.spend else found >= limit,
+            key=key,
         )
-        for (item, limit, window, ends, _), found in zip(plans, results, strict=False)
+        for (item, limit, window, ends, (key, _, _)), found in zip(plans, results, strict=False)
     ]
     return usages, results[len(plans) :]
+
+
+def refund(usages: Sequence[Usage]) -> list[Usage]:
+    """Gives back the unit each of `usages` spent, in the window it was spent in (a unit taken before an
+    attempt whose outcome decides whether it counts); returns the budgets as they are then."""
+    counted = count([], extra=[(usage.key, "refund", 0) for usage in usages if usage.key])
+    if counted is None:
+        return list(usages)
+    found = iter(counted[1])
+    return [
+        replace(usage, count=(now := next(found)), refused=now > usage.limit) if usage.key else usage
+        for usage in usages
+    ]
 
 
 def note_usages(request: HttpRequest, usages: Sequence[Usage]) -> None:
