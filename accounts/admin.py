@@ -13,11 +13,13 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from rest_framework_simplejwt.token_blacklist import admin as _  # noqa: F401  (registers its pages)
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
-from accounts.models import ApiKey, AuditEvent, User
+from accounts.models import ApiKey, AuditEvent, Session, User
 from accounts.services.api_keys import api_key_create, api_key_revoke
-from accounts.services.sessions import session_revoke_everywhere
+from accounts.services.sessions import session_revoke_by_staff, session_revoke_everywhere
 from accounts.services.users import user_deactivate
 from core.admin import ReadOnlyAdmin
 
@@ -201,3 +203,33 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     actions = None
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+
+# simplejwt's own pages (imported above, so they are registered before they are taken down) show each
+# refresh token in full; staff see sessions instead.
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    """Sessions (refresh tokens) without their secret: the token is neither shown nor kept. Revoking goes
+    through accounts.services and is audited."""
+
+    list_display = ("id", "user", "created_at", "expires_at", "revoked_at")
+    list_filter = ("created_at", "expires_at")
+    search_fields = ("user__email", "=jti")
+    list_select_related = ("user", "blacklistedtoken")
+    fields = ("id", "user", "jti", "created_at", "expires_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.display(description="revoked at")
+    def revoked_at(self, obj: Session) -> Any:
+        blacklisted = getattr(obj, "blacklistedtoken", None)
+        return blacklisted.blacklisted_at if blacklisted else None
+
+    @admin.action(description="Revoke the selected sessions")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        revoked = sum(session_revoke_by_staff(session=s, by_staff=_staff(request)) for s in queryset)
+        self.message_user(request, f"Revoked {revoked} session(s).", messages.SUCCESS)

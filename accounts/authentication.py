@@ -6,9 +6,12 @@ from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import ApiKey
 from accounts.services.api_keys import api_key_authenticate
+from accounts.services.sessions import token_user_id
 from core.authentication import OncePerRequest
 from core.context import user_id_var
 
@@ -22,6 +25,12 @@ class JWTAuthentication(OncePerRequest, authentication.JWTAuthentication):
         if result is not None:
             user_id_var.set(str(result[0].pk))
         return result
+
+    def get_user(self, validated_token: Token) -> Any:
+        # simplejwt looks the user up by `sub` as it is: one that is no UUID would fail in the database.
+        if token_user_id(validated_token) is None:
+            raise InvalidToken("Token contained no recognizable user identification")
+        return super().get_user(validated_token)
 
 
 class ApiKeyAuthentication(OncePerRequest):

@@ -10,6 +10,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.validators import validate_timezone
 from core.models import OwnedModel
@@ -195,3 +196,16 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("The audit log is append-only: an event cannot be deleted.")
+
+
+class Session(OutstandingToken):
+    """A refresh token as staff see it (simplejwt's outstanding token): who, when, until when, revoked or
+    not. The table keeps only a digest of the token (accounts.services.sessions.refresh_token_digest)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "session"
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user or 'a deleted user'}"

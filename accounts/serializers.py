@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiKey, User
-from accounts.validators import validate_timezone
+from accounts.validators import EMAIL_TAKEN, validate_timezone
 from core.serializers import StrictModelSerializer, StrictSerializer
 
 
@@ -32,7 +32,7 @@ class RegisterSerializer(StrictSerializer):
     def validate_email(self, value: str) -> str:
         value = User.objects.normalize_email(value)
         if User.objects.filter(email=value).exists():
-            raise serializers.ValidationError("An account with this email already exists.")
+            raise serializers.ValidationError(EMAIL_TAKEN)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -13,3 +13,6 @@ def validate_timezone(value: str) -> None:
     """An IANA time zone name that this server knows (`Europe/Paris`, `UTC`)."""
     if value not in _time_zones():
         raise ValidationError("Not a known IANA time zone name.", code="invalid_timezone")
+
+
+EMAIL_TAKEN = "An account with this email already exists."

@@ -36,6 +36,14 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Idle keep-alive connections from the load balancer; keep it above the balancer's own idle timeout.
 keepalive = _int("GUNICORN_KEEPALIVE", 75)
 
+# --- Request limits ---------------------------------------------------------------------------------------
+# gunicorn refuses a longer request line with 414 and a longer header, or more headers, with 431, before the
+# app runs; post_worker_init below makes those answers problem+json. The reverse proxy in front has its own
+# (smaller) limits and answers first; these hold when gunicorn is reached directly.
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)
+limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
+limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 100)
+
 # --- Logs ---------------------------------------------------------------------------------------------------
 accesslog = None
 errorlog = "-"
@@ -63,3 +71,10 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """gunicorn's own error answers (414, 431, malformed requests) are problem+json (core/gunicorn_errors)."""
+    from core import gunicorn_errors
+
+    gunicorn_errors.install()

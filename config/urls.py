@@ -19,3 +19,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# Django's own 400 (an unknown Host header, raised before our middleware runs) is a problem under /api/.
+handler400 = "core.problems.bad_request"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import time
@@ -138,6 +139,12 @@ class BodySizeLimitMiddleware:
 
     DRF reads the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE check alone would not
     catch an oversized JSON body; this is the one place the limit holds for every endpoint.
+
+    A chunked body (`Transfer-Encoding: chunked`, no `Content-Length`) is read here, up to the limit, when
+    the server marks its input as ending with the body (`wsgi.input_terminated`, as gunicorn does); the
+    request then goes on with that body and its length, since Django and DRF read a request without
+    `Content-Length` as empty. A server that cannot say where such a body ends gets 411: a body is never
+    taken for empty.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -153,9 +160,15 @@ class BodySizeLimitMiddleware:
             except ValueError:
                 return problem_response(400, "parse_error", "Content-Length is not a number.")
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            body = request.read(limit + 1)
+            if not request.META.get("wsgi.input_terminated"):
+                return problem_response(
+                    411, "length_required", "This server needs a Content-Length on request bodies."
+                )
+            body = request.META["wsgi.input"].read(limit + 1)
             too_large = len(body) > limit
             request._body = body
+            request._stream = io.BytesIO(body)
+            request.META["CONTENT_LENGTH"] = str(len(body))
         if too_large:
             error = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
             response = problem_response(413, error.code, str(error.detail), error.title)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -269,3 +270,15 @@ def _refuses_credentials(exc: drf.APIException) -> bool:
 
 def is_api_path(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 view (`handler400`): the answer to a request Django refuses before any middleware of
+    ours can see it (an unknown `Host`, too many fields). Under /api/ it is a problem like every error."""
+    if not is_api_path(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        detail = "The Host header names no host this server answers for."
+    else:
+        detail = "The request could not be read."
+    return problem_response(400, "parse_error", detail)

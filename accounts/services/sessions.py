@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 
 Event = AuditEvent.Event
+
+
+def token_user_id(token: Token) -> uuid.UUID | None:
+    """The user id (`sub`) a token names; None when it is no UUID, which no token we issue has."""
+    try:
+        return uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
+    except ValueError:
+        return None
 
 
 def session_login(*, request: HttpRequest | None, email: str, password: str) -> dict[str, str] | None:
@@ -43,7 +54,8 @@ def session_rotate(*, raw: str) -> dict[str, str]:
     racing past the check, only the one that writes the row gets a new pair.
     """
     old = RefreshToken(raw)  # type: ignore[arg-type]
-    user = User.objects.filter(pk=old.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    user_id = token_user_id(old)
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
     if user is None:
         raise TokenError("No active account for this token.")
     outstanding = OutstandingToken.objects.filter(jti=old.get(api_settings.JTI_CLAIM)).first()
@@ -54,6 +66,33 @@ def session_rotate(*, raw: str) -> dict[str, str]:
         if not created:
             raise TokenError("Token is blacklisted")
         return session_tokens(user=user)
+
+
+REFRESH_DIGEST_PREFIX = "sha256:"
+
+
+def refresh_token_digest(token: str) -> str:
+    """What the outstanding-token table keeps of a refresh token: its SHA-256, never the token, so neither
+    the admin nor a database dump holds one that refreshes. Revocation goes by `jti`, which needs no
+    token; a digest is kept as it is."""
+    if token.startswith(REFRESH_DIGEST_PREFIX):
+        return token
+    return REFRESH_DIGEST_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_revoke_by_staff(*, session: OutstandingToken, by_staff: User) -> bool:
+    """Staff revoke one session (refresh token) from the admin; audited. False if it was already revoked."""
+    with transaction.atomic():
+        _, created = BlacklistedToken.objects.get_or_create(token=session)
+        if created:
+            audit_record(
+                event=Event.SESSIONS_REVOKED,
+                user=by_staff,
+                target_type="refresh_token",
+                target_id=session.jti,
+                metadata={"sessions": 1, "target_email": session.user.email if session.user else ""},
+            )
+    return created
 
 
 def session_revoke(*, user: User, refresh: RefreshToken) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,6 +100,17 @@ def test_it_rejects_a_missing_audience_or_issuer(user: User, claim: str) -> None
     claims = _claims(user)
     del claims[claim]
     _assert_rejected(_get(_sign(claims)))
+
+
+@pytest.mark.parametrize("sub", ["not-a-uuid", "1", 7, None, ["x"]])
+def test_a_token_whose_subject_is_no_uuid_is_401(user: User, sub: Any) -> None:
+    _assert_rejected(_get(_sign(_claims(user, sub=sub))))
+
+
+@pytest.mark.parametrize("sub", ["not-a-uuid", "1", 7, None])
+def test_a_refresh_token_whose_subject_is_no_uuid_is_401(user: User, api_client: APIClient, sub: Any) -> None:
+    claims = _claims(user, token_type="refresh", sub=sub, jti=uuid.uuid4().hex)
+    _assert_rejected(api_client.post("/api/v1/auth/token/refresh", {"refresh": _sign(claims)}))
 
 
 def test_it_rejects_a_refresh_token_used_as_an_access_token(user: User) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any
+from collections.abc import Sequence
+from smtplib import SMTPDataError
+from typing import Any, ClassVar
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
@@ -14,6 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 from accounts.services.sessions import session_tokens
+from core.logging import JsonFormatter
 from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +136,36 @@ def test_another_users_token_cannot_be_made_from_mine(
     assert api_client.post(CONFIRM, {"token": forged, "new_password": NEW}).status_code == 400
     other_user.refresh_from_db()
     assert other_user.check_password(DEFAULT_PASSWORD)
+
+
+class BodyQuotingBackend(BaseEmailBackend):
+    """A mail server that refuses the message and quotes it in its error, as some servers and encoders
+    do. Keeps the bodies it was given, so the test knows the token."""
+
+    bodies: ClassVar[list[str]] = []
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        for message in email_messages:
+            self.bodies.append(str(message.body))
+            raise SMTPDataError(554, f"Message refused: {message.body}")
+        return 0
+
+
+def test_a_reset_token_never_reaches_the_logs_even_when_mail_fails(
+    api_client: APIClient, user: User, settings: Any, caplog: pytest.LogCaptureFixture, capsys: Any
+) -> None:
+    settings.EMAIL_BACKEND = f"{__name__}.BodyQuotingBackend"
+    BodyQuotingBackend.bodies.clear()
+    caplog.set_level(logging.DEBUG)
+
+    assert api_client.post(RESET, {"email": user.email}).status_code == 202
+
+    [body] = BodyQuotingBackend.bodies
+    match = re.search(r"Your reset token: (\S+)", body)
+    assert match
+    token_signature = match.group(1).split(".", 1)[1]
+    formatter = JsonFormatter()
+    logged = [formatter.format(record) for record in caplog.records]
+    assert any("Could not send the password reset email" in line for line in logged)
+    output = capsys.readouterr()
+    assert token_signature not in "\n".join([*logged, output.out, output.err])

@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
+from core.middleware import BodySizeLimitMiddleware
 from lists.models import Item, List
 from tests.factories import ListFactory
 
@@ -72,6 +74,23 @@ class TestBadInput:
         assert_problem(response, 415, "unsupported_media_type")
 
 
+def test_a_chunked_body_a_server_cannot_delimit_is_411_never_empty() -> None:
+    # wsgiref (runserver) does not mark its input as ending with the body, as gunicorn does.
+    request = RequestFactory().post("/api/v1/sync", b"{}", content_type="application/json")
+    del request.META["CONTENT_LENGTH"]
+    request.META["HTTP_TRANSFER_ENCODING"] = "chunked"
+    reached: list[HttpRequest] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        reached.append(request)
+        return HttpResponse()
+
+    response = BodySizeLimitMiddleware(view)(request)
+
+    assert (response.status_code, reached) == (411, [])
+    assert json.loads(response.content)["code"] == "length_required"
+
+
 class TestRouting:
     def test_an_unknown_url_is_a_404_problem(self, api_client: APIClient) -> None:
         assert_problem(api_client.get("/api/v1/nothing-here"), 404, "not_found")
@@ -84,6 +103,15 @@ class TestRouting:
 
     def test_an_unsupported_method_is_405(self, user_client: APIClient) -> None:
         assert_problem(user_client.put("/api/v1/lists", {}), 405, "method_not_allowed")
+
+    def test_an_unknown_host_is_a_400_problem(self, api_client: APIClient) -> None:
+        body = assert_problem(api_client.get("/api/v1/lists", HTTP_HOST="evil.example"), 400, "parse_error")
+        assert "Host" in body["detail"]
+
+    def test_an_unknown_host_outside_the_api_stays_html(self, api_client: APIClient) -> None:
+        response = api_client.get("/admin/", HTTP_HOST="evil.example")
+        assert response.status_code == 400
+        assert not response["Content-Type"].startswith("application/problem+json")
 
     def test_outside_the_api_errors_stay_html(self, api_client: APIClient) -> None:
         response = api_client.get("/no-such-page")

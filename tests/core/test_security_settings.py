@@ -26,6 +26,7 @@ def _production_env(**extra: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="api.example.com",
         DJANGO_CSRF_TRUSTED_ORIGINS="https://api.example.com",
         CORS_ALLOWED_ORIGINS="https://app.example.com",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
     )
     env.update(extra)
     return env
@@ -42,6 +43,20 @@ def test_check_deploy_is_clean_in_a_production_like_environment() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["console", "filebased"])
+def test_check_deploy_fails_on_development_mail_when_debug_is_off(backend: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=_production_env(EMAIL_BACKEND=f"django.core.mail.backends.{backend}.EmailBackend"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "accounts.E001" in result.stderr
 
 
 def test_a_wildcard_cors_origin_is_refused_at_startup() -> None:
