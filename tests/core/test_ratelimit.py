@@ -239,10 +239,11 @@ def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Itera
 
 
 def status_of(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+    """The status of one request; the first to a new server waits for its worker to boot Django."""
     method = "POST" if data is not None else "GET"
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
