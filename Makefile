@@ -3,30 +3,43 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# bash with pipefail: a failing pip is not hidden by the filter that makes its output compact.
+SHELL := bash
+.SHELLFLAGS := -o pipefail -c
+STEP := @printf '==> %s\n'
+# One line per package pip collects, then one while it installs (pip's errors go to stderr, unfiltered).
+PIP_PROGRESS := awk '/^(Collecting|Processing) /{n++; sub(/^[A-Za-z]+ /, ""); sub(/ \(from .*/, ""); \
+	sub(/.*\//, ""); printf "    [%d] %s\n", n, $$0; fflush()} \
+	/^Installing collected packages/{printf "    installing %d packages...\n", n; fflush()}'
 
 .PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis bench
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements/dev.txt
-	touch $(STAMP)
+	@test -x $(PY) || { printf '==> Creating the virtual environment in $(VENV)\n'; $(PYTHON) -m venv $(VENV); }
+	$(STEP) "Updating pip"
+	@$(PY) -m pip install --quiet --upgrade pip
+	$(STEP) "Installing the Python packages of requirements/dev.txt (about a minute the first time)"
+	@$(PY) -m pip install --progress-bar off -r requirements/dev.txt | $(PIP_PROGRESS)
+	@touch $(STAMP)
 
 install: $(STAMP)
 
 .env:
-	$(PY) -c "import secrets; print(f'DJANGO_DEBUG=true\nDJANGO_SECRET_KEY={secrets.token_urlsafe(50)}')" > .env
-	@echo "wrote .env for local development (SQLite, local memory cache, DEBUG on)"
+	@$(PY) -c "import secrets; print(f'DJANGO_DEBUG=true\nDJANGO_SECRET_KEY={secrets.token_urlsafe(50)}')" > .env
+	$(STEP) "Wrote .env for local development (SQLite, local memory cache, DEBUG on, development limits)"
 
 migrate: $(STAMP) .env
-	$(PY) manage.py migrate --noinput
+	$(STEP) "Applying database migrations"
+	@$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(STEP) "Seeding the demo user"
+	@$(PY) manage.py seed_demo
 
 ## Set up everything and serve on http://127.0.0.1:8000 with SQLite and the demo user.
 run: seed
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(STEP) "Serving on http://127.0.0.1:8000/ (API docs at /api/docs, admin at /admin/; Ctrl-C stops)"
+	@$(PY) manage.py runserver 127.0.0.1:8000
 
 ## Production server (docs/deployment.md): static files, then gunicorn with config/gunicorn.py.
 ## Migrations are a separate release step: `$(PY) manage.py migrate --noinput`.

@@ -211,7 +211,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Daymark API",
-    "DESCRIPTION": "Lists, items, focus cards, anti-todo and insights, with offline sync. See API.md.",
+    "DESCRIPTION": "Lists, items, focus cards, anti-todo and insights, with offline sync.\n\n"
+    "How the API behaves (authentication, versions and conflicts, sync, errors, limits, idempotency, export "
+    "and import) is in the guide for client developers: `docs/api/README.md` in the Daymark repository, "
+    "beside this schema (`docs/api/openapi.yaml`).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -292,20 +295,25 @@ if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False):
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
 if "*" in CORS_ALLOWED_ORIGINS:
     raise ImproperlyConfigured("CORS_ALLOWED_ORIGINS must list origins; `*` is never allowed.")
-# The HTML pages (admin, API docs) get a same-origin Content-Security-Policy; every other answer one that
-# allows nothing (core/security.py).
+# The HTML pages (the root page, admin, API docs) get a same-origin Content-Security-Policy; every other
+# answer one that allows nothing (core/security.py).
+CSP_HTML_PATHS = ("/",)
 CSP_HTML_PATH_PREFIXES = ("/admin/", "/api/docs", "/api/redoc")
 
 # --- Rate limits (core/ratelimit.py): counters in the shared cache; rates are `<count>/<s|m|h|d>` -------
 RATE_LIMIT_DEFAULT = env.str("RATE_LIMIT_DEFAULT", default="600/m")
 RATE_LIMIT_ADMIN_KEY_MULTIPLIER = env.int("RATE_LIMIT_ADMIN_KEY_MULTIPLIER", default=5)
-RATE_LIMIT_TOKEN_PER_IP = env.str("RATE_LIMIT_TOKEN_PER_IP", default="10/m")
+# The authentication limits are the contract's; with DEBUG on, development limits twenty times higher,
+# so a developer who registers test accounts or retries logins is not locked out for an hour.
+RATE_LIMIT_TOKEN_PER_IP = env.str("RATE_LIMIT_TOKEN_PER_IP", default="200/m" if DEBUG else "10/m")
 # Failed logins per account (accounts/login_limits.py): an address that logged in to the account in the last
 # RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS has its own budget of them, so others cannot lock the owner out.
-RATE_LIMIT_TOKEN_PER_EMAIL = env.str("RATE_LIMIT_TOKEN_PER_EMAIL", default="5/m")
+RATE_LIMIT_TOKEN_PER_EMAIL = env.str("RATE_LIMIT_TOKEN_PER_EMAIL", default="100/m" if DEBUG else "5/m")
 RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS = env.int("RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS", default=90)
-RATE_LIMIT_REGISTER_PER_IP = env.str("RATE_LIMIT_REGISTER_PER_IP", default="5/h")
-RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str("RATE_LIMIT_PASSWORD_RESET_PER_IP", default="5/h")
+RATE_LIMIT_REGISTER_PER_IP = env.str("RATE_LIMIT_REGISTER_PER_IP", default="100/h" if DEBUG else "5/h")
+RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str(
+    "RATE_LIMIT_PASSWORD_RESET_PER_IP", default="100/h" if DEBUG else "5/h"
+)
 # Failed authentications (bad API key or token, wrong password) per client IP; beyond it they answer 429.
 RATE_LIMIT_AUTH_FAILURES_PER_IP = env.str("RATE_LIMIT_AUTH_FAILURES_PER_IP", default="30/m")
 RATE_LIMIT_ENABLE = env.bool("RATE_LIMIT_ENABLE", default=True)

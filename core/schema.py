@@ -103,7 +103,7 @@ class AutoSchema(openapi.AutoSchema):
                 "type": "integer",
                 "minimum": 1,
                 "maximum": 2_000_000_000,
-                "description": "The base version the client edited (PUT and PATCH; API.md section 4). "
+                "description": "The base version the client edited (PUT and PATCH; docs/api/versions.md). "
                 "Or send If-Match instead. Ignored on create.",
             }
         return schema

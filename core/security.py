@@ -1,9 +1,10 @@
 """Content-Security-Policy (Django 5.2 has none built in).
 
-The admin and the API docs are the only HTML the app serves: they may load scripts, styles, images and
-fonts from this origin only (no CDN). Styles may be inline because Swagger UI, Redoc (styled-components) and
-the admin set `style` attributes; no inline script is allowed anywhere. Every other answer (JSON) gets a
-policy that allows nothing, so a response rendered by mistake as HTML runs nothing.
+The root page, the admin and the API docs are the only HTML the app serves: they may load scripts, styles,
+images and fonts from this origin only (no CDN). Styles may be inline because Swagger UI, Redoc
+(styled-components), the admin and the root page set them; no inline script is allowed anywhere. Every
+other answer (JSON) gets a policy that allows nothing, so a response rendered by mistake as HTML runs
+nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            html = request.path.startswith(settings.CSP_HTML_PATH_PREFIXES)
+            path = request.path
+            html = path in settings.CSP_HTML_PATHS or path.startswith(settings.CSP_HTML_PATH_PREFIXES)
             response["Content-Security-Policy"] = HTML_POLICY if html else API_POLICY
         return response

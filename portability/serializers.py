@@ -62,7 +62,16 @@ class ImportSerializer(StrictSerializer):
 
 class ImportResultSerializer(serializers.Serializer):
     mode = serializers.CharField()
-    imported = serializers.DictField(child=serializers.IntegerField())
+    imported = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Per section, the entities created or changed."
+    )
+    kept = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Per section, the entities the account already held as they were or newer (merge), "
+        "left unchanged.",
+    )
     replaced_ids = serializers.DictField(
-        child=serializers.UUIDField(), help_text="Taken ids and their new ids."
+        child=serializers.UUIDField(),
+        help_text="Ids of the document that name another entity here: taken by another account (a new id), "
+        "or a focus card of a day that already has one (that card's id).",
     )

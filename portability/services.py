@@ -1,8 +1,12 @@
-"""Export and import of everything a user owns (API.md section 3, `user/export` and `user/import`).
+"""Export and import of everything a user owns (`user/export` and `user/import`, docs/api/export-import.md).
 
 The document format is fixed here; the entities in it are read and written through the sync registry, so
 an import goes through the same services (and change records) as every other write. An import is
 validated whole before anything changes, and runs in one transaction: all or nothing.
+
+`merge` treats an entity of the document that the user already has (the same id, or for a focus card the
+same date) as that entity: the newer side wins by `updated_at`, so importing one's own export changes
+nothing, and an older backup never overwrites later edits.
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
@@ -40,8 +46,12 @@ REFERENCES: dict[str, dict[str, str]] = {
     "focus_cards": {"items": "items"},
     "anti_todo": {"item": "items"},
 }
-# Kept in an export for the reader, never imported (the server sets them).
+# Kept in an export for the reader, never imported (the server sets them); `updated_at` decides which side
+# of a merge is newer.
 SERVER_FIELDS = ("version", "created_at", "updated_at")
+# Sections whose entities are unique per user by a field: in `merge` mode, a document entity with the
+# value of one the user has is that entity (a focus card of a day that already has one).
+NATURAL_KEYS: dict[str, str] = {"focus_cards": "date"}
 PROFILE_FIELDS = ("display_name", "timezone", "preferences", "onboarding")
 # An import replaces what the user has, whatever its version.
 ANY_VERSION = BaseVersion(version=None, strict=True, wildcard=True)
@@ -83,11 +93,18 @@ def _export_profile(user: User) -> dict[str, Any]:
 
 
 @dataclass
+class PlannedEntity:
+    entity_id: uuid.UUID
+    data: dict[str, Any]
+    updated_at: datetime | None  # the document's: when this side of a merge last changed
+
+
+@dataclass
 class ImportPlan:
     """A validated document: entities per section with their final ids and remapped references."""
 
     profile: dict[str, Any] | None = None
-    sections: dict[str, list[tuple[uuid.UUID, dict[str, Any]]]] = field(default_factory=dict)
+    sections: dict[str, list[PlannedEntity]] = field(default_factory=dict)
     replaced_ids: dict[str, str] = field(default_factory=dict)
 
 
@@ -186,9 +203,11 @@ def _plan_section(
     rows: list[tuple[int, dict[str, Any]]],
     own_ids: dict[str, set[uuid.UUID]],
     errors: ImportErrors,
-) -> list[tuple[uuid.UUID, dict[str, Any]]]:
-    planned: list[tuple[uuid.UUID, dict[str, Any]]] = []
+) -> list[PlannedEntity]:
+    planned: list[PlannedEntity] = []
     ids: set[uuid.UUID] = set()
+    natural_key = NATURAL_KEYS.get(section)
+    natural_values: set[Any] = set()
     for index, raw in rows:
         where = f"{section}[{index}]"
         data = {key: value for key, value in raw.items() if key not in SERVER_FIELDS}
@@ -201,20 +220,36 @@ def _plan_section(
             errors.add(f"{where}.id", "Appears twice in this section.")
             continue
         ids.add(entity_id)
+        updated_at = _updated_at(raw.get("updated_at"), f"{where}.updated_at", errors)
         serializer = sync_type.serializer(data=data)
         if not serializer.is_valid():
             errors.add_detail(where, serializer.errors)
             continue
         validated = dict(serializer.validated_data)
+        if natural_key is not None:
+            if validated.get(natural_key) in natural_values:
+                errors.add(f"{where}.{natural_key}", "Another entity of this section has the same value.")
+            natural_values.add(validated.get(natural_key))
         for ref_field, target in REFERENCES.get(section, {}).items():
             for ref in _refs(validated.get(ref_field)):
                 if ref not in own_ids.get(target, set()):
                     errors.add(
                         f"{where}.{ref_field}", f"Names {ref}, which is not in `{target}` of this document."
                     )
-        planned.append((entity_id, validated))
+        planned.append(PlannedEntity(entity_id, validated, updated_at))
     own_ids[section] = ids
     return planned
+
+
+def _updated_at(value: Any, where: str, errors: ImportErrors) -> datetime | None:
+    """The document's `updated_at` of an entity: absent, or an RFC 3339 time with an offset."""
+    if value is None:
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        errors.add(where, "Must be an RFC 3339 time such as 2026-11-23T08:15:30.123456Z.")
+        return None
+    return parsed
 
 
 def _refs(value: Any) -> list[uuid.UUID]:
@@ -225,29 +260,37 @@ def _refs(value: Any) -> list[uuid.UUID]:
 
 
 def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
-    """Ids that are free are kept; taken ones (by anyone; in `merge` mode also by the user) get new ids,
-    and every reference to them is remapped."""
+    """Ids that are free, or the user's own, are kept; ids taken by another user get new ids. In `merge`
+    mode, an entity with the natural key of one of the user's (a card of a day that has one) takes that
+    entity's id. Every reference follows."""
     mapping: dict[uuid.UUID, uuid.UUID] = {}
     for section, type_name in SECTIONS:
         sync_type = _section_type(type_name)
         if sync_type is None or section not in plan.sections:
             continue
-        wanted = [entity_id for entity_id, _ in plan.sections[section]]
-        taken = sync_type.model.objects.filter(pk__in=wanted)  # type: ignore[attr-defined]
-        if mode == "replace":
-            taken = taken.exclude(user=user)
+        entities = plan.sections[section]
+        rows = sync_type.model._default_manager
+        natural_key = NATURAL_KEYS.get(section)
+        if mode == "merge" and natural_key is not None:
+            values = [entity.data[natural_key] for entity in entities if natural_key in entity.data]
+            same_key = rows.filter(user=user, **{f"{natural_key}__in": values})
+            local = dict(same_key.values_list(natural_key, "pk"))
+            for entity in entities:
+                local_id = local.get(entity.data.get(natural_key))
+                if local_id is not None and local_id != entity.entity_id:
+                    mapping[entity.entity_id] = local_id
+        wanted = [entity.entity_id for entity in entities if entity.entity_id not in mapping]
+        taken = rows.filter(pk__in=wanted).exclude(user=user)
         for entity_id in taken.values_list("pk", flat=True):
             mapping[entity_id] = uuid.uuid4()
     plan.replaced_ids = {str(old): str(new) for old, new in mapping.items()}
     for section, entities in plan.sections.items():
         references = REFERENCES.get(section, {})
-        remapped = []
-        for entity_id, data in entities:
+        for entity in entities:
             for ref_field in references:
-                if ref_field in data:
-                    data[ref_field] = _remap(data[ref_field], mapping)
-            remapped.append((mapping.get(entity_id, entity_id), data))
-        plan.sections[section] = remapped
+                if ref_field in entity.data:
+                    entity.data[ref_field] = _remap(entity.data[ref_field], mapping)
+            entity.entity_id = mapping.get(entity.entity_id, entity.entity_id)
 
 
 def _remap(value: Any, mapping: dict[uuid.UUID, uuid.UUID]) -> Any:
@@ -264,6 +307,7 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
         raise validation_error({"mode": ["Must be 'merge' or 'replace'."]})
     plan = plan_import(user=user, document=document, mode=mode)
     counts: dict[str, int] = {}
+    kept: dict[str, int] = {}
     with transaction.atomic():
         if mode == "replace":
             _remove_owned(user)
@@ -271,20 +315,54 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
             _import_profile(user, plan.profile)
         for section, type_name in SECTIONS:
             sync_type = _section_type(type_name)
-            if sync_type is None or sync_type.create is None:
+            if sync_type is None or sync_type.create is None or sync_type.update is None:
                 continue
-            for index, (entity_id, data) in enumerate(plan.sections.get(section, [])):
+            entities = plan.sections.get(section, [])
+            local = _local_versions(user, sync_type, entities)
+            counts[section] = kept[section] = 0
+            for index, entity in enumerate(entities):
                 try:
-                    sync_type.create(user=user, entity_id=entity_id, data=data)
+                    written = _import_entity(user, sync_type, entity, local.get(entity.entity_id))
                 except (DRFValidationError, APIException) as error:
                     errors = ImportErrors()
                     errors.add_detail(f"{section}[{index}]", error.detail)
                     errors.raise_if_any()
-            counts[section] = len(plan.sections.get(section, []))
+                counts[section] += written
+                kept[section] += not written
         audit_record(
-            event=AuditEvent.Event.DATA_IMPORTED, user=user, metadata={"mode": mode, "imported": counts}
+            event=AuditEvent.Event.DATA_IMPORTED,
+            user=user,
+            metadata={"mode": mode, "imported": counts, "kept": kept},
         )
-    return {"mode": mode, "imported": counts, "replaced_ids": plan.replaced_ids}
+    return {"mode": mode, "imported": counts, "kept": kept, "replaced_ids": plan.replaced_ids}
+
+
+def _local_versions(
+    user: User, sync_type: registry.SyncType, entities: list[PlannedEntity]
+) -> dict[uuid.UUID, tuple[datetime, int]]:
+    """`{id: (updated_at, version)}` of the user's entities that the document names (one query)."""
+    rows = sync_type.model._default_manager.filter(user=user, pk__in=[e.entity_id for e in entities])
+    return {
+        pk: (updated_at, version)
+        for pk, updated_at, version in rows.values_list("pk", "updated_at", "version")
+    }
+
+
+def _import_entity(
+    user: User, sync_type: registry.SyncType, entity: PlannedEntity, local: tuple[datetime, int] | None
+) -> bool:
+    """Creates the entity, or updates the user's own when the document's is newer; True when it wrote.
+    A document entity without `updated_at`, or not newer, leaves the user's as it is."""
+    assert sync_type.create is not None
+    assert sync_type.update is not None
+    if local is None:
+        sync_type.create(user=user, entity_id=entity.entity_id, data=entity.data)
+        return True
+    updated_at, version = local
+    if entity.updated_at is None or entity.updated_at <= updated_at:
+        return False
+    updated, _ = sync_type.update(user=user, entity_id=entity.entity_id, base=ANY_VERSION, data=entity.data)
+    return bool(updated.version != version)
 
 
 def _import_profile(user: User, profile: dict[str, Any]) -> None:

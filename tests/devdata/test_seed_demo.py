@@ -33,3 +33,31 @@ def test_seed_demo_fills_the_insights_and_a_second_run_changes_nothing(db: Any, 
     assert got["focus"]["cards"] >= 7
     assert got["streak"]["longest"] >= 5
     assert FocusCard.objects.filter(user=user, date=today).exists()
+
+
+def _seed_output() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_every_run_shows_how_to_sign_in_as_the_demo_user(db: Any, settings: Any) -> None:
+    settings.DEBUG = True
+    settings.DEMO_USER_EMAIL = "demo@example.com"
+    assert "demo@example.com with password daymark-demo-password" in _seed_output()
+    assert "demo@example.com with password daymark-demo-password" in _seed_output()
+    user = User.objects.get(email="demo@example.com")
+    user.set_password("another long passphrase")
+    user.save()
+    later = _seed_output()
+    assert "another long passphrase" not in later
+    assert "daymark-demo-password" not in later
+    assert "manage.py changepassword demo@example.com" in later
+
+
+def test_a_generated_password_is_never_shown_again(db: Any, settings: Any) -> None:
+    settings.DEBUG = False
+    settings.DEMO_USER_EMAIL = "demo@example.com"
+    settings.DEMO_USER_PASSWORD = ""
+    assert "with password" in _seed_output()
+    assert "manage.py changepassword demo@example.com" in _seed_output()

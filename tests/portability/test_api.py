@@ -154,24 +154,6 @@ class TestAllOrNothing:
 
 
 class TestModes:
-    def test_merge_keeps_current_data_and_gives_taken_ids_new_ones(
-        self, user_client: APIClient, filled: User
-    ) -> None:
-        document = user_client.get("/api/v1/user/export").json()
-        response = import_(user_client, document, "merge")
-        assert response.status_code == 200
-        replaced = response.json()["replaced_ids"]
-        assert len(replaced) == 5
-        assert List.objects.filter(user=filled).count() == 4
-        assert Item.objects.filter(user=filled).count() == 6
-        new_milk = Item.objects.filter(user=filled, title="Milk").exclude(
-            pk__in=[i["id"] for i in document["items"]]
-        )
-        assert (
-            str(new_milk.get().list_id)
-            == replaced[next(x["id"] for x in document["lists"] if x["name"] == "Home")]
-        )
-
     def test_replace_removes_current_data_with_tombstones(self, user_client: APIClient, filled: User) -> None:
         old_ids = set(Item.objects.filter(user=filled).values_list("pk", flat=True))
         document = {"format": "daymark-export", "format_version": 1, "lists": [], "items": []}

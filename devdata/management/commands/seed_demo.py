@@ -49,10 +49,22 @@ class Command(BaseCommand):
                     user.save(update_fields=["is_staff", "is_superuser"])
                 self.stdout.write(f"Created demo user {email} with password {password}")
             else:
-                self.stdout.write(f"Demo user {email} exists (password unchanged)")
+                self.stdout.write(self._sign_in_line(user))
             created = self._seed_lists(user)
             created += seed_workflow(user)
         self.stdout.write(f"Seeded {created} new entities.")
+
+    @staticmethod
+    def _sign_in_line(user: User) -> str:
+        """How to sign in as the existing demo user, on every run: its password when it is still the
+        configured or development one, else how to set a new one."""
+        known = settings.DEMO_USER_PASSWORD or (DEV_PASSWORD if settings.DEBUG else "")
+        if known and user.check_password(known):
+            return f"Demo user {user.email} with password {known}"
+        return (
+            f"Demo user {user.email} exists; its password was generated or changed. Set a new one with "
+            f"`python manage.py changepassword {user.email}`."
+        )
 
     def _seed_lists(self, user: User) -> int:
         """Creates the seeded lists and items that do not exist yet; edits the user made are kept."""
