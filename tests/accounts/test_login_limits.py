@@ -120,6 +120,7 @@ def test_a_stolen_api_key_cannot_guess_the_password_faster_than_a_login(
     assert login(user.email, DEFAULT_PASSWORD, ELSEWHERE).status_code == 429  # as after failed logins
 
 
+@pytest.mark.postgres  # SQLite's test database locks its tables under concurrent audit writes
 @pytest.mark.django_db(transaction=True)
 def test_guesses_sent_at_once_get_no_more_password_checks_than_the_budget(
     redis_cache: str,  # noqa: F811
