@@ -24,7 +24,7 @@ class OnboardingSerializer(StrictSerializer):
         max_length=len(ONBOARDING_STEPS) * 2,
         required=False,
     )
-    # RFC 3339 with an offset: a bare date or a naive time names no instant (API.md section 1).
+    # RFC 3339 with an offset: a bare date or a naive time names no instant (docs/api/README.md).
     completed_at = DateTimeField(allow_null=True, required=False)
 
 

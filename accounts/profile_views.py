@@ -1,4 +1,4 @@
-"""`user/profile` (API.md section 3), with the version rules of section 4 for PATCH."""
+"""`user/profile` (docs/api/README.md), with the version rules of docs/api/versions.md for PATCH."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from core.versioning import base_version_from, etag_for
 
 class ProfileView(APIView):
     permission_classes = [IsAuthenticated]
-    versioned = True  # PATCH follows API.md section 4 (409, 412, 428)
+    versioned = True  # PATCH follows docs/api/versions.md (409, 412, 428)
 
     def represent(self, entity: Profile) -> dict[str, Any]:
         return dict(ProfileSerializer(entity).data)

@@ -78,7 +78,7 @@ class PasswordResetConfirmSerializer(StrictSerializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
-# API.md section 2: a key is read-only or read-write; the schema lists the accepted arrays themselves.
+# A key is read-only or read-write (docs/api/authentication.md); the schema lists the accepted arrays.
 _SCOPE_SETS = [["read"], ["read", "write"], ["write", "read"]]
 
 

@@ -1,4 +1,4 @@
-"""Session, password reset and API key endpoints of API.md section 2."""
+"""Session, password reset and API key endpoints of docs/api/authentication.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one router of API v1 (DESIGN, Layout). Paths have no trailing slash (API.md section 1)."""
+"""The one router of API v1 (DESIGN, Layout). Paths have no trailing slash (docs/api/README.md)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter

@@ -86,7 +86,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
-# API paths have no trailing slash (API.md section 1); never redirect to add one.
+# API paths have no trailing slash (docs/api/README.md); never redirect to add one.
 APPEND_SLASH = False
 
 TEMPLATES = [
@@ -155,8 +155,9 @@ else:
 
 # --- Auth ------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Argon2id at OWASP's parameters (accounts/hashers.py); hashes with Django's older ones are rehashed at login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -276,7 +277,8 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID", "RateLimit", "RateLimit-Policy", "Retry-After"]
 CORS_EXPOSE_HEADERS += ["Deprecation", "Sunset", "Link"]
 CORS_EXPOSE_HEADERS += ["Idempotent-Replayed"]
-# Browser clients send If-Match on writes (API.md section 4) and Idempotency-Key on POSTs (section 7).
+# Browser clients send If-Match on writes (docs/api/versions.md) and Idempotency-Key on POSTs
+# (docs/api/idempotency.md).
 CORS_ALLOW_HEADERS = [*default_cors_headers, "if-match", "idempotency-key", "x-request-id"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -1,4 +1,4 @@
-"""Days in the user's time zone (API.md section 1: a date means a day where the user lives)."""
+"""Days in the user's time zone (docs/api/README.md: a date means a day where the user lives)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Marking an endpoint deprecated (API.md section 7): `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and
+"""Marking an endpoint deprecated (docs/api/limits.md): `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and
 `Link: <...>; rel="deprecation"` on every answer of it, and `deprecated: true` in the OpenAPI schema.
 
     @deprecated(since=datetime(2026, 1, 1, tzinfo=UTC), sunset=date(2026, 7, 1), link="https://...")

@@ -1,4 +1,4 @@
-"""gunicorn's own error answers as problem+json (API.md section 6).
+"""gunicorn's own error answers as problem+json (docs/api/errors.md).
 
 gunicorn refuses some requests before Django sees them, and answers them itself with an HTML page: a
 request line over `limit_request_line` (414), a header over `limit_request_field_size` or more headers than

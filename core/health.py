@@ -1,4 +1,4 @@
-"""Liveness and readiness (API.md section 8). Plain Django views: no auth, no throttling, no database for
+"""Liveness and readiness (docs/api/README.md). Plain Django views: no auth, no throttling, no database for
 /health."""
 
 from __future__ import annotations

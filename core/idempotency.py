@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on every POST under /api/ (API.md section 7).
+"""`Idempotency-Key` on every POST under /api/ (docs/api/idempotency.md).
 
 A middleware, so it holds for every POST endpoint, including ones added later, whatever view class they
 use. DRF authenticates lazily inside the view, so the middleware authenticates the request itself with

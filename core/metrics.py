@@ -1,4 +1,4 @@
-"""Prometheus metrics (API.md section 8): `/metrics`, aggregated over every gunicorn worker.
+"""Prometheus metrics (docs/api/README.md): `/metrics`, aggregated over every gunicorn worker.
 
 Under gunicorn, config/gunicorn.py sets PROMETHEUS_MULTIPROC_DIR before any worker imports
 prometheus_client; each worker then writes its samples to files there, and this view merges them.

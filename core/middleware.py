@@ -164,7 +164,12 @@ class BodySizeLimitMiddleware:
                 return problem_response(
                     411, "length_required", "This server needs a Content-Length on request bodies."
                 )
-            body = request.META["wsgi.input"].read(limit + 1)
+            try:
+                body = request.META["wsgi.input"].read(limit + 1)
+            except Exception:  # the server's own errors for a malformed chunk, or a client that went away
+                response = problem_response(400, "parse_error", "The chunked request body could not be read.")
+                response["Connection"] = "close"
+                return response
             too_large = len(body) > limit
             request._body = body
             request._stream = io.BytesIO(body)

@@ -1,4 +1,4 @@
-"""Cursor (keyset) pagination for every list endpoint (API.md section 1).
+"""Cursor (keyset) pagination for every list endpoint (docs/api/README.md).
 
 The cursor is the position of a row in the chosen ordering plus the id as a tie-breaker, so pages stay
 stable while rows are inserted, cost one query whatever the depth, and nullable orderings (`due_date`,

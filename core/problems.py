@@ -1,4 +1,4 @@
-"""RFC 9457 problem details for every error under /api/ (API.md section 6).
+"""RFC 9457 problem details for every error under /api/ (docs/api/errors.md).
 
 `code` is the stable name clients switch on. Domain code raises `ProblemError` subclasses (or DRF's own
 exceptions); `exception_handler` and the middleware turn everything into `application/problem+json`.
@@ -167,7 +167,7 @@ def problem_response(
 
 
 def flat_errors(detail: Any) -> dict[str, list[str]]:
-    """Validation errors as API.md section 6 shows them: flat keys, each with a list of messages.
+    """Validation errors as docs/api/errors.md shows them: flat keys, each with a list of messages.
 
     Nested serializers become dotted keys (`preferences.focus_size`), list entries are indexed
     (`items[2].title`, `scopes[0]`); a nested serializer's own errors stay on its key (`onboarding`).

@@ -1,4 +1,4 @@
-"""Rate limits (API.md section 7): fixed-window counters in the shared cache.
+"""Rate limits (docs/api/limits.md): fixed-window counters in the shared cache.
 
 Every request spends one unit of the default budget: per API key (an admin key gets `rate_limit_multiplier`
 times more), else per user, else per client IP. Views add their own budgets in `rate_limits` (the auth

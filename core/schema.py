@@ -1,4 +1,4 @@
-"""OpenAPI: every operation documents its problem+json error answers (API.md section 6)."""
+"""OpenAPI: every operation documents its problem+json error answers (docs/api/errors.md)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ class AutoSchema(openapi.AutoSchema):
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if direction != "request" or not isinstance(serializer, StrictFieldsMixin):
             return schema
-        # Unknown members are a 400 (API.md section 1); read-only members sent back are ignored.
+        # Unknown members are a 400 (docs/api/README.md); read-only members sent back are ignored.
         schema["additionalProperties"] = False
         if getattr(self.view, "versioned", False):
             schema.setdefault("properties", {})["version"] = {
@@ -128,7 +128,7 @@ class AutoSchema(openapi.AutoSchema):
 
 
 class BodyOnDeleteAutoSchema(AutoSchema):
-    """For the few DELETEs that take a body (API.md: `DELETE user {password}`): drf-spectacular documents
+    """For the few DELETEs that take a body (`DELETE user {password}`): drf-spectacular documents
     request bodies for POST, PUT and PATCH only."""
 
     def _get_request_body(self, direction: str = "request") -> Any:

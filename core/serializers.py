@@ -9,7 +9,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-# Members a client may send back as it received them; they are ignored (API.md section 1).
+# Members a client may send back as it received them; they are ignored (docs/api/README.md).
 IGNORED_ON_WRITE = frozenset({"user", "created_at", "updated_at", "version"})
 
 
@@ -39,7 +39,7 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
-# DRF coerces across JSON types (0 to False, "3" to 3, 7 to "7", false to the UUID 0); API.md section 6
+# DRF coerces across JSON types (0 to False, "3" to 3, 7 to "7", false to the UUID 0); docs/api/errors.md
 # says wrong types are a 400. Checked before the fields see the value. Order matters: subclasses first.
 _JSON_TYPES: list[tuple[type[serializers.Field], tuple[type, ...], str]] = [
     (serializers.BooleanField, (bool,), "true or false"),
@@ -77,7 +77,7 @@ class UUIDField(serializers.UUIDField):
 
 
 class DateTimeField(serializers.DateTimeField):
-    """RFC 3339 in, RFC 3339 in UTC out (API.md section 1).
+    """RFC 3339 in, RFC 3339 in UTC out (docs/api/README.md).
 
     Input needs a date, a time and an offset: a bare date or a time without offset names no instant.
     Output is `isoformat` with `Z`, which keeps four year digits where `strftime("%Y")` gives `1-01-01`.

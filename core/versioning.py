@@ -1,4 +1,4 @@
-"""Which version a write was based on (API.md section 4): body `version`, `?version=`, or `If-Match`."""
+"""Which version a write was based on (docs/api/versions.md): body `version`, `?version=`, or `If-Match`."""
 
 from __future__ import annotations
 

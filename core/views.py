@@ -1,4 +1,4 @@
-"""The scoped viewset base (DESIGN convention 2) and the versioned CRUD pattern of API.md section 4."""
+"""The scoped viewset base (DESIGN convention 2) and the versioned CRUD pattern of docs/api/versions.md."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class EntityServices(Protocol):
 
 
 class VersionedModelViewSet(OwnedViewSet):
-    """List, create, retrieve, PATCH, PUT and DELETE with the version rules of API.md section 4.
+    """List, create, retrieve, PATCH, PUT and DELETE with the version rules of docs/api/versions.md.
 
     Writes go through the services that `entity_services()` names (the app's sync registry entry):
     create -> (entity, created), update -> (entity, merged), delete -> None.

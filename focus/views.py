@@ -1,4 +1,4 @@
-"""`focus-card`, `focus-card/generate` and `focus-cards` (API.md section 3)."""
+"""`focus-card`, `focus-card/generate` and `focus-cards` (docs/api/README.md)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ class List(OwnedModel):
     sync_type = "list"
 
     name = models.CharField(max_length=200)
-    # API.md: `#RRGGBB` or null; null (no color) is not the same as an empty string.
+    # `#RRGGBB` or null; null (no color) is not the same as an empty string.
     color = models.CharField(max_length=7, null=True, blank=True)  # noqa: DJ001
     position = models.IntegerField(default=0)
     archived = models.BooleanField(default=False)

@@ -11,12 +11,14 @@ nothing, and an older backup never overwrites later edits.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -26,9 +28,13 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from accounts.profile_services import profile_for
-from core.problems import validation_error
+from core.problems import RateLimited, validation_error
+from core.renderers import JSONRenderer
 from core.versioning import BaseVersion
 from sync import registry
+from sync.services import lock_sync_state
+
+logger = logging.getLogger("daymark.portability")
 
 FORMAT = "daymark-export"
 FORMAT_VERSION = 1
@@ -61,22 +67,99 @@ def _section_type(sync_type_name: str) -> registry.SyncType | None:
     return registry.get(sync_type_name)
 
 
-def account_export(*, user: User) -> dict[str, Any]:
+# The lock of a running export; it outlives a worker killed in mid-export by this long at most.
+EXPORT_LOCK_SECONDS = 15 * 60
+# Bytes gathered before a piece of the document is handed to the server.
+EXPORT_PIECE_BYTES = 64 * 1024
+ENTITIES_PER_QUERY = 500
+# Retry-After of a refused export.
+EXPORT_RETRY_SECONDS = 10
+
+
+class ExportInProgress(RateLimited):
+    default_detail = "An export of this account is already running; retry when it has finished."
+
+
+class ExportStream:
+    """The `daymark-export` document as pieces of JSON, written while the entities are read (never the
+    whole document in memory). Holds the user's export lock until it is closed, which the server does
+    once the answer is sent or the client has gone."""
+
+    def __init__(self, user: User, lock_key: str | None) -> None:
+        self._pieces = _buffered(_document_pieces(user))
+        self._lock_key = lock_key
+
+    def __iter__(self) -> ExportStream:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        self._pieces.close()
+        if self._lock_key is not None:
+            _release(self._lock_key)
+            self._lock_key = None
+
+
+def account_export(*, user: User) -> ExportStream:
+    """Everything `user` owns, streamed. One export at a time per user: another one while this one
+    streams is refused with ExportInProgress (429 `rate_limited`)."""
+    lock_key = f"export:{user.pk}"
+    if not _acquire(lock_key):
+        raise ExportInProgress(wait=EXPORT_RETRY_SECONDS)
     audit_record(event=AuditEvent.Event.DATA_EXPORTED, user=user)
-    document: dict[str, Any] = {
+    return ExportStream(user, lock_key)
+
+
+def _acquire(key: str) -> bool:
+    try:
+        return bool(cache.add(key, 1, timeout=EXPORT_LOCK_SECONDS))
+    except Exception:  # the cache is down: export without the limit rather than not at all
+        logger.warning("Cache unavailable; export not limited to one at a time")
+        return True
+
+
+def _release(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:  # the lock expires by itself
+        logger.warning("Cache unavailable; the export lock expires by itself")
+
+
+def _document_pieces(user: User) -> Generator[bytes]:
+    """The bytes of the document, piece by piece: the same bytes as rendering it whole (the renderer's
+    compact JSON, members in this order)."""
+    render = JSONRenderer().render
+    head = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "exported_at": timezone.now().isoformat().replace("+00:00", "Z"),
         "profile": _export_profile(user),
     }
+    yield render(head)[:-1]  # the object stays open for the sections
     for section, type_name in SECTIONS:
+        yield b"," + render(section) + b":["
         sync_type = _section_type(type_name)
-        if sync_type is None:
-            document[section] = []
-            continue
-        queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")  # type: ignore[attr-defined]
-        document[section] = [_without_version(sync_type.to_data(entity)) for entity in queryset]
-    return document
+        if sync_type is not None:
+            queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")  # type: ignore[attr-defined]
+            for index, entity in enumerate(queryset.iterator(chunk_size=ENTITIES_PER_QUERY)):
+                yield (b"," if index else b"") + render(_without_version(sync_type.to_data(entity)))
+        yield b"]"
+    yield b"}"
+
+
+def _buffered(pieces: Iterator[bytes]) -> Generator[bytes]:
+    buffer: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= EXPORT_PIECE_BYTES:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 def _without_version(data: dict[str, Any]) -> dict[str, Any]:
@@ -305,10 +388,13 @@ def _remap(value: Any, mapping: dict[uuid.UUID, uuid.UUID]) -> Any:
 def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
     if mode not in ("merge", "replace"):
         raise validation_error({"mode": ["Must be 'merge' or 'replace'."]})
-    plan = plan_import(user=user, document=document, mode=mode)
     counts: dict[str, int] = {}
     kept: dict[str, int] = {}
     with transaction.atomic():
+        # One import at a time per user: a second waits here until the first commits, then plans against
+        # what the first left (concurrent replace imports deleted each other's entities: 404).
+        lock_sync_state(user)
+        plan = plan_import(user=user, document=document, mode=mode)
         if mode == "replace":
             _remove_owned(user)
         if plan.profile:

@@ -1,7 +1,8 @@
-"""`user/export` and `user/import` (API.md section 3)."""
+"""`user/export` and `user/import` (docs/api/README.md)."""
 
 from __future__ import annotations
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,10 +20,14 @@ def _user(request: Request) -> User:
 
 class ExportView(APIView):
     @extend_schema(
-        responses={200: OpenApiResponse(description="The `daymark-export` document.")}, tags=["user"]
+        responses={200: OpenApiResponse(description="The `daymark-export` document, streamed.")},
+        tags=["user"],
+        description="One export at a time per user: another while one streams is 429 `rate_limited`.",
     )
-    def get(self, request: Request) -> Response:
-        return Response(services.account_export(user=_user(request)))
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return StreamingHttpResponse(
+            services.account_export(user=_user(request)), content_type="application/json"
+        )
 
 
 class ImportView(APIView):

@@ -1,4 +1,4 @@
-"""Database expressions that give a value exactly as the API writes it in JSON (API.md section 1), so the
+"""Database expressions that give a value exactly as the API writes it in JSON (docs/api/README.md), so the
 change feed reads JSON-ready rows instead of building model instances and formatting them in Python.
 
 Profiles of the feed showed most of a page's time in turning timestamptz and uuid columns into Python

@@ -1,4 +1,4 @@
-"""The change feed of API.md section 5: what changed for one user after a cursor.
+"""The change feed of docs/api/sync.md: what changed for one user after a cursor.
 
 Live entities are read by their `change_number` (each once, in its latest state) and deletions from the
 tombstones. Everything is bounded by the user's committed `last_change_number` H, read first: a user's

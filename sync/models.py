@@ -79,7 +79,7 @@ class ProcessedOperation(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """An `Idempotency-Key` of one user (API.md section 7) and the answer it got.
+    """An `Idempotency-Key` of one user (docs/api/idempotency.md) and the answer it got.
 
     The row is committed before the request runs, with `status_code` null: a concurrent duplicate in any
     process sees it and is told the key is in use. When the request ends the answer is stored for replay.

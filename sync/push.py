@@ -1,4 +1,4 @@
-"""Offline operations pushed through `POST sync` (API.md section 5).
+"""Offline operations pushed through `POST sync` (docs/api/sync.md).
 
 Each operation runs on its own, in order, through the same services the REST endpoints call (the
 registry's callables) and is validated by the same serializer. Its result is saved as a

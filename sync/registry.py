@@ -30,7 +30,7 @@ class FeedColumns:
 class SyncType:
     """How sync reads and writes one entity type.
 
-    `to_data` gives the entity's own fields for the feed (derived values left out, API.md section 5);
+    `to_data` gives the entity's own fields for the feed (derived values left out, docs/api/sync.md);
     `serializer` validates pushed data and renders `entity`/`current`; `create`, `update` and `delete` are
     the same services the REST endpoints call, with keyword arguments `user, entity_id, data` and `base`.
     `represent`, when set, gives the full API representation where the serializer alone cannot (derived

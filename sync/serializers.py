@@ -1,4 +1,4 @@
-"""The documented shape of `POST sync` (API.md section 5). The view checks the body itself, so that each
+"""The documented shape of `POST sync` (docs/api/sync.md). The view checks the body itself, so that each
 operation gets its own result; these serializers describe exactly what it accepts."""
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A write opens `change_writer(user)`: one transaction that locks the user's sync-state row, so the user's
 writes are serialised; each saved or deleted entity takes the next change number, is stamped with it and
-gets a change record naming the fields it set. `check_base` is the merge-or-conflict decision of API.md
-section 4, taken under that lock so two writers from the same base cannot both win on a field.
+gets a change record naming the fields it set. `check_base` is the merge-or-conflict decision of
+docs/api/versions.md, taken under that lock so two writers from the same base cannot both win on a field.
 """
 
 from __future__ import annotations

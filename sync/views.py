@@ -1,4 +1,4 @@
-"""`GET sync` (the change feed) and `POST sync` (push offline operations, then pull): API.md section 5."""
+"""`GET sync` (the change feed) and `POST sync` (push offline operations, then pull): docs/api/sync.md."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ _FEED_PARAMETERS = [
 
 class SyncView(APIView):
     # 400: an invalid cursor or limit (or body); 410 cursor_expired: the cursor is older than the
-    # tombstones kept, do a full sync (API.md section 5).
+    # tombstones kept, do a full sync (docs/api/sync.md).
     extra_error_statuses = {"GET": {400, 410}, "POST": {410}}
 
     @extend_schema(parameters=_FEED_PARAMETERS, responses={200: OpenApiTypes.OBJECT}, tags=["sync"])

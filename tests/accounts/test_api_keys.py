@@ -1,4 +1,4 @@
-"""Personal API keys: user/api-keys and `Authorization: Api-Key <key>` (API.md section 2)."""
+"""Personal API keys: user/api-keys and `Authorization: Api-Key <key>` (docs/api/authentication.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The session endpoints of API.md section 2."""
+"""The session endpoints of docs/api/authentication.md."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import hashers
 from django.contrib.auth.hashers import identify_hasher
 from rest_framework.test import APIClient
 
@@ -75,6 +76,23 @@ class TestRegister:
         settings.PASSWORD_HASHERS = _production_hashers()
         register(api_client)
         assert identify_hasher(User.objects.get().password).algorithm == "argon2"
+
+
+def test_a_login_rehashes_a_password_stored_with_djangos_argon2_parameters(
+    api_client: APIClient, settings: Any
+) -> None:
+    settings.PASSWORD_HASHERS = _production_hashers()
+    stock = hashers.Argon2PasswordHasher()
+    user = UserFactory.create()
+    User.objects.filter(pk=user.pk).update(password=stock.encode(DEFAULT_PASSWORD, stock.salt()))
+    assert "m=102400,t=2,p=8" in User.objects.get(pk=user.pk).password
+
+    assert login(api_client, user.email).status_code == 200
+
+    stored = User.objects.get(pk=user.pk).password
+    assert stored.startswith("argon2$argon2id$")
+    assert "m=19456,t=2,p=1" in stored
+    assert login(api_client, user.email).status_code == 200
 
 
 def _production_hashers() -> list[str]:

@@ -1,4 +1,4 @@
-"""auth/password/reset and auth/password/reset/confirm (API.md section 2)."""
+"""auth/password/reset and auth/password/reset/confirm (docs/api/authentication.md)."""
 
 from __future__ import annotations
 

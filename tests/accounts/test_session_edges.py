@@ -1,4 +1,4 @@
-"""Session edge cases found in review (API.md section 2)."""
+"""Session edge cases found in review (docs/api/authentication.md)."""
 
 from __future__ import annotations
 

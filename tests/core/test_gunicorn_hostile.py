@@ -182,6 +182,14 @@ def test_a_chunked_push_is_applied(server: Server, token: str) -> None:
     assert (status, json.loads(body)["name"]) == (200, "sent in chunks")
 
 
+def test_a_malformed_chunk_is_a_400_problem(server: Server, token: str) -> None:
+    head = (
+        "POST /api/v1/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    _assert_problem(*server.exchange(head, b"zz\r\n{}\r\n0\r\n\r\n"), 400, "parse_error")
+
+
 def test_a_chunked_body_over_the_limit_is_413(server: Server, token: str) -> None:
     huge = b'{"operations": [], "padding": "' + b"a" * 10_000_000 + b'"}'
     _assert_problem(*server.post_chunked("/api/v1/sync", huge, token), 413, "payload_too_large")

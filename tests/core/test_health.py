@@ -1,4 +1,4 @@
-"""/health, /ready, and the API docs (API.md section 8)."""
+"""/health, /ready, and the API docs (docs/api/README.md)."""
 
 from __future__ import annotations
 

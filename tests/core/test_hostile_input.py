@@ -1,6 +1,6 @@
 """Hostile input found in review: each of these answered 500 or was silently accepted.
 
-API.md section 6: bad input of any kind is a 4xx problem, never a 500, and changes nothing.
+docs/api/errors.md: bad input of any kind is a 4xx problem, never a 500, and changes nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Idempotency-Key on every POST under /api/ (API.md section 7)."""
+"""Idempotency-Key on every POST under /api/ (docs/api/idempotency.md)."""
 
 from __future__ import annotations
 

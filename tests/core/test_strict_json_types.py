@@ -1,4 +1,4 @@
-"""Wrong JSON types are a 400, never coerced (API.md section 6); found by schemathesis."""
+"""Wrong JSON types are a 400, never coerced (docs/api/errors.md); found by schemathesis."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`errors` of a validation problem is flat, as API.md section 6 shows it: keys to lists of messages."""
+"""`errors` of a validation problem is flat, as docs/api/errors.md shows it: keys to lists of messages."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.services.api_keys import api_key_create
 from focus.models import FocusCard
 from lists.models import List
+from tests.portability.helpers import exported
 from tests.sync.helpers import make_item, make_list
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def test_generate_with_an_idempotency_key_replays(user: Any, user_client: Any) -
 
 
 def test_import_with_an_idempotency_key_replays(user: Any, user_client: Any) -> None:
-    document = user_client.get("/api/v1/user/export").json()
+    document = exported(user_client)
     document["lists"] = [
         {"id": str(uuid.uuid4()), "name": "Imported", "color": None, "position": 0, "archived": False}
     ]

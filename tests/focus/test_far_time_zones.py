@@ -1,4 +1,4 @@
-"""'Today' at the edges of the world (+14 and -11) and on DST days (API.md section 1)."""
+"""'Today' at the edges of the world (+14 and -11) and on DST days (docs/api/README.md)."""
 
 from __future__ import annotations
 

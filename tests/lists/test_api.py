@@ -1,4 +1,4 @@
-"""Lists and items over HTTP (API.md sections 1, 3 and 4)."""
+"""Lists and items over HTTP (docs/api/README.md and versions.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The field-level merge reads only the history of the entity it merges (API.md section 4).
+"""The field-level merge reads only the history of the entity it merges (docs/api/versions.md).
 
 Ids are chosen by clients, so one id can name a list and an item of the same user, or an entity that was
 deleted and created again; neither may lend its change records to the merge of another.

@@ -1,4 +1,4 @@
-"""Every allowed ordering pages forward and back without skipping or repeating a row (API.md section 1),
+"""Every allowed ordering pages forward and back without skipping or repeating a row (docs/api/README.md),
 with ties and nulls in the ordered field."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The version rules of API.md section 4, on items and lists."""
+"""The version rules of docs/api/versions.md, on items and lists."""
 
 from __future__ import annotations
 

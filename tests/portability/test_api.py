@@ -1,4 +1,4 @@
-"""Export and import (API.md section 3): whole-document validation, all or nothing, ids kept or remapped."""
+"""Export and import (docs/api/README.md): whole-document validation, all or nothing, ids kept or remapped."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sync import registry
 from sync.models import ChangeRecord
 from tests.conftest import client_for
 from tests.factories import DEFAULT_PASSWORD, ItemFactory, ListFactory
+from tests.portability.helpers import exported
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ class TestExport:
         self, user_client: APIClient, filled: User, other_user: User
     ) -> None:
         ItemFactory.create(list=ListFactory.create(user=other_user))
-        document = user_client.get("/api/v1/user/export").json()
+        document = exported(user_client)
         assert document["format"] == "daymark-export"
         assert document["format_version"] == 1
         assert document["exported_at"].endswith("Z")
@@ -71,7 +72,7 @@ class TestRoundTrip:
     def test_export_delete_register_import_gives_the_same_export(
         self, user_client: APIClient, filled: User
     ) -> None:
-        first = user_client.get("/api/v1/user/export").json()
+        first = exported(user_client)
         deleted = user_client.delete("/api/v1/user", {"password": DEFAULT_PASSWORD})
         assert deleted.status_code == 204
         registered = APIClient().post(
@@ -83,13 +84,13 @@ class TestRoundTrip:
         response = import_(new_client, first, "replace")
         assert response.status_code == 200, response.content
         assert response.json()["replaced_ids"] == {}
-        second = new_client.get("/api/v1/user/export").json()
+        second = exported(new_client)
         assert strip_timestamps(second) == strip_timestamps(first)
 
     def test_imports_are_recorded_as_changes_for_sync(
         self, user_client: APIClient, filled: User, other_user: User
     ) -> None:
-        document = user_client.get("/api/v1/user/export").json()
+        document = exported(user_client)
         import_(client_for(other_user), document)
         recorded = set(ChangeRecord.objects.filter(user=other_user).values_list("entity_type", flat=True))
         assert {"list", "item"} <= recorded
@@ -99,7 +100,7 @@ class TestAllOrNothing:
     def test_one_bad_entity_deep_inside_changes_nothing_and_is_named(
         self, user_client: APIClient, filled: User
     ) -> None:
-        document = user_client.get("/api/v1/user/export").json()
+        document = exported(user_client)
         bad = copy.deepcopy(document)
         bad["items"][2]["priority"] = 9
         before = (List.objects.count(), Item.objects.count(), ChangeRecord.objects.count())
@@ -138,7 +139,7 @@ class TestAllOrNothing:
     def test_invalid_documents_are_400_naming_the_place(
         self, user_client: APIClient, filled: User, mutate: Any, where: str
     ) -> None:
-        document = user_client.get("/api/v1/user/export").json()
+        document = exported(user_client)
         mutate(document)
         count = Item.objects.count()
         response = import_(user_client, document)
@@ -170,7 +171,7 @@ class TestModes:
     def test_ids_taken_by_another_user_are_replaced_and_references_remapped(
         self, user_client: APIClient, filled: User, other_user: User
     ) -> None:
-        document = user_client.get("/api/v1/user/export").json()
+        document = exported(user_client)
         response = import_(client_for(other_user), document, "replace")
         assert response.status_code == 200
         replaced = response.json()["replaced_ids"]

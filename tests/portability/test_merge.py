@@ -17,6 +17,7 @@ from lists.models import Item, List
 from sync.models import ChangeRecord
 from tests.conftest import client_for
 from tests.factories import ItemFactory, ListFactory
+from tests.portability.helpers import exported
 from tests.sync.helpers import pull
 
 pytestmark = pytest.mark.django_db
@@ -44,18 +45,13 @@ def merge(client: APIClient, document: Any) -> Any:
     return client.post("/api/v1/user/import", {"document": document, "mode": "merge"})
 
 
-def export(client: APIClient) -> dict[str, Any]:
-    document: dict[str, Any] = client.get("/api/v1/user/export").json()
-    return document
-
-
 def versions(user: User) -> dict[str, int]:
     """Every synced entity of the user (the profile included) and its version, from a full pull."""
     return {change["id"]: change["version"] for change in pull(client_for(user))["changes"]}
 
 
 def test_merging_ones_own_export_succeeds_and_changes_nothing(user_client: APIClient, own_data: User) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     before, changes = versions(own_data), ChangeRecord.objects.filter(user=own_data).count()
 
     response = merge(user_client, document)
@@ -69,14 +65,14 @@ def test_merging_ones_own_export_succeeds_and_changes_nothing(user_client: APICl
     }
     assert versions(own_data) == before
     assert ChangeRecord.objects.filter(user=own_data).count() == changes
-    again = export(user_client)
+    again = exported(user_client)
     assert {k: v for k, v in again.items() if k != "exported_at"} == {
         k: v for k, v in document.items() if k != "exported_at"
     }
 
 
 def test_a_newer_local_entity_is_kept(user_client: APIClient, own_data: User) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     milk = Item.objects.get(user=own_data, title="Milk")
     renamed = user_client.patch(f"/api/v1/items/{milk.pk}", {"title": "Oat milk", "version": milk.version})
     assert renamed.status_code == 200
@@ -90,7 +86,7 @@ def test_a_newer_local_entity_is_kept(user_client: APIClient, own_data: User) ->
 
 
 def test_a_newer_document_entity_replaces_the_local_one(user_client: APIClient, own_data: User) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     entry = next(row for row in document["items"] if row["title"] == "Milk")
     entry.update(title="Oat milk", priority=1, updated_at=LATER)
     milk = Item.objects.get(user=own_data, title="Milk")
@@ -109,7 +105,7 @@ def test_a_newer_document_entity_replaces_the_local_one(user_client: APIClient, 
 def test_a_document_entity_without_updated_at_leaves_the_local_one(
     user_client: APIClient, own_data: User
 ) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     home = document["lists"][0]
     del home["updated_at"]
     home["name"] = "Elsewhere"
@@ -132,7 +128,7 @@ def test_a_card_for_a_day_that_has_one_is_that_card(
         other.put(f"/api/v1/focus-card?date={DAY}", {"intention": "rest", "items": [str(tea.pk)]}).status_code
         == 201
     )
-    document = export(other)
+    document = exported(other)
     local = FocusCard.objects.get(user=own_data)
     document["focus_cards"][0]["updated_at"] = LATER
 
@@ -153,7 +149,7 @@ def test_a_card_for_a_day_that_has_one_is_that_card(
 def test_an_older_card_for_a_day_that_has_one_leaves_the_local_card(
     user_client: APIClient, own_data: User
 ) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     card = document["focus_cards"][0]
     card.update(
         id="0b1c2d3e-0000-4000-8000-000000000001", intention="older", updated_at="2020-01-01T00:00:00Z"
@@ -169,7 +165,7 @@ def test_an_older_card_for_a_day_that_has_one_leaves_the_local_card(
 def test_two_cards_of_one_day_in_a_document_are_400_and_change_nothing(
     user_client: APIClient, own_data: User
 ) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     twin = copy.deepcopy(document["focus_cards"][0])
     twin["id"] = "0b1c2d3e-0000-4000-8000-000000000002"
     document["focus_cards"].append(twin)
@@ -187,7 +183,7 @@ def test_two_cards_of_one_day_in_a_document_are_400_and_change_nothing(
 def test_an_updated_at_that_is_not_an_rfc_3339_time_is_400(
     user_client: APIClient, own_data: User, value: Any
 ) -> None:
-    document = export(user_client)
+    document = exported(user_client)
     document["anti_todo"][0]["updated_at"] = value
     before = versions(own_data)
 

@@ -1,4 +1,4 @@
-"""Export and import with focus cards, anti-todo entries and the profile (API.md section 3)."""
+"""Export and import with focus cards, anti-todo entries and the profile (docs/api/README.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from lists.models import Item
 from sync.models import ChangeRecord
 from tests.conftest import client_for
 from tests.factories import AntiTodoEntryFactory, FocusCardFactory, ItemFactory, ListFactory, UserFactory
+from tests.portability.helpers import exported
 from tests.sync.helpers import pull
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,7 @@ def _import(user_client: APIClient, document: Any, mode: str) -> Any:
 
 
 def test_a_round_trip_keeps_focus_cards_anti_todo_and_profile(user_client: APIClient, filled: User) -> None:
-    first = user_client.get("/api/v1/user/export").json()
+    first = exported(user_client)
     assert len(first["focus_cards"]) == len(first["anti_todo"]) == 1
     email = filled.email
     filled.delete()
@@ -72,13 +73,13 @@ def test_a_round_trip_keeps_focus_cards_anti_todo_and_profile(user_client: APICl
     response = _import(again, first, "replace")
 
     assert response.status_code == 200, response.content
-    assert _strip(again.get("/api/v1/user/export").json()) == _strip(first)
+    assert _strip(exported(again)) == _strip(first)
 
 
 def test_merge_into_another_account_remaps_card_and_entry_references(
     user_client: APIClient, filled: User, other_user: User
 ) -> None:
-    document = user_client.get("/api/v1/user/export").json()
+    document = exported(user_client)
     other = client_for(other_user)
 
     response = _import(other, document, "merge")
@@ -98,7 +99,7 @@ def test_merge_into_another_account_remaps_card_and_entry_references(
 
 
 def test_a_bad_focus_card_deep_inside_changes_nothing(user_client: APIClient, filled: User) -> None:
-    document = user_client.get("/api/v1/user/export").json()
+    document = exported(user_client)
     bad = copy.deepcopy(document)
     bad["focus_cards"].append(
         {"id": "6d1c8c1e-8a9e-4c43-9c6f-1b0a3c7e9a11", "date": "2026-03-02", "items": ["not-an-id"]}
@@ -127,7 +128,7 @@ def test_a_bad_focus_card_deep_inside_changes_nothing(user_client: APIClient, fi
 def test_a_bad_profile_is_a_400_that_changes_nothing(
     user_client: APIClient, user: User, profile: dict[str, Any], where: str
 ) -> None:
-    document = user_client.get("/api/v1/user/export").json()
+    document = exported(user_client)
     document["profile"] = profile
     before = ChangeRecord.objects.count()
 
@@ -164,6 +165,6 @@ def test_focus_cards_and_entries_of_another_user_are_never_exported(
     FocusCardFactory.create(user=other_user)
     AntiTodoEntryFactory.create(user=other_user)
 
-    document = user_client.get("/api/v1/user/export").json()
+    document = exported(user_client)
 
     assert len(document["focus_cards"]) == len(document["anti_todo"]) == 1
