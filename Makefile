@@ -12,7 +12,7 @@ PIP_PROGRESS := awk '/^(Collecting|Processing) /{n++; sub(/^[A-Za-z]+ /, ""); su
 	sub(/.*\//, ""); printf "    [%d] %s\n", n, $$0; fflush()} \
 	/^Installing collected packages/{printf "    installing %d packages...\n", n; fflush()}'
 
-.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis bench
+.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis clients bench
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	@test -x $(PY) || { printf '==> Creating the virtual environment in $(VENV)\n'; $(PYTHON) -m venv $(VENV); }
@@ -72,6 +72,11 @@ schema-check: $(STAMP) $(POSTMAN)
 ## Schemathesis against a live gunicorn on a fresh PostgreSQL database (scripts/schemathesis.sh).
 schemathesis: $(STAMP)
 	PY=$(PY) bash scripts/schemathesis.sh
+
+## Generated clients (scripts/clients/run.sh): a Python and a TypeScript client from docs/api/openapi.yaml,
+## type-checked journeys run against a live gunicorn on a fresh PostgreSQL database.
+clients: $(STAMP)
+	PY=$(PY) bash scripts/clients/run.sh
 
 ## Benchmark (bench/run.sh): gunicorn on its own seeded PostgreSQL database, a fixed load, one table of figures.
 bench: $(STAMP)

@@ -78,16 +78,15 @@ class PasswordResetConfirmSerializer(StrictSerializer):
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
-# A key is read-only or read-write (docs/api/authentication.md); the schema lists the accepted arrays.
-_SCOPE_SETS = [["read"], ["read", "write"], ["write", "read"]]
-
-
+# A key is read-only or read-write (docs/api/authentication.md): `["read"]` or `["read", "write"]`.
 @extend_schema_field(
     {
         "type": "array",
         "items": {"type": "string", "enum": [choice for choice, _label in ApiKey.Scope.choices]},
-        "enum": _SCOPE_SETS,
-        "description": '`["read"]` or `["read", "write"]`.',
+        "minItems": 1,
+        "maxItems": 2,
+        "uniqueItems": True,
+        "description": '`["read"]` or `["read", "write"]`; `["write"]` alone is a 400.',
     }
 )
 class ScopesField(serializers.ListField):

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -88,7 +88,11 @@ def _refresh_token_of(user: User, raw: str) -> RefreshToken:
 
 
 def _email_in_body(request: Request) -> str:
-    email = request.data.get("email") if isinstance(request.data, dict) else None
+    try:
+        data = request.data
+    except APIException:  # a body that does not parse: the view answers it (400 or 415)
+        return ""
+    email = data.get("email") if isinstance(data, dict) else None
     return User.objects.normalize_email(email) if isinstance(email, str) else ""
 
 

@@ -223,8 +223,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
+    # Readable names for the enums generated clients make classes of (config/openapi.py names the rest).
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatus": "lists.models.Item.Status",
+        "FocusCardSource": "focus.models.FocusCard.Source",
+        "ApiKeyScope": "accounts.models.ApiKey.Scope",
+        "OnboardingStep": "accounts.profile_services.ONBOARDING_STEPS",
+        "SyncAction": "sync.push.ACTIONS",
+        "ImportMode": ["merge", "replace"],
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
 }
 
 # --- Daymark behaviour -----------------------------------------------------------------------------------

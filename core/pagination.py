@@ -28,6 +28,8 @@ from core.problems import validation_error
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# `?limit=` takes at most nine digits (a larger value is clamped to the maximum, a longer one is a 400).
+MAX_LIMIT_PARAMETER = 999_999_999
 
 
 def parse_limit(raw: str | None, *, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
@@ -205,15 +207,18 @@ class KeysetPagination(BasePagination):
                 "name": "cursor",
                 "in": "query",
                 "required": False,
-                "description": "Opaque page cursor.",
-                "schema": {"type": "string"},
+                "description": "Opaque: the cursor of a `next` or `previous` URL, sent back unchanged. "
+                "A cursor the server did not issue (or issued for another ordering) is 400.",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 4096},
+                "allowEmptyValue": True,  # empty: the first page
             },
             {
                 "name": "limit",
                 "in": "query",
                 "required": False,
                 "description": f"Page size (default {DEFAULT_LIMIT}; larger than {MAX_LIMIT} is clamped).",
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT_PARAMETER},
+                "allowEmptyValue": True,  # empty: the default
             },
         ]
         if fields:

@@ -36,7 +36,7 @@ def parse_version_value(value: Any, field: str = "version", *, from_query: bool 
     """A base version: a JSON integer (or, in a query string, digits), positive, nothing else."""
     if isinstance(value, bool):
         raise validation_error({field: ["Must be a positive integer."]})
-    if from_query and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+    if from_query and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
         value = int(value)
     if not isinstance(value, int) or not 1 <= value <= 2_000_000_000:
         raise validation_error({field: ["Must be a positive integer."]})

@@ -39,6 +39,7 @@ def _validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[
 
 class FocusView(APIView):
     permission_classes = [IsAuthenticated]
+    answers_etag = True  # every card answered carries its version as ETag (the schema says so)
 
     def represent(self, entity: FocusCard) -> dict[str, Any]:
         return dict(FocusCardSerializer(selectors.card_by_id(entity.user, entity.pk)).data)
@@ -115,6 +116,7 @@ class FocusCardGenerateView(FocusView):
 
 
 class FocusCardRangeView(FocusView):
+    answers_etag = False  # a range of cards, each with its own version
     extra_error_statuses = {"GET": {400}}  # a missing or invalid end, `from` after `to`, over 366 days
 
     @extend_schema(

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.pagination import MAX_LIMIT_PARAMETER
 from core.problems import validation_error
 from sync import feed, push
 from sync.serializers import SyncPushSerializer
@@ -19,13 +20,14 @@ _FEED_PARAMETERS = [
     OpenApiParameter(
         "cursor",
         {"type": "integer", "minimum": 0, "maximum": feed.MAX_CURSOR},
-        description="The last answer's cursor; absent or 0: all. A cursor the server never issued is 400.",
+        description="The last answer's cursor; absent, empty or 0: all. A cursor the server never issued "
+        "is 400.",
     ),
     OpenApiParameter(
         "limit",
-        {"type": "integer", "minimum": 1},
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT_PARAMETER},
         description=f"Changes per answer (default {feed.DEFAULT_LIMIT}; larger than {feed.MAX_LIMIT} "
-        "is clamped).",
+        "is clamped; empty: the default).",
     ),
 ]
 

@@ -83,3 +83,24 @@ def test_each_user_spends_their_own_budget_on_replays(
     assert _post(user_client, {"name": "a"}, "k1").status_code == 201
     assert _post(user_client, {"name": "a"}, "k1").status_code == 429
     assert _post(other_client, {"name": "a"}, "k1").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("text/plain", '{"email": "a@example.com", "password": "x"}'), ("application/json", '{"email": ')],
+)
+def test_a_reused_key_with_a_login_body_that_does_not_parse_is_a_422_not_a_500(
+    user_client: APIClient, content_type: str, body: str
+) -> None:
+    # Keys are kept per authenticated caller. An answer of the idempotency layer spends the login budgets
+    # first, and the per-email one reads the body: a body that does not parse has no email to count
+    # (before, the parser's refusal escaped as a 500).
+    login = {"email": "a@example.com", "password": "wrong password"}
+    assert _post(user_client, login, "login-1", url="/api/v1/auth/token").status_code == 401
+
+    response = user_client.post(
+        "/api/v1/auth/token", body, content_type=content_type, HTTP_IDEMPOTENCY_KEY="login-1"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"

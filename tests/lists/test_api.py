@@ -313,6 +313,19 @@ class TestDelete:
         assert user_client.delete(f"/api/v1/items/{item.pk}?version=1").status_code == 204
         assert not Item.objects.exists()
 
+    @pytest.mark.parametrize(
+        ("version", "status"), [("2000000000", 409), ("2000000001", 400), ("99999999999", 400)]
+    )
+    def test_a_query_version_has_the_range_of_a_body_version(
+        self, user_client: APIClient, user: User, version: str, status: int
+    ) -> None:
+        # The schema says 1..2,000,000,000 for both; ten digits were a 400 in the query only.
+        item = ItemFactory.create(list=ListFactory.create(user=user))
+        response = user_client.delete(f"/api/v1/items/{item.pk}?version={version}")
+
+        assert response.status_code == status
+        assert Item.objects.exists()
+
     def test_delete_with_a_bad_query_version_is_400(self, user_client: APIClient, user: User) -> None:
         item = ItemFactory.create(list=ListFactory.create(user=user))
         assert user_client.delete(f"/api/v1/items/{item.pk}?version=abc").status_code == 400

@@ -1,0 +1,482 @@
+"""The OpenAPI document as client developers meet it: each operation's name, summary and tag, the shared
+headers and parameters, and the shapes no serializer describes (the sync feed and push, the export).
+
+Generated clients (scripts/clients/) are built from it: an operation's `operationId` becomes a function
+name there, so every operation is named here (tests/core/test_openapi_contract.py holds the table whole).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+API = "/api/v1/"
+
+# (method, path under /api/v1/) -> (tag, operationId, summary, description or "").
+OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
+    ("post", "auth/register"): (
+        "auth",
+        "register",
+        "Create an account",
+        "Answers the new user and a session (access and refresh tokens). A weak password or a taken "
+        "email is 400.",
+    ),
+    ("post", "auth/token"): ("auth", "login", "Log in with email and password", ""),
+    ("post", "auth/token/refresh"): (
+        "auth",
+        "refreshToken",
+        "Exchange a refresh token for a new pair",
+        "Refresh tokens rotate: the one sent is revoked, and sending it again is 401.",
+    ),
+    ("post", "auth/logout"): ("auth", "logout", "Revoke one refresh token", ""),
+    ("post", "auth/logout-all"): ("auth", "logoutAll", "Revoke every refresh token of the user", ""),
+    ("post", "auth/password/change"): (
+        "auth",
+        "changePassword",
+        "Change the password",
+        "Revokes every other refresh token; the `refresh` sent, if any, stays valid.",
+    ),
+    ("post", "auth/password/reset"): (
+        "auth",
+        "requestPasswordReset",
+        "Email a password reset link",
+        "202 whether or not the email has an account.",
+    ),
+    ("post", "auth/password/reset/confirm"): (
+        "auth",
+        "confirmPasswordReset",
+        "Set a new password with a reset token",
+        "The token works once and expires; every session of the user is revoked.",
+    ),
+    ("get", "user/api-keys"): ("api-keys", "listApiKeys", "List the user's API keys", ""),
+    ("post", "user/api-keys"): (
+        "api-keys",
+        "createApiKey",
+        "Create an API key",
+        "The secret is the `key` member of this answer, shown only here. Keys are managed with a login "
+        "session: an API key cannot create or revoke keys (403).",
+    ),
+    ("delete", "user/api-keys/{key_id}"): ("api-keys", "revokeApiKey", "Revoke an API key", ""),
+    ("delete", "user"): ("user", "deleteAccount", "Delete the account and everything it owns", ""),
+    ("get", "user/export"): ("user", "exportData", "Export everything the user owns", ""),
+    ("post", "user/import"): (
+        "user",
+        "importData",
+        "Import an export document",
+        "The whole document is validated before any change: an error is a 400 naming where, and nothing "
+        "is changed.",
+    ),
+    ("get", "user/profile"): ("profile", "getProfile", "Read the profile", ""),
+    ("patch", "user/profile"): ("profile", "updateProfile", "Change the profile", ""),
+    ("get", "user/insights"): ("insights", "getInsights", "Statistics of a date range", ""),
+    ("get", "lists"): ("lists", "listLists", "List the user's lists", ""),
+    ("post", "lists"): ("lists", "createList", "Create a list", ""),
+    ("get", "lists/{id}"): ("lists", "getList", "Read a list", ""),
+    ("put", "lists/{id}"): ("lists", "replaceList", "Replace a list", ""),
+    ("patch", "lists/{id}"): ("lists", "updateList", "Change some fields of a list", ""),
+    ("delete", "lists/{id}"): ("lists", "deleteList", "Delete a list and its items", ""),
+    ("get", "items"): ("items", "listItems", "List items, filtered and ordered", ""),
+    ("post", "items"): ("items", "createItem", "Create an item", ""),
+    ("get", "items/{id}"): ("items", "getItem", "Read an item", ""),
+    ("put", "items/{id}"): ("items", "replaceItem", "Replace an item", ""),
+    ("patch", "items/{id}"): ("items", "updateItem", "Change some fields of an item", ""),
+    ("delete", "items/{id}"): ("items", "deleteItem", "Delete an item", ""),
+    ("get", "anti-todo"): ("anti-todo", "listAntiTodo", "List anti-todo entries of a day or range", ""),
+    ("post", "anti-todo"): ("anti-todo", "createAntiTodo", "Log something done that was on no list", ""),
+    ("get", "anti-todo/{id}"): ("anti-todo", "getAntiTodo", "Read an anti-todo entry", ""),
+    ("put", "anti-todo/{id}"): ("anti-todo", "replaceAntiTodo", "Replace an anti-todo entry", ""),
+    ("patch", "anti-todo/{id}"): ("anti-todo", "updateAntiTodo", "Change some fields of an entry", ""),
+    ("delete", "anti-todo/{id}"): ("anti-todo", "deleteAntiTodo", "Delete an anti-todo entry", ""),
+    ("get", "focus-card"): ("focus", "getFocusCard", "Read the focus card of a day", ""),
+    ("put", "focus-card"): ("focus", "putFocusCard", "Create or replace the manual card of a day", ""),
+    ("patch", "focus-card"): ("focus", "updateFocusCard", "Change a card's intention or order", ""),
+    ("post", "focus-card/generate"): ("focus", "generateFocusCard", "Pick a day's card from open items", ""),
+    ("get", "focus-cards"): ("focus", "listFocusCards", "The focus cards of a date range", ""),
+    ("get", "sync"): (
+        "sync",
+        "pullChanges",
+        "Pull the changes since a cursor",
+        "Send back the `cursor` of the last answer; without one (or 0) it is a full sync, which has no "
+        "tombstones. Continue while `has_more` is true. An entity appears at most once per answer, with "
+        "its latest state; `data` holds its own fields only (no derived values such as `open_count`).",
+    ),
+    ("post", "sync"): (
+        "sync",
+        "pushChanges",
+        "Push offline operations, then pull",
+        "Operations run in order, each atomic on its own; each gets a result (`applied`, `merged`, "
+        "`conflict` or `invalid`) and the request still answers 200. An `op_id` already processed is not "
+        "run again: its first result is returned. The answer also holds the changes since `cursor`.",
+    ),
+}
+
+TAGS = [
+    {"name": "auth", "description": "Accounts and sessions: register, log in, refresh, log out, passwords."},
+    {"name": "api-keys", "description": "Personal API keys (`Authorization: Api-Key <key>`)."},
+    {"name": "user", "description": "The account as a whole: export, import, deletion."},
+    {"name": "profile", "description": "Display name, time zone, preferences and onboarding."},
+    {"name": "lists", "description": "Lists of items."},
+    {"name": "items", "description": "Items of the lists."},
+    {"name": "focus", "description": "Focus cards: the items a user means to finish on one day."},
+    {"name": "anti-todo", "description": "What the user did that was never on a list."},
+    {"name": "insights", "description": "Statistics computed from the user's data."},
+    {"name": "sync", "description": "Offline sync: pull the change feed, push offline operations."},
+]
+
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "The request's id (taken from the request when it is a sane token, otherwise "
+        "made); also in problem bodies as `request_id`.",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'Remaining requests and seconds to reset per policy, e.g. `"default";r=599;t=60`.',
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Policy": {
+        "description": 'The policies the request counted against, e.g. `"default";q=600;w=60`.',
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}},
+    "ETag": {
+        "description": 'The entity\'s version as a strong ETag (`"4"`), for `If-Match`.',
+        "schema": {"type": "string"},
+    },
+    "Location": {"description": "The URL of the created entity.", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {
+        "description": "`true` when the answer is the stored answer of an earlier request with the same "
+        "`Idempotency-Key`.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "IfMatch": {
+        "name": "If-Match",
+        "in": "header",
+        "required": False,
+        "description": 'The version the client edited, as its ETag (`"4"`; RFC 9110 also allows a list and '
+        "`*`): a strict precondition, 412 `precondition_failed` when it does not match the current version "
+        "(no merge), and for a value that is not a strong ETag. Or send the base `version` instead (in "
+        "the body, or `?version=` on a delete).",
+        "schema": {"type": "string"},
+    },
+    "Version": {
+        "name": "version",
+        "in": "query",
+        "required": False,
+        "description": "The base version to delete (or send If-Match). Stale: 409 `version_conflict`; "
+        "neither given: 428 `version_required`.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2_000_000_000},
+    },
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Makes a retried POST safe: a repeat with the same body within 24 hours replays the "
+        "stored answer (with `Idempotent-Replayed: true`); the same key with another body is 422 "
+        "`idempotency_key_reused`; while the first still runs, 409 `idempotency_key_in_use`.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    },
+}
+
+# Query parameters that an empty value leaves out (`?list=` is no filter, `?cursor=` the start), by operation.
+EMPTY_IS_ABSENT = {
+    ("get", "items"): {
+        "list",
+        "status",
+        "priority",
+        "due_before",
+        "due_after",
+        "completed_from",
+        "completed_to",
+        "q",
+    },
+    ("get", "sync"): {"cursor", "limit"},
+    ("post", "sync"): {"limit"},
+}
+
+# Component descriptions for client developers (class docstrings are never used).
+DESCRIPTIONS = {
+    "Problem": "RFC 9457 problem details: every error under /api/ (`application/problem+json`).",
+    "List": "A list of items.",
+    "Item": "An item of a list.",
+    "AntiTodoEntry": "Something the user did that was never on a list.",
+    "FocusCard": "The short list of items a user means to finish on one day.",
+    "Profile": "The user's profile.",
+    "ApiKey": "A personal API key (without its secret).",
+    "ApiKeyCreated": "A new API key; `key` is the secret, shown only in this answer.",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _without(schema: dict[str, Any], *names: str, **replace: Any) -> dict[str, Any]:
+    """A copy of an object schema without some members (and with others replaced)."""
+    result = copy.deepcopy(schema)
+    result.pop("description", None)
+    for name in names:
+        result["properties"].pop(name, None)
+    result["properties"].update(replace)
+    result["required"] = sorted(n for n in result.get("required", []) if n in result["properties"])
+    return result
+
+
+UUID = {"type": "string", "format": "uuid"}
+# The entity types of the feed and of a push, and the component of each one's `data`.
+SYNC_TYPES = {
+    "profile": "ProfileData",
+    "list": "ListData",
+    "item": "ItemData",
+    "focus_card": "FocusCardData",
+    "anti_todo": "AntiTodoEntryData",
+}
+# The request component a pushed operation's `data` follows, by type.
+PUSH_DATA = {
+    "profile": "PatchedProfileRequest",
+    "list": "PatchedListRequest",
+    "item": "PatchedItemRequest",
+    "focus_card": "FocusCardPushRequest",
+    "anti_todo": "PatchedAntiTodoEntryRequest",
+}
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The feed's changes (a union by `type`), a push's operations and results, and the export document."""
+    card_items = {"type": "array", "items": UUID, "description": "The card's item ids, in order."}
+    data = {
+        "ProfileData": _without(schemas["Profile"], "email"),
+        "ListData": _without(schemas["List"], "open_count"),
+        "ItemData": copy.deepcopy(schemas["Item"]),
+        "FocusCardData": _without(schemas["FocusCard"], "done_count", items=card_items),
+        "AntiTodoEntryData": copy.deepcopy(schemas["AntiTodoEntry"]),
+    }
+    for schema in data.values():
+        schema.pop("description", None)
+    components: dict[str, Any] = dict(data)
+    changes = {}
+    for type_name, data_name in SYNC_TYPES.items():
+        name = f"{_pascal(type_name)}Change"
+        changes[type_name] = name
+        components[name] = {
+            "type": "object",
+            "description": f"A change of a `{type_name}`: its state, or a tombstone (`deleted: true`, "
+            "no `version` and no `data`).",
+            "properties": {
+                "type": {"type": "string", "enum": [type_name]},
+                "id": UUID,
+                "deleted": {"type": "boolean"},
+                "version": {"type": "integer", "description": "Absent on a tombstone."},
+                "data": {**_ref(data_name), "description": "The entity's own fields; absent on a tombstone."},
+            },
+            "required": ["type", "id", "deleted"],
+        }
+    components["Change"] = {
+        "oneOf": [_ref(name) for name in changes.values()],
+        "discriminator": {
+            "propertyName": "type",
+            "mapping": {type_name: f"#/components/schemas/{name}" for type_name, name in changes.items()},
+        },
+    }
+    feed_members = {
+        "cursor": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Send it back unchanged in the next pull or push.",
+        },
+        "has_more": {"type": "boolean", "description": "Pull again with `cursor` while true."},
+        "changes": {"type": "array", "items": _ref("Change")},
+    }
+    components["SyncChanges"] = {
+        "type": "object",
+        "properties": feed_members,
+        "required": ["cursor", "has_more", "changes"],
+    }
+    components["PushError"] = {
+        "type": "object",
+        "description": "Why an operation was not applied: `code` as in problem bodies, `errors` by field "
+        "(invalid), `current` and `conflicting_fields` (conflict).",
+        "properties": {
+            "code": {"type": "string"},
+            "detail": {"type": "string"},
+            "errors": schemas["Problem"]["properties"]["errors"],
+            "current": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": {},
+                "description": "The entity as it is now, as its own endpoint shows it.",
+            },
+            "conflicting_fields": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["code", "detail"],
+    }
+    components["PushResult"] = {
+        "type": "object",
+        "properties": {
+            "op_id": {**UUID, "nullable": True, "description": "Null when the operation's own was invalid."},
+            "status": {
+                "type": "string",
+                "enum": ["applied", "merged", "conflict", "invalid"],
+                "x-enum-varnames": ["APPLIED", "MERGED", "CONFLICT", "INVALID"],
+            },
+            "entity": {
+                "type": "object",
+                "additionalProperties": {},
+                "description": "The entity after the operation (applied or merged create and update), as "
+                "its own endpoint shows it.",
+            },
+            "error": _ref("PushError"),
+        },
+        "required": ["op_id", "status"],
+    }
+    components["SyncPushResult"] = {
+        "type": "object",
+        "properties": {"results": {"type": "array", "items": _ref("PushResult")}, **feed_members},
+        "required": ["results", "cursor", "has_more", "changes"],
+    }
+    operations = {}
+    base = schemas["SyncOperationRequest"]
+    for type_name, data_name in PUSH_DATA.items():
+        name = f"{_pascal(type_name)}Operation"
+        operations[type_name] = name
+        operation = _without(
+            base,
+            type={"type": "string", "enum": [type_name]},
+            data={**_ref(data_name), "description": "The entity's fields (create and update)."},
+        )
+        operation["additionalProperties"] = False
+        components[name] = operation
+    components["Operation"] = {
+        "oneOf": [_ref(name) for name in operations.values()],
+        "discriminator": {
+            "propertyName": "type",
+            "mapping": {type_name: f"#/components/schemas/{name}" for type_name, name in operations.items()},
+        },
+    }
+    push = copy.deepcopy(schemas["SyncPushRequest"])
+    push["properties"]["operations"]["items"] = _ref("Operation")
+    components["SyncPushRequest"] = push
+    components["FocusCardPushRequest"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "id": UUID,
+            "date": schemas["FocusCardGenerateRequest"]["properties"]["date"],
+            "intention": {"type": "string", "maxLength": 500},
+            "source": {"type": "string", "enum": ["generated", "manual"]},
+            "items": card_items,
+            "done_count": {"type": "integer", "readOnly": True, "description": "Ignored."},
+        },
+    }
+    components["ExportDocument"] = {
+        "type": "object",
+        "description": "Everything the user owns, as `POST user/import` takes it back.",
+        "properties": {
+            "format": {"type": "string", "enum": ["daymark-export"]},
+            "format_version": {"type": "integer", "enum": [1]},
+            "exported_at": {"type": "string", "format": "date-time"},
+            "profile": {
+                "type": "object",
+                "properties": {
+                    key: schemas["Profile"]["properties"][key]
+                    for key in ("display_name", "timezone", "preferences", "onboarding")
+                },
+                "required": ["display_name", "timezone", "preferences", "onboarding"],
+            },
+            "lists": {"type": "array", "items": _without(data["ListData"], "version")},
+            "items": {"type": "array", "items": _without(data["ItemData"], "version")},
+            "focus_cards": {"type": "array", "items": _without(data["FocusCardData"], "version")},
+            "anti_todo": {"type": "array", "items": _without(data["AntiTodoEntryData"], "version")},
+        },
+        "required": [
+            "format",
+            "format_version",
+            "exported_at",
+            "profile",
+            "lists",
+            "items",
+            "focus_cards",
+            "anti_todo",
+        ],
+    }
+    return components
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _ordering_component(values: list[str]) -> dict[str, Any]:
+    names = [value.lstrip("-").upper() + ("_DESC" if value.startswith("-") else "") for value in values]
+    return {"type": "string", "enum": values, "x-enum-varnames": names}
+
+
+def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular's postprocessing hook (after its enum hook)."""
+    components = result.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    components["headers"] = HEADERS
+    components["parameters"] = PARAMETERS
+    result["tags"] = TAGS
+    schemas.update(_sync_components(schemas))
+    for name, description in DESCRIPTIONS.items():
+        if name in schemas:
+            schemas[name]["description"] = description
+
+    for path, methods in result["paths"].items():
+        for method, operation in methods.items():
+            key = (method, path.removeprefix(API))
+            if key in OPERATIONS:
+                tag, operation_id, summary, description = OPERATIONS[key]
+                operation.update(tags=[tag], operationId=operation_id, summary=summary)
+                if description:
+                    operation["description"] = description
+            if operation.get("security") == [{}]:
+                operation["security"] = []  # anonymous: no credentials needed
+            _name_orderings(schemas, operation)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and "pattern" in parameter.get("schema", {}):
+                    parameter["schema"]["format"] = "uuid"  # an id (also taken without its dashes)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and parameter.get("name") in EMPTY_IS_ABSENT.get(key, ()):
+                    parameter["allowEmptyValue"] = True
+    _type_sync_and_export(result["paths"])
+    _drop_unreferenced(result)
+    return result
+
+
+def _name_orderings(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
+    """`?ordering=` of each list endpoint: a named enum with readable member names (`DUE_DATE_DESC`)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "ordering" and "enum" in parameter.get("schema", {}):
+            tag = operation["operationId"].removeprefix("list")
+            name = f"{tag.rstrip('s') if tag.endswith('s') else tag}Ordering"
+            schemas[name] = _ordering_component(parameter["schema"]["enum"])
+            parameter["schema"] = _ref(name)
+            parameter["allowEmptyValue"] = True  # empty: the default order, as when absent
+
+
+def _type_sync_and_export(paths: dict[str, Any]) -> None:
+    feed = paths[f"{API}sync"]
+    feed["get"]["responses"]["200"]["content"] = _json(_ref("SyncChanges"))
+    feed["post"]["responses"]["200"]["content"] = _json(_ref("SyncPushResult"))
+    export = paths[f"{API}user/export"]["get"]
+    export["responses"]["200"]["content"] = _json(_ref("ExportDocument"))
+
+
+def _drop_unreferenced(result: dict[str, Any]) -> None:
+    """Components nothing refers to any more (replaced above: the untyped push operation, its enums)."""
+    schemas = result["components"]["schemas"]
+    while True:
+        text = repr(dict(result.items()))
+        unused = [name for name in schemas if f"#/components/schemas/{name}'" not in text]
+        if not unused:
+            return
+        for name in unused:
+            del schemas[name]
