@@ -210,29 +210,41 @@ def _redis_script(client: Any) -> Any:
 
 
 def run_counters(operations: Sequence[Operation]) -> list[int]:
-    """Performs `operations` on the shared cache: in one round trip on django-redis."""
+    """Performs `operations` on the shared cache: in one round trip on django-redis; in the process's local
+    memory while Redis fails (core/cache.OptionalRedisCache.run: limits then hold per process)."""
     get_client = getattr(getattr(cache, "client", None), "get_client", None)
-    if get_client is not None:
+    if get_client is None:
+        return _run_counters_on(cache, operations)
+
+    def on_redis() -> list[int]:
         script = _redis_script(get_client(write=True))
         keys = [cache.client.make_key(key) for key, _, _ in operations]  # type: ignore[attr-defined]
         args = [part for _, mode, ttl in operations for part in (mode, ttl)]
         return [int(count) for count in script(keys=keys, args=args)]
+
+    run = getattr(cache, "run", None)
+    if run is None:
+        return on_redis()
+    return list(run(on_redis, lambda local: _run_counters_on(local, operations)))
+
+
+def _run_counters_on(store: Any, operations: Sequence[Operation]) -> list[int]:
     counts = []
     for key, mode, ttl in operations:
         if mode == "mark":
-            cache.set(key, 1, ttl)
+            store.set(key, 1, ttl)
             counts.append(1)
         elif mode == "read":
-            counts.append(int(cache.get(key, 0)))
+            counts.append(int(store.get(key, 0)))
         elif mode == "refund":
             try:
-                counts.append(int(cache.decr(key)))
+                counts.append(int(store.decr(key)))
             except ValueError:  # expired meanwhile: nothing to give back
                 counts.append(0)
-        elif cache.add(key, 1, ttl):  # an atomic add, then an atomic incr
+        elif store.add(key, 1, ttl):  # an atomic add, then an atomic incr
             counts.append(1)
         else:
-            counts.append(int(cache.incr(key)))
+            counts.append(int(store.incr(key)))
     return counts
 
 
