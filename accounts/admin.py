@@ -12,15 +12,16 @@ from django.contrib import admin, messages
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 from rest_framework_simplejwt.token_blacklist import admin as _  # noqa: F401  (registers its pages)
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
 from accounts.models import ApiKey, AuditEvent, Session, User
-from accounts.services.api_keys import api_key_create, api_key_revoke
+from accounts.services.api_keys import api_key_change, api_key_create, api_key_revoke
 from accounts.services.sessions import session_revoke_by_staff, session_revoke_everywhere
-from accounts.services.users import user_deactivate
+from accounts.services.users import user_change, user_create_by_staff, user_deactivate
 from core.admin import ReadOnlyAdmin
 
 
@@ -89,6 +90,34 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     inlines = (ApiKeyInline,)
     actions = ("deactivate", "revoke_all_sessions")
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Through accounts.services: a profile field moves the profile's version and reaches clients by
+        sync, `is_active` deactivates (sessions revoked) or activates, and every change is audited."""
+        if not change:
+            user_create_by_staff(user=obj, by_staff=_staff(request))
+            return
+        row_fields = {field.name for field in User._meta.concrete_fields}
+        changed = [name for name in form.changed_data if name in row_fields]
+        data = {name: form.cleaned_data[name] for name in changed}
+        obj.refresh_from_db(fields=changed)  # the form wrote its values onto obj; the service writes them
+        others = [name for name in form.changed_data if name not in row_fields]
+        stored = user_change(user=obj, by_staff=_staff(request), data=data, other_fields=others)
+        for name in changed:
+            setattr(obj, name, getattr(stored, name))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
+        """The API keys inline: a changed admin flag goes through accounts.services (audited)."""
+        if formset.model is not ApiKey:
+            super().save_formset(request, form, formset, change)
+            return
+        changed = [f for f in formset.forms if f.instance.pk is not None and f.has_changed()]
+        for key_form in changed:
+            key = key_form.instance
+            api_key_change(api_key=key, by_staff=_staff(request), name=key.name, is_admin=key.is_admin)
+        # What Django's own save would report, for the admin's change message.
+        formset.new_objects, formset.deleted_objects = [], []
+        formset.changed_objects = [(f.instance, f.changed_data) for f in changed]
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
         """Django's view; its form sets the password through accounts.services on behalf of this staff
@@ -172,7 +201,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
-            obj.save(update_fields=["name", "is_admin"])
+            api_key_change(api_key=obj, by_staff=_staff(request), name=obj.name, is_admin=obj.is_admin)
             return
         api_key, secret = api_key_create(
             user=form.cleaned_data["user"],

@@ -79,6 +79,8 @@ class Profile(OwnedModel):
     on the user row (login and "today" need them); every change to any of them bumps this version."""
 
     sync_type = "profile"
+    # `display_name` and `timezone` live on the user row, versioned with the profile (profile_services).
+    sync_fields = ("display_name", "timezone", "preferences", "onboarding")
 
     preferences = models.JSONField(default=default_preferences)
     onboarding = models.JSONField(default=default_onboarding)
@@ -158,6 +160,10 @@ class AuditEvent(models.Model):
         API_KEY_REVOKED = "api_key_revoked", "API key revoked"
         SESSIONS_REVOKED = "sessions_revoked", "sessions revoked by staff"
         USER_DEACTIVATED = "user_deactivated", "user deactivated"
+        USER_ACTIVATED = "user_activated", "user activated by staff"
+        USER_CHANGED = "user_changed", "user changed by staff"
+        USER_CREATED = "user_created", "user created by staff"
+        API_KEY_CHANGED = "api_key_changed", "API key changed by staff"
         ACCOUNT_DELETED = "account_deleted", "account deleted"
         DATA_EXPORTED = "data_exported", "data exported"
         DATA_IMPORTED = "data_imported", "data imported"

@@ -60,3 +60,8 @@ class ProfileSerializer(StrictSerializer):
         values = super().to_internal_value(data)
         user_values = values.pop("user", {})
         return {**user_values, **values}
+
+
+def profile_representation(profile: Profile) -> dict[str, Any]:
+    """What `GET user/profile` answers: the REST answers, push results and conflicts."""
+    return dict(ProfileSerializer(profile).data)

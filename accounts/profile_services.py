@@ -20,12 +20,12 @@ from sync.services import ChangeWriter, change_writer, check_base
 PREFERENCE_KEYS = ("focus_size", "focus_auto_generate", "week_start")
 ONBOARDING_STEPS = ("create_list", "add_item", "generate_focus", "log_anti_todo", "read_insights")
 USER_FIELDS = ("display_name", "timezone")
-CREATED_FIELDS = ["display_name", "timezone", "preferences", "onboarding"]
 
 
-def _create(writer: ChangeWriter) -> Profile:
+def profile_create(writer: ChangeWriter) -> Profile:
+    """The writer's user's profile, with the default preferences: the first change of a new user's feed."""
     profile = Profile(preferences=default_preferences(), onboarding=default_onboarding())
-    writer.save(profile, CREATED_FIELDS, created=True)
+    writer.save(profile, created=True)
     return profile
 
 
@@ -37,7 +37,7 @@ def profile_for(user: User) -> Profile:
         profile.user = user
         return profile
     with change_writer(user) as writer:
-        profile = Profile.objects.filter(user=user).first() or _create(writer)
+        profile = Profile.objects.filter(user=user).first() or profile_create(writer)
     profile.user = user
     return profile
 
@@ -74,7 +74,7 @@ def profile_update(*, user: User, base: BaseVersion, data: dict[str, Any]) -> tu
     bump of the profile for all of them. Returns the profile and whether the write merged over a stale
     base version."""
     with change_writer(user) as writer:
-        profile = Profile.objects.filter(user=user).first() or _create(writer)
+        profile = Profile.objects.filter(user=user).first() or profile_create(writer)
         user.refresh_from_db(fields=list(USER_FIELDS))
         profile.user = user
         changes: dict[str, Any] = {

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Profile, User
-from accounts.profile_serializers import ProfileSerializer
+from accounts.profile_serializers import ProfileSerializer, profile_representation
 from accounts.profile_services import profile_for, profile_update
 from core.versioning import base_version_from, etag_for
 
@@ -21,7 +21,7 @@ class ProfileView(APIView):
     versioned = True  # PATCH follows docs/api/versions.md (409, 412, 428)
 
     def represent(self, entity: Profile) -> dict[str, Any]:
-        return dict(ProfileSerializer(entity).data)
+        return profile_representation(entity)
 
     def _answer(self, profile: Profile) -> Response:
         return Response(self.represent(profile), headers={"ETag": etag_for(profile.version)})

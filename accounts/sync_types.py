@@ -9,17 +9,18 @@ from django.http import Http404
 
 from accounts import profile_services
 from accounts.models import Profile, User
-from accounts.profile_serializers import ProfileSerializer
+from accounts.profile_serializers import ProfileSerializer, profile_representation
+from core.versioning import BaseVersion
 from sync.registry import SyncType, register
 
 
 def profile_data(entity: Profile) -> dict[str, Any]:
-    data = dict(ProfileSerializer(entity).data)
+    data = profile_representation(entity)
     data.pop("email", None)  # the login, which changes without the profile's version changing
     return data
 
 
-def _update(*, user: User, entity_id: UUID, base: Any, data: dict[str, Any]) -> tuple[Profile, bool]:
+def _update(*, user: User, entity_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[Profile, bool]:
     """Only the user's own profile id names it: any other id (another user's profile included) is not
     found, rather than silently writing the pusher's own profile."""
     if not Profile.objects.filter(user=user, pk=entity_id).exists():
@@ -30,11 +31,11 @@ def _update(*, user: User, entity_id: UUID, base: Any, data: dict[str, Any]) -> 
 def register_all() -> None:
     register(
         SyncType(
-            name="profile",
             model=Profile,
-            feed_queryset=lambda queryset: queryset.select_related("user"),
             serializer=ProfileSerializer,
+            represent=profile_representation,
             to_data=profile_data,
+            feed_queryset=lambda queryset: queryset.select_related("user"),
             update=_update,
         )
     )

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -136,7 +137,6 @@ class TokenView(AuthView):
         attempt = login_limits.login_attempt(request, account, self.on_rate_limited)
         tokens = session_login(request=request._request, email=data["email"], password=data["password"])
         if tokens is None:
-            attempt.failed()
             raise InvalidCredentials()
         attempt.succeeded()
         return Response(tokens)
@@ -188,8 +188,11 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(PasswordChangeSerializer, request)
         user = _user(request)
+        attempt = login_limits.login_attempt(request, User.objects.normalize_email(user.email))
         if not user.check_password(data["current_password"]):
+            attempt.confirmation_failed()
             raise validation_error({"current_password": ["Wrong password."]})
+        attempt.succeeded()
         keep = _refresh_token_of(user, data["refresh"]).get("jti") if data.get("refresh") else None
         try:
             password_change(user=user, new_password=data["new_password"], keep_jti=keep)
@@ -288,5 +291,12 @@ class UserView(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = _validated(AccountDeleteSerializer, request)
-        account_delete(user=_user(request), password=data["password"])
+        user = _user(request)
+        attempt = login_limits.login_attempt(request, User.objects.normalize_email(user.email))
+        try:
+            account_delete(user=user, password=data["password"])
+        except DRFValidationError:  # the password was wrong
+            attempt.confirmation_failed()
+            raise
+        attempt.succeeded()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,6 +10,7 @@ class AntiTodoEntry(OwnedModel):
     """Something the user did that was never on a list, on a day in the user's time zone."""
 
     sync_type = "anti_todo"
+    sync_fields = ("date", "title", "note", "item")
 
     date = models.DateField()
     title = models.CharField(max_length=500)

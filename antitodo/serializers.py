@@ -7,8 +7,9 @@ from rest_framework import serializers
 from antitodo.models import AntiTodoEntry
 from core.dates import DayField
 from core.serializers import StrictModelSerializer
+from sync.fields import SERVER_FIELDS, api_fields, entity_data
 
-OWNED_READ_ONLY = ["version", "created_at", "updated_at"]
+OWNED_READ_ONLY = list(SERVER_FIELDS)
 
 
 class AntiTodoEntrySerializer(StrictModelSerializer):
@@ -22,7 +23,7 @@ class AntiTodoEntrySerializer(StrictModelSerializer):
 
     class Meta:
         model = AntiTodoEntry
-        fields = ["id", "date", "title", "note", "item", *OWNED_READ_ONLY]
+        fields = api_fields(AntiTodoEntry)
         read_only_fields = OWNED_READ_ONLY
 
     def to_internal_value(self, data: Any) -> Any:
@@ -30,3 +31,8 @@ class AntiTodoEntrySerializer(StrictModelSerializer):
         if "item_id" in values:
             values["item"] = values.pop("item_id")
         return values
+
+
+def entry_representation(entry: AntiTodoEntry) -> dict[str, Any]:
+    """What `GET anti-todo/{id}` answers: the REST answers, push results and conflicts."""
+    return entity_data(entry)

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 
+from antitodo import services
 from antitodo.models import AntiTodoEntry
-from antitodo.serializers import AntiTodoEntrySerializer
+from antitodo.serializers import AntiTodoEntrySerializer, entry_representation
 from core.dates import DAY_SCHEMA, MAX_RANGE_DAYS, day_param, range_params
-from core.views import EntityServices, VersionedModelViewSet
-from sync import registry
+from core.models import User
+from core.versioning import BaseVersion
+from core.views import VersionedModelViewSet
 
 
 @extend_schema_view(
@@ -46,5 +51,18 @@ class AntiTodoViewSet(VersionedModelViewSet):
             return queryset.filter(date__gte=first, date__lte=last)
         return queryset.filter(date=day_param(params, self.request.user))
 
-    def entity_services(self) -> EntityServices:
-        return registry.require("anti_todo")
+    def represent(self, entity: AntiTodoEntry) -> dict[str, Any]:
+        return entry_representation(entity)
+
+    def create_entity(
+        self, user: User, entity_id: UUID | None, data: dict[str, Any]
+    ) -> tuple[AntiTodoEntry, bool]:
+        return services.anti_todo_create(user=user, entry_id=entity_id, data=data)
+
+    def update_entity(
+        self, user: User, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
+    ) -> tuple[AntiTodoEntry, bool]:
+        return services.anti_todo_update(user=user, entry_id=entity_id, base=base, data=data)
+
+    def delete_entity(self, user: User, entity_id: UUID, base: BaseVersion) -> None:
+        services.anti_todo_delete(user=user, entry_id=entity_id, base=base)

@@ -117,18 +117,23 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
 elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
     _db["ENGINE"] = "django.db.backends.postgresql"
+    # A database outage is a fast 503 (core/problems.py): a request waits at most the pool timeout for a
+    # connection. Health checks on: every connection is checked (one empty query) as it leaves the pool
+    # (Django passes psycopg_pool's `check=ConnectionPool.check_connection`), so connections that died
+    # while idle (a PostgreSQL restart) are replaced instead of failing the request that takes them.
+    _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=True):
         _db["CONN_MAX_AGE"] = 0
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-            "timeout": env.int("DATABASE_POOL_TIMEOUT_SECONDS", default=10),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT_SECONDS", default=1.5),
         }
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-        _db["CONN_HEALTH_CHECKS"] = True
+    # libpq's minimum is 2 seconds; the pool connects in its own threads, so requests never wait this long.
     _db.setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2)
     )
 # The test database: DATABASE_TEST_NAME, else `test_<name>` on PostgreSQL (pytest-xdist's workers add
 # `_gw0`, `_gw1`, ...) and an in-memory database per process on SQLite. Said explicitly for SQLite: the
@@ -149,14 +154,25 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
+            # Optional: while Redis fails, a local-memory cache per process answers (core/cache.py).
+            "BACKEND": "core.cache.OptionalRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="daymark"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.5),
+                "SOCKET_TIMEOUT": env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.5),
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "core.metrics.LocMemCache", "LOCATION": "daymark"}}
+
+# After Redis fails, it is left alone this long before one call probes it again (core/cache.py).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)
+# Retry-After of the 503 `service_unavailable` answered while the database is unreachable.
+SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS", default=5)
+# A failing dependency (database, cache) is logged at most once per this many seconds (core/dependencies.py).
+DEPENDENCY_LOG_INTERVAL_SECONDS = env.float("DEPENDENCY_LOG_INTERVAL_SECONDS", default=30)
 
 # --- Auth ------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -23,3 +23,6 @@ urlpatterns = [
 
 # Django's own 400 (an unknown Host header, raised before our middleware runs) is a problem under /api/.
 handler400 = "core.problems.bad_request"
+
+# A database outage in middleware is a 503 problem under /api/ too (core/problems.py).
+handler500 = "core.problems.server_error"

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
+from django.urls import Resolver404, resolve
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
 
 _OUTCOMES = "_authentication_outcomes"
 
@@ -64,3 +68,27 @@ def authenticated(
         else:
             request.__dict__.pop("user", None)
     return drf_request
+
+
+def view_class(request: HttpRequest) -> type[APIView] | None:
+    """The DRF view class that will serve `request`, or None (no route, or not a DRF view)."""
+    from rest_framework.views import APIView  # here: DRF's views import the authenticators
+
+    try:
+        found = getattr(resolve(request.path_info).func, "cls", None)
+    except Resolver404:
+        return None
+    return found if isinstance(found, type) and issubclass(found, APIView) else None
+
+
+def refused_by_view(request: HttpRequest) -> bool:
+    """Whether the view that serves `request` refuses the credentials it carries (a bad API key or token):
+    the view then answers 401 (or 429, counted per IP) before doing anything else. Layers that answer
+    before the view must leave such a request to it, or they would be a way to try credentials uncounted,
+    and their answer would tell a valid credential from a refused one."""
+    cls = view_class(request)
+    if cls is None or not cls.authentication_classes:
+        return False
+    authenticated(request, cls.authentication_classes, cls.parser_classes)
+    outcomes = request.__dict__.get(_OUTCOMES, {})
+    return any(isinstance(outcomes.get(a.__qualname__), APIException) for a in cls.authentication_classes)

@@ -32,7 +32,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.settings import api_settings
 
-from core.authentication import authenticated
+from core.authentication import authenticated, refused_by_view
 from core.middleware import Handler
 from core.models import IdempotencyKey
 from core.problems import (
@@ -163,6 +163,10 @@ class IdempotencyKeyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         key = request.headers.get(HEADER)
         if key is None or request.method != "POST" or not is_api_path(request):
+            return self.get_response(request)
+        if refused_by_view(request):
+            # The view refuses these credentials before it does anything, and counts them per client IP; a
+            # replay, 409 or 422 given here instead would let a client try keys and tokens uncounted.
             return self.get_response(request)
         if not _valid_key(key):
             wait = throttle_before_view(request)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from core.context import client_ip_var, request_id_var, user_agent_var, user_id_var
-from core.problems import PayloadTooLarge, is_api_path, problem_response
+from core.problems import PayloadTooLarge, is_api_path, problem_response, unavailable_response
 from core.ratelimit import client_ip, ratelimit_headers
 
 logger = logging.getLogger("daymark.request")
@@ -199,6 +199,9 @@ class ApiProblemMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request):
             return None
+        unavailable = unavailable_response(exception)
+        if unavailable is not None:
+            return unavailable
         logger.exception("Unhandled error on %s %s", request.method, route_pattern(request))
         response = problem_response(500, "server_error", "The server failed to answer; the error was logged.")
         # Logged above with its stack trace; keeps django.request from logging the same 500 again.

@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from django.conf import settings
 from django.db import models
 
+# The owner, settings.AUTH_USER_MODEL: core and sync import no domain app, so they name it this way. For
+# mypy it is accounts.User (django-stubs resolves `_User` to the configured model); at run time, its base.
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User as User
+else:
+    from django.contrib.auth.base_user import AbstractBaseUser as User
+
 
 class OwnedQuerySet(models.QuerySet):
-    def for_user(self, user: Any) -> Self:
+    def for_user(self, user: User) -> Self:
         return self.filter(user=user)
 
 
@@ -20,9 +27,15 @@ class OwnedModel(models.Model):
 
     `change_number` is the owner's sync counter at the entity's latest write: the change feed reads live
     entities by it, so each appears once with its latest state. `sync_type` names the entity in the API.
+
+    `sync_fields` is the one description of what the API and sync show of the entity, in the API's names
+    and order, between the `id` and the server's `version`, `created_at` and `updated_at`: the serializers'
+    fields, the feed's columns and data, the fields a create records and the export derive from it
+    (sync.fields; docs/api/sync.md, "Adding a field").
     """
 
     sync_type: ClassVar[str] = ""
+    sync_fields: ClassVar[tuple[str, ...]] = ()
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -6,11 +6,14 @@ exceptions); `exception_handler` and the middleware turn everything into `applic
 
 from __future__ import annotations
 
+import sys
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions as drf
@@ -18,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core.context import request_id_var
+from core.dependencies import DATABASE
 from core.ratelimit import count_failed_authentication
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -120,6 +124,24 @@ class ServiceUnavailable(ProblemError):
     default_detail = "The service cannot answer right now."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    default_detail = "The database cannot be reached; retry after the seconds in Retry-After."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS
+
+
+def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """The 503 for an error that means the database cannot serve now (down, restarting, unreachable, no
+    pooled connection within the pool timeout: Django's OperationalError and InterfaceError), else None.
+    The failure is logged once per interval (core/dependencies.py), not once per request."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    DATABASE.failed(exc)
+    return DatabaseUnavailable()
+
+
 def validation_error(errors: dict[str, Any] | list[Any] | str) -> drf.ValidationError:
     """A 400 `validation_error` naming the offending fields."""
     return drf.ValidationError(errors)
@@ -212,6 +234,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = drf.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    exc = database_unavailable(exc) or exc
     if not isinstance(exc, drf.APIException):
         return None
     request = context.get("request")
@@ -282,3 +305,27 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     else:
         detail = "The request could not be read."
     return problem_response(400, "parse_error", detail)
+
+
+def unavailable_response(exc: BaseException) -> JsonResponse | None:
+    """For errors raised outside DRF's views (middleware): the 503 of `database_unavailable`, or None."""
+    error = database_unavailable(exc)
+    if error is None:
+        return None
+    response = problem_response(error.status_code, error.code, str(error.detail), error.title)
+    response["Retry-After"] = str(error.wait)
+    # Logged once per interval by database_unavailable; Django must not log a stack trace per request.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an error raised in middleware (outside DRF and ApiProblemMiddleware's reach) that means
+    the database is unavailable is a 503 under /api/ too; anything else is Django's 500 (which
+    ApiProblemMiddleware turns into a problem under /api/)."""
+    error = sys.exc_info()[1]
+    if is_api_path(request) and error is not None:
+        unavailable = unavailable_response(error)
+        if unavailable is not None:
+            return unavailable
+    return defaults.server_error(request)

@@ -26,18 +26,17 @@ import logging
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
-from django.urls import Resolver404, resolve
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from core.authentication import authenticated
+from core.authentication import authenticated, view_class
 
 logger = logging.getLogger("daymark.ratelimit")
 
@@ -50,29 +49,41 @@ _EXPIRY_MARGIN = 5
 # --- The client's address ---------------------------------------------------------------------------------
 
 
+# In TRUSTED_PROXIES: the peer on a Unix socket (gunicorn bound to `unix:/run/daymark.sock`, which gives no
+# REMOTE_ADDR) is the proxy in front.
+UNIX_SOCKET_PEER = "unix"
+
+
 @lru_cache(maxsize=8)
 def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+    entries = [cidr.strip() for cidr in cidrs]
+    return tuple(
+        ipaddress.ip_network(cidr, strict=False) for cidr in entries if cidr not in ("", UNIX_SOCKET_PEER)
+    )
 
 
 def _parse_ip(value: str) -> IPAddress | None:
     try:
-        return ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    # A dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d: the same client, and the same proxy.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
-def _is_trusted_proxy(address: IPAddress) -> bool:
+def _is_trusted_proxy(address: IPAddress | None) -> bool:
+    """Whether the peer is a proxy whose X-Forwarded-For we believe; None is a peer with no IP address."""
+    if address is None:
+        return UNIX_SOCKET_PEER in (entry.strip() for entry in settings.TRUSTED_PROXIES)
     return any(address in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
 
 
 def client_ip(request: HttpRequest) -> str:
     """The caller's IP: REMOTE_ADDR, unless that peer is a trusted proxy; then the nearest address in
-    X-Forwarded-For that is not a trusted proxy (read right to left, so a client cannot forge it)."""
-    remote = _parse_ip(request.META.get("REMOTE_ADDR", "") or "")
-    if remote is None:
-        return ""
-    address = remote
+    X-Forwarded-For that is not a trusted proxy (read right to left, so a client cannot forge it). "" when
+    there is none (a Unix-socket peer that is not trusted)."""
+    address = _parse_ip(request.META.get("REMOTE_ADDR", "") or "")
     if _is_trusted_proxy(address):
         hops = [hop for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
         for hop in reversed(hops):
@@ -82,13 +93,13 @@ def client_ip(request: HttpRequest) -> str:
             address = forwarded
             if not _is_trusted_proxy(forwarded):
                 break
-    return str(address)
+    return str(address) if address is not None else ""
 
 
 def client_ip_key(request: HttpRequest) -> str:
     """The rate-limit identity of an address: an IPv6 client owns at least a /64, so it counts as one."""
     address = _parse_ip(client_ip(request))
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+    if isinstance(address, ipaddress.IPv6Address):
         return "ip:" + str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
     return f"ip:{address}"
 
@@ -119,7 +130,7 @@ class Budget:
 @dataclass(frozen=True)
 class Usage:
     """A budget as one request found it. `refused`: spent, it went over the limit; read, it had no room
-    left for another unit."""
+    left for another unit. `key` is its counter in the window counted (for `refund`)."""
 
     name: str
     limit: int
@@ -127,6 +138,7 @@ class Usage:
     count: int
     reset: int
     refused: bool
+    key: str = ""
 
     @property
     def remaining(self) -> int:
@@ -168,7 +180,8 @@ def _counter_key(name: str, value: str, window: int, ends: int) -> str:
 
 
 # ARGV holds one mode and one TTL per key: `spend` counts one unit (and starts the key's expiry on its
-# first), `read` only reads, `mark` sets the key to 1 for TTL seconds (a flag, read like a counter).
+# first), `refund` gives one back (to a counter that still exists: its expiry stays), `read` only reads,
+# `mark` sets the key to 1 for TTL seconds (a flag, read like a counter).
 _SCRIPT = """
 local counts = {}
 for i, key in ipairs(KEYS) do
@@ -176,6 +189,8 @@ for i, key in ipairs(KEYS) do
   if mode == 'spend' then
     counts[i] = redis.call('INCR', key)
     if counts[i] == 1 then redis.call('EXPIRE', key, ttl) end
+  elseif mode == 'refund' then
+    counts[i] = redis.call('EXISTS', key) == 1 and redis.call('DECR', key) or 0
   elseif mode == 'mark' then
     redis.call('SET', key, 1, 'EX', ttl)
     counts[i] = 1
@@ -195,24 +210,41 @@ def _redis_script(client: Any) -> Any:
 
 
 def run_counters(operations: Sequence[Operation]) -> list[int]:
-    """Performs `operations` on the shared cache: in one round trip on django-redis."""
+    """Performs `operations` on the shared cache: in one round trip on django-redis; in the process's local
+    memory while Redis fails (core/cache.OptionalRedisCache.run: limits then hold per process)."""
     get_client = getattr(getattr(cache, "client", None), "get_client", None)
-    if get_client is not None:
+    if get_client is None:
+        return _run_counters_on(cache, operations)
+
+    def on_redis() -> list[int]:
         script = _redis_script(get_client(write=True))
         keys = [cache.client.make_key(key) for key, _, _ in operations]  # type: ignore[attr-defined]
         args = [part for _, mode, ttl in operations for part in (mode, ttl)]
         return [int(count) for count in script(keys=keys, args=args)]
+
+    run = getattr(cache, "run", None)
+    if run is None:
+        return on_redis()
+    return list(run(on_redis, lambda local: _run_counters_on(local, operations)))
+
+
+def _run_counters_on(store: Any, operations: Sequence[Operation]) -> list[int]:
     counts = []
     for key, mode, ttl in operations:
         if mode == "mark":
-            cache.set(key, 1, ttl)
+            store.set(key, 1, ttl)
             counts.append(1)
         elif mode == "read":
-            counts.append(int(cache.get(key, 0)))
-        elif cache.add(key, 1, ttl):  # an atomic add, then an atomic incr
+            counts.append(int(store.get(key, 0)))
+        elif mode == "refund":
+            try:
+                counts.append(int(store.decr(key)))
+            except ValueError:  # expired meanwhile: nothing to give back
+                counts.append(0)
+        elif store.add(key, 1, ttl):  # an atomic add, then an atomic incr
             counts.append(1)
         else:
-            counts.append(int(cache.incr(key)))
+            counts.append(int(store.incr(key)))
     return counts
 
 
@@ -243,10 +275,24 @@ def count(counts: Sequence[Count], extra: Sequence[Operation] = ()) -> tuple[lis
             count=found,
             reset=max(0, ends - now),
             refused=found > limit if item.spend else found >= limit,
+            key=key,
         )
-        for (item, limit, window, ends, _), found in zip(plans, results, strict=False)
+        for (item, limit, window, ends, (key, _, _)), found in zip(plans, results, strict=False)
     ]
     return usages, results[len(plans) :]
+
+
+def refund(usages: Sequence[Usage]) -> list[Usage]:
+    """Gives back the unit each of `usages` spent, in the window it was spent in (a unit taken before an
+    attempt whose outcome decides whether it counts); returns the budgets as they are then."""
+    counted = count([], extra=[(usage.key, "refund", 0) for usage in usages if usage.key])
+    if counted is None:
+        return list(usages)
+    found = iter(counted[1])
+    return [
+        replace(usage, count=(now := next(found)), refused=now > usage.limit) if usage.key else usage
+        for usage in usages
+    ]
 
 
 def note_usages(request: HttpRequest, usages: Sequence[Usage]) -> None:
@@ -326,17 +372,13 @@ def throttle_before_view(request: HttpRequest) -> int | None:
     one the view authenticates: the authenticators keep their outcome on the request, so they do not run
     twice. Returns the seconds to wait when a budget is exhausted, else None (the usages are on the request
     for the headers). A path no rate-limited DRF view serves spends nothing."""
-    try:
-        view_class = getattr(resolve(request.path_info).func, "cls", None)
-    except Resolver404:
-        return None
-    throttles = getattr(view_class, "throttle_classes", ())
-    if view_class is None or not any(issubclass(t, RateLimitThrottle) for t in throttles):
+    cls = view_class(request)
+    if cls is None or not any(issubclass(t, RateLimitThrottle) for t in cls.throttle_classes):
         return None
     return spend_budgets(
-        authenticated(request, view_class.authentication_classes, view_class.parser_classes),
-        getattr(view_class, "rate_limits", ()),
-        getattr(view_class, "on_rate_limited", None),
+        authenticated(request, cls.authentication_classes, cls.parser_classes),
+        getattr(cls, "rate_limits", ()),
+        getattr(cls, "on_rate_limited", None),
     )
 
 

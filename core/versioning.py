@@ -28,6 +28,10 @@ class BaseVersion:
         return self.version == current
 
 
+# A write that replaces whatever is stored (an import, a staff edit): it matches every version.
+ANY_VERSION = BaseVersion(version=None, strict=True, wildcard=True)
+
+
 def etag_for(version: int) -> str:
     return f'"{version}"'
 

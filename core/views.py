@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, final
+from typing import Any, final
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -12,11 +11,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from core.models import OwnedModel
+from core.models import OwnedModel, User
 from core.problems import VersionRequired, validation_error
 from core.versioning import BaseVersion, base_version_from, etag_for, parse_version_value
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+def request_user(request: Request) -> User:
+    """The authenticated user of a request (IsAuthenticated runs before every handler of the API)."""
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
 class OwnedViewSet(viewsets.GenericViewSet):
@@ -30,60 +36,39 @@ class OwnedViewSet(viewsets.GenericViewSet):
 
     @final
     def get_queryset(self) -> QuerySet:
-        return self.refine_queryset(self.model.objects.for_user(self.request.user))
+        user = self.request.user
+        # The schema generator inspects the queryset (its model) with no user signed in.
+        owned = self.model.objects.for_user(user) if isinstance(user, User) else self.model.objects.none()
+        return self.refine_queryset(owned)
 
     def refine_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset
 
     def represent(self, entity: Any) -> dict[str, Any]:
-        """The API representation, used for `current` in conflict answers."""
+        """The entity as the API shows it: answers, and `current` in conflict answers."""
         return dict(self.get_serializer(entity).data)
-
-
-class EntityServices(Protocol):
-    """The write services of one entity type, called with keyword arguments (`user, entity_id, data`,
-    and `base` for update and delete). The sync registry's entries are these, so the REST endpoints and
-    sync push share one adapter per type."""
-
-    @property
-    def create(self) -> Callable[..., tuple[Any, bool]] | None: ...
-
-    @property
-    def update(self) -> Callable[..., tuple[Any, bool]] | None: ...
-
-    @property
-    def delete(self) -> Callable[..., None] | None: ...
 
 
 class VersionedModelViewSet(OwnedViewSet):
     """List, create, retrieve, PATCH, PUT and DELETE with the version rules of docs/api/versions.md.
 
-    Writes go through the services that `entity_services()` names (the app's sync registry entry):
-    create -> (entity, created), update -> (entity, merged), delete -> None.
+    A subclass writes through its app's services: `create_entity` -> (entity, created), `update_entity`
+    -> (entity, merged), `delete_entity` -> None.
     """
 
     versioned = True
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
-    def entity_services(self) -> EntityServices:
+    def create_entity(self, user: User, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
         raise NotImplementedError
 
-    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
-        create = self.entity_services().create
-        assert create is not None
-        return create(user=user, entity_id=entity_id, data=data)
-
     def update_entity(
-        self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
+        self, user: User, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
     ) -> tuple[Any, bool]:
-        update = self.entity_services().update
-        assert update is not None
-        return update(user=user, entity_id=entity_id, base=base, data=data)
+        raise NotImplementedError
 
-    def delete_entity(self, user: Any, entity_id: UUID, base: BaseVersion) -> None:
-        delete = self.entity_services().delete
-        assert delete is not None
-        delete(user=user, entity_id=entity_id, base=base)
+    def delete_entity(self, user: User, entity_id: UUID, base: BaseVersion) -> None:
+        raise NotImplementedError
 
     def get_object_id(self) -> UUID:
         try:
@@ -97,7 +82,7 @@ class VersionedModelViewSet(OwnedViewSet):
             headers["Location"] = self.request.build_absolute_uri(
                 f"{self.request.path.rstrip('/')}/{entity.pk}"
             )
-        return Response(self.get_serializer(entity).data, status=status_code, headers=headers)
+        return Response(self.represent(entity), status=status_code, headers=headers)
 
     def _validated(self, request: Request, *, partial: bool) -> dict[str, Any]:
         serializer: BaseSerializer = self.get_serializer(data=request.data, partial=partial)
@@ -126,7 +111,7 @@ class VersionedModelViewSet(OwnedViewSet):
         if "version" in body:
             parse_version_value(body["version"])  # ignored on create, but never garbage
         data = self._validated(request, partial=False)
-        entity, created = self.create_entity(request.user, data.pop("id", None), data)
+        entity, created = self.create_entity(request_user(request), data.pop("id", None), data)
         return self._entity_response(
             entity, status.HTTP_201_CREATED if created else status.HTTP_200_OK, location=created
         )
@@ -144,10 +129,10 @@ class VersionedModelViewSet(OwnedViewSet):
         sent_id = data.pop("id", None)
         if sent_id is not None and sent_id != entity_id:
             raise validation_error({"id": ["The id cannot be changed."]})
-        entity, _merged = self.update_entity(request.user, entity_id, base, data)
+        entity, _merged = self.update_entity(request_user(request), entity_id, base, data)
         return self._entity_response(entity, status.HTTP_200_OK)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         base = self._base_version(request, from_body=False, allow_query=True)
-        self.delete_entity(request.user, self.get_object_id(), base)
+        self.delete_entity(request_user(request), self.get_object_id(), base)
         return Response(status=status.HTTP_204_NO_CONTENT)

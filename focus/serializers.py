@@ -8,8 +8,10 @@ from rest_framework import serializers
 
 from core.dates import DayField
 from core.serializers import StrictSerializer
+from focus import selectors
 from focus.models import FocusCard, FocusCardItem
 from focus.services import MAX_CARD_ITEMS
+from sync.fields import api_fields
 
 
 class FocusEntrySerializer(serializers.Serializer):
@@ -29,17 +31,7 @@ class FocusCardSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FocusCard
-        fields = [
-            "id",
-            "date",
-            "intention",
-            "source",
-            "items",
-            "done_count",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
+        fields = api_fields(FocusCard, "done_count")
         read_only_fields = fields
 
     def _entries(self, card: FocusCard) -> list[FocusCardItem]:
@@ -124,3 +116,9 @@ class FocusCardSyncSerializer(StrictSerializer):
 
     class Meta:
         ignored_fields = ["done_count"]
+
+
+def card_representation(card: FocusCard) -> dict[str, Any]:
+    """What `GET focus-card` answers (version, entries with titles, done_count): the REST answers, push
+    results and conflicts."""
+    return dict(FocusCardSerializer(selectors.card_by_id(card.user_id, card.pk)).data)

@@ -16,15 +16,15 @@ from django.db.models import Case, F, IntegerField, Value, When
 
 from accounts.models import Profile
 from accounts.profile_services import preferences_of
+from core.models import User
 from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionRequired, validation_error
 from core.versioning import BaseVersion
 from focus.models import FocusCard, FocusCardItem
 from lists.models import Item
-from sync.services import ChangeWriter, change_writer, check_base, check_delete_base
+from sync.services import ChangeWriter, change_writer, versioned_delete, versioned_update
 
 MAX_CARD_ITEMS = 50
 DEFAULT_SIZE = 3
-CARD_FIELDS = ["date", "intention", "source", "items"]
 
 
 class FocusCardNotFound(ProblemError):
@@ -43,7 +43,7 @@ def card_item_ids(card: FocusCard) -> list[UUID]:
     )
 
 
-def _owned_item_ids(user: Any, item_ids: Sequence[UUID]) -> list[UUID]:
+def _owned_item_ids(user: User, item_ids: Sequence[UUID]) -> list[UUID]:
     """The ids, checked: each once, each one of the user's items. A 400 that does not say which exist."""
     if len(set(item_ids)) != len(item_ids):
         raise validation_error({"items": ["Each item may appear once."]})
@@ -70,14 +70,9 @@ def _card_changes(card: FocusCard, current_items: list[UUID], data: dict[str, An
 
 
 def _apply(writer: ChangeWriter, card: FocusCard, base: BaseVersion, changes: dict[str, Any]) -> bool:
-    merged = check_base(card, base, changes.keys())
-    if changes:
-        for key, value in changes.items():
-            if key != "items":
-                setattr(card, key, value)
-        writer.save(card, changes.keys())
-        if "items" in changes:
-            _set_entries(card, changes["items"])
+    merged = versioned_update(writer, card, base, changes)
+    if "items" in changes:
+        _set_entries(card, changes["items"])
     return merged
 
 
@@ -93,16 +88,16 @@ def _create(
     card = FocusCard(date=day, intention=intention, source=source)
     if card_id is not None:
         card.id = card_id
-    writer.save(card, CARD_FIELDS, created=True)
+    writer.save(card, created=True)
     _set_entries(card, item_ids)
     return card
 
 
-def _card_for_day(user: Any, day: date) -> FocusCard | None:
+def _card_for_day(user: User, day: date) -> FocusCard | None:
     return FocusCard.objects.for_user(user).filter(date=day).first()
 
 
-def _check_new_id(user: Any, card_id: UUID | None, day: date) -> None:
+def _check_new_id(user: User, card_id: UUID | None, day: date) -> None:
     if card_id is not None and FocusCard.objects.filter(pk=card_id).exclude(user=user, date=day).exists():
         raise IdConflict()
 
@@ -111,7 +106,7 @@ def _check_new_id(user: Any, card_id: UUID | None, day: date) -> None:
 
 
 def focus_card_put(
-    *, user: Any, day: date, base: BaseVersion | None, data: dict[str, Any], card_id: UUID | None = None
+    *, user: User, day: date, base: BaseVersion | None, data: dict[str, Any], card_id: UUID | None = None
 ) -> tuple[FocusCard, bool]:
     """Creates the manual card of `day`, or replaces the existing one (which needs a base version).
     Returns the card and whether it was created."""
@@ -123,7 +118,7 @@ def focus_card_put(
 
 
 def _put(
-    *, user: Any, day: date, base: BaseVersion | None, data: dict[str, Any], card_id: UUID | None
+    *, user: User, day: date, base: BaseVersion | None, data: dict[str, Any], card_id: UUID | None
 ) -> tuple[FocusCard, bool]:
     with change_writer(user) as writer:
         item_ids = _owned_item_ids(user, data.get("items", []))
@@ -153,7 +148,7 @@ def _put(
 
 def focus_card_update(
     *,
-    user: Any,
+    user: User,
     base: BaseVersion,
     data: dict[str, Any],
     day: date | None = None,
@@ -176,7 +171,7 @@ def focus_card_update(
 
 
 def focus_card_create(
-    *, user: Any, data: dict[str, Any], card_id: UUID | None = None
+    *, user: User, data: dict[str, Any], card_id: UUID | None = None
 ) -> tuple[FocusCard, bool]:
     """A card pushed by sync: a retried create with the same content answers the existing card."""
     day = data["date"]
@@ -207,13 +202,12 @@ def focus_card_create(
     return card, True
 
 
-def focus_card_delete(*, user: Any, card_id: UUID, base: BaseVersion) -> None:
+def focus_card_delete(*, user: User, card_id: UUID, base: BaseVersion) -> None:
     with change_writer(user) as writer:
         card = FocusCard.objects.for_user(user).filter(pk=card_id).first()
         if card is None:
             raise FocusCardNotFound()
-        check_delete_base(card, base)
-        writer.delete(card)
+        versioned_delete(writer, card, base)
 
 
 # --- generation ---------------------------------------------------------------------------------------------
@@ -231,7 +225,7 @@ def generation_order(day: date) -> list[Any]:
     return [bucket, "priority", F("due_date").asc(nulls_last=True), "created_at", "id"]
 
 
-def pick_items(user: Any, day: date, size: int, exclude: Sequence[UUID] = ()) -> list[UUID]:
+def pick_items(user: User, day: date, size: int, exclude: Sequence[UUID] = ()) -> list[UUID]:
     """One query: the `size` best open items of the user's non-archived lists for `day`."""
     if size <= 0:
         return []
@@ -241,12 +235,12 @@ def pick_items(user: Any, day: date, size: int, exclude: Sequence[UUID] = ()) ->
     return list(candidates.order_by(*generation_order(day)).values_list("pk", flat=True)[:size])
 
 
-def default_size(user: Any) -> int:
+def default_size(user: User) -> int:
     return int(preferences_of(Profile.objects.filter(user=user).first())["focus_size"])
 
 
 def focus_card_generate(
-    *, user: Any, day: date, size: int | None = None, regenerate: bool = False
+    *, user: User, day: date, size: int | None = None, regenerate: bool = False
 ) -> tuple[FocusCard, bool]:
     """The day's generated card. An existing card is returned as it is, unless `regenerate`: then its done
     items stay (in their order) and the open ones are picked again up to `size`. Returns the card and
@@ -262,7 +256,7 @@ def focus_card_generate(
         return card, False
 
 
-def _generate(*, user: Any, day: date, size: int, regenerate: bool) -> tuple[FocusCard, bool]:
+def _generate(*, user: User, day: date, size: int, regenerate: bool) -> tuple[FocusCard, bool]:
     with change_writer(user) as writer:
         card = _card_for_day(user, day)
         if card is None:
@@ -297,7 +291,7 @@ def _generate(*, user: Any, day: date, size: int, regenerate: bool) -> tuple[Foc
 # --- an item's deletion -------------------------------------------------------------------------------------
 
 
-def on_items_deleted(writer: ChangeWriter, item_ids: list[Any]) -> None:
+def on_items_deleted(writer: ChangeWriter, item_ids: list[UUID]) -> None:
     """Before items are deleted: each card holding some loses those entries as a new version of `items`."""
     cards = FocusCard.objects.filter(user_id=writer.user.pk, entries__item_id__in=item_ids).distinct()
     gone = set(item_ids)

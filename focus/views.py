@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from core.dates import DAY_SCHEMA, MAX_RANGE_DAYS, day_param, local_today, range_params
 from core.problems import VersionRequired
 from core.versioning import base_version_from, etag_for
+from core.views import request_user
 from focus import selectors, services
 from focus.models import FocusCard
 from focus.serializers import (
@@ -21,6 +22,7 @@ from focus.serializers import (
     FocusCardPatchSerializer,
     FocusCardPutSerializer,
     FocusCardSerializer,
+    card_representation,
 )
 
 DATE_PARAM = OpenApiParameter(
@@ -42,13 +44,11 @@ class FocusView(APIView):
     answers_etag = True  # every card answered carries its version as ETag (the schema says so)
 
     def represent(self, entity: FocusCard) -> dict[str, Any]:
-        return dict(FocusCardSerializer(selectors.card_by_id(entity.user, entity.pk)).data)
+        return card_representation(entity)
 
     def _answer(self, card: FocusCard, status_code: int = status.HTTP_200_OK) -> Response:
-        fresh = selectors.card_by_id(self.request.user, card.pk)
-        return Response(
-            FocusCardSerializer(fresh).data, status=status_code, headers={"ETag": etag_for(fresh.version)}
-        )
+        shown = card_representation(card)
+        return Response(shown, status=status_code, headers={"ETag": etag_for(shown["version"])})
 
 
 class FocusCardView(FocusView):
@@ -79,7 +79,7 @@ class FocusCardView(FocusView):
             base = None  # needed only when the card exists, which the service decides under the lock
         data = _validated(FocusCardPutSerializer, request)
         card, created = services.focus_card_put(
-            user=request.user, day=day, base=base, data=data, card_id=data.pop("id", None)
+            user=request_user(request), day=day, base=base, data=data, card_id=data.pop("id", None)
         )
         return self._answer(card, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -93,7 +93,7 @@ class FocusCardView(FocusView):
         day = day_param(request.query_params, request.user)
         base = base_version_from(request)
         data = _validated(FocusCardPatchSerializer, request, partial=True)
-        card, _merged = services.focus_card_update(user=request.user, day=day, base=base, data=data)
+        card, _merged = services.focus_card_update(user=request_user(request), day=day, base=base, data=data)
         return self._answer(card)
 
 
@@ -107,7 +107,7 @@ class FocusCardGenerateView(FocusView):
     def post(self, request: Request) -> Response:
         data = _validated(FocusCardGenerateSerializer, request)
         card, created = services.focus_card_generate(
-            user=request.user,
+            user=request_user(request),
             day=data.get("date") or local_today(request.user),
             size=data.get("size"),
             regenerate=data["regenerate"],

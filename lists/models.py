@@ -7,6 +7,7 @@ from core.models import OwnedModel
 
 class List(OwnedModel):
     sync_type = "list"
+    sync_fields = ("name", "color", "position", "archived")
 
     name = models.CharField(max_length=200)
     # `#RRGGBB` or null; null (no color) is not the same as an empty string.
@@ -33,6 +34,7 @@ class List(OwnedModel):
 
 class Item(OwnedModel):
     sync_type = "item"
+    sync_fields = ("list", "title", "notes", "status", "priority", "due_date", "position", "completed_at")
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

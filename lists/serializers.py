@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Any
 
 from rest_framework import serializers
 
 from core.serializers import DateTimeField, StrictModelSerializer, UUIDField
 from lists.models import Item, List
+from lists.selectors import with_open_count
+from sync.fields import SERVER_FIELDS, api_fields, entity_data
 
-OWNED_READ_ONLY = ["version", "created_at", "updated_at"]
+OWNED_READ_ONLY = list(SERVER_FIELDS)
 
 
 class ListSerializer(StrictModelSerializer):
@@ -24,7 +25,7 @@ class ListSerializer(StrictModelSerializer):
 
     class Meta:
         model = List
-        fields = ["id", "name", "color", "position", "archived", "open_count", *OWNED_READ_ONLY]
+        fields = api_fields(List, "open_count")
         read_only_fields = OWNED_READ_ONLY
         ignored_fields = ["open_count"]
         extra_kwargs = {"position": {"min_value": -(2**31), "max_value": 2**31 - 1}}
@@ -32,7 +33,7 @@ class ListSerializer(StrictModelSerializer):
     def to_representation(self, instance: Any) -> dict[str, Any]:
         # As for items: the declared fields' output, built directly (tests/lists/test_representation.py).
         if isinstance(instance, List):
-            return {**list_own_fields(instance), "open_count": int(getattr(instance, "open_count", 0))}
+            return entity_data(instance, open_count=int(getattr(instance, "open_count", 0)))
         return super().to_representation(instance)
 
 
@@ -48,18 +49,7 @@ class ItemSerializer(StrictModelSerializer):
 
     class Meta:
         model = Item
-        fields = [
-            "id",
-            "list",
-            "title",
-            "notes",
-            "status",
-            "priority",
-            "due_date",
-            "position",
-            "completed_at",
-            *OWNED_READ_ONLY,
-        ]
+        fields = api_fields(Item)
         read_only_fields = OWNED_READ_ONLY
         extra_kwargs = {"position": {"min_value": -(2**31), "max_value": 2**31 - 1}}
 
@@ -67,7 +57,7 @@ class ItemSerializer(StrictModelSerializer):
         # The hot path of the items page and of sync: the same output as the declared fields give
         # (tests/lists/test_representation.py holds them equal), without walking the fields per item.
         if isinstance(instance, Item):
-            return item_representation(instance)
+            return entity_data(instance)
         return super().to_representation(instance)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -77,67 +67,11 @@ class ItemSerializer(StrictModelSerializer):
         return values
 
 
-def _timestamp(value: datetime | None) -> str | None:
-    """What core.serializers.DateTimeField answers: RFC 3339 in UTC with microseconds and `Z`."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def list_representation(entity: List) -> dict[str, Any]:
+    """What `GET lists/{id}` answers, open_count included: the REST answers, push results and conflicts."""
+    return dict(ListSerializer(with_open_count(entity)).data)
 
 
-def _day(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def list_own_fields(entity: List) -> dict[str, Any]:
-    """A list's own fields as the API shows them, without the derived `open_count`."""
-    return {
-        "id": str(entity.id),
-        "name": entity.name,
-        "color": entity.color,
-        "position": int(entity.position),
-        "archived": bool(entity.archived),
-        "version": int(entity.version),
-        "created_at": _timestamp(entity.created_at),
-        "updated_at": _timestamp(entity.updated_at),
-    }
-
-
-# The columns an item's representation reads: a page of items is read as these values, not as models.
-ITEM_COLUMNS = (
-    "id",
-    "list_id",
-    "title",
-    "notes",
-    "status",
-    "priority",
-    "due_date",
-    "position",
-    "completed_at",
-    "version",
-    "created_at",
-    "updated_at",
-)
-
-
-def item_representation(item: Item) -> dict[str, Any]:
-    """An item as the API shows it (ItemSerializer's fields), built directly."""
-    return item_row_representation({column: getattr(item, column) for column in ITEM_COLUMNS})
-
-
-def item_row_representation(row: dict[str, Any]) -> dict[str, Any]:
-    """The same from a row of `ITEM_COLUMNS` values (`values(*ITEM_COLUMNS)`)."""
-    list_id = row["list_id"]
-    return {
-        "id": str(row["id"]),
-        "list": None if list_id is None else str(list_id),
-        "title": row["title"],
-        "notes": row["notes"],
-        "status": str(row["status"]),
-        "priority": int(row["priority"]),
-        "due_date": _day(row["due_date"]),
-        "position": int(row["position"]),
-        "completed_at": _timestamp(row["completed_at"]),
-        "version": int(row["version"]),
-        "created_at": _timestamp(row["created_at"]),
-        "updated_at": _timestamp(row["updated_at"]),
-    }
+def item_representation(entity: Item) -> dict[str, Any]:
+    """What `GET items/{id}` answers: the REST answers, push results and conflicts."""
+    return entity_data(entity)

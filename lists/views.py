@@ -7,13 +7,14 @@ from django.db.models import Count, Q, QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.models import User
 from core.versioning import BaseVersion
-from core.views import EntityServices, VersionedModelViewSet
+from core.views import VersionedModelViewSet
+from lists import services
 from lists.filters import ItemFilter
 from lists.models import Item, List
-from lists.selectors import with_open_count
-from lists.serializers import ITEM_COLUMNS, ItemSerializer, ListSerializer, item_row_representation
-from sync import registry
+from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_representation
+from sync.fields import row_data, value_columns
 
 
 class ListViewSet(VersionedModelViewSet):
@@ -26,21 +27,19 @@ class ListViewSet(VersionedModelViewSet):
         # open_count in the same query as the page, never a query per list.
         return queryset.annotate(open_count=Count("items", filter=Q(items__status=Item.Status.OPEN)))
 
-    def entity_services(self) -> EntityServices:
-        return registry.require("list")
+    def represent(self, entity: List) -> dict[str, Any]:
+        return list_representation(entity)
 
-    def create_entity(self, user: Any, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Any, bool]:
-        entity, created = super().create_entity(user, entity_id, data)
-        return with_open_count(entity), created
+    def create_entity(self, user: User, entity_id: UUID | None, data: dict[str, Any]) -> tuple[List, bool]:
+        return services.list_create(user=user, list_id=entity_id, data=data)
 
     def update_entity(
-        self, user: Any, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
-    ) -> tuple[Any, bool]:
-        entity, merged = super().update_entity(user, entity_id, base, data)
-        return with_open_count(entity), merged
+        self, user: User, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
+    ) -> tuple[List, bool]:
+        return services.list_update(user=user, list_id=entity_id, base=base, data=data)
 
-    def represent(self, entity: Any) -> dict[str, Any]:
-        return super().represent(with_open_count(entity))
+    def delete_entity(self, user: User, entity_id: UUID, base: BaseVersion) -> None:
+        services.list_delete(user=user, list_id=entity_id, base=base)
 
 
 # Query parameters of a page of one list that the fast path below understands.
@@ -54,15 +53,26 @@ class ItemViewSet(VersionedModelViewSet):
     ordering_fields = ("position", "due_date", "priority", "created_at", "updated_at", "completed_at")
     default_ordering = "position"
 
-    def entity_services(self) -> EntityServices:
-        return registry.require("item")
+    def represent(self, entity: Item) -> dict[str, Any]:
+        return item_representation(entity)
+
+    def create_entity(self, user: User, entity_id: UUID | None, data: dict[str, Any]) -> tuple[Item, bool]:
+        return services.item_create(user=user, item_id=entity_id, data=data)
+
+    def update_entity(
+        self, user: User, entity_id: UUID, base: BaseVersion, data: dict[str, Any]
+    ) -> tuple[Item, bool]:
+        return services.item_update(user=user, item_id=entity_id, base=base, data=data)
+
+    def delete_entity(self, user: User, entity_id: UUID, base: BaseVersion) -> None:
+        services.item_delete(user=user, item_id=entity_id, base=base)
 
     def list(self, request: Request) -> Response:
         # A page is read as values and shaped directly: building 50 model instances cost more than the
         # query (docs/performance.md); tests/lists/test_representation.py holds both shapes equal.
-        queryset = self.filter_queryset(self.get_queryset()).values(*ITEM_COLUMNS)
+        queryset = self.filter_queryset(self.get_queryset()).values(*value_columns(Item))
         page = self.paginate_queryset(queryset) or []
-        return self.get_paginated_response([item_row_representation(row) for row in page])
+        return self.get_paginated_response([row_data(Item, row) for row in page])
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """`?list=<uuid>` alone, the most common page, is filtered directly: building the FilterSet and

@@ -26,12 +26,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, User
-from accounts.profile_services import profile_for
+from accounts.models import AuditEvent, Profile, User
+from accounts.profile_services import profile_update
 from core.problems import RateLimited, validation_error
 from core.renderers import JSONRenderer
-from core.versioning import BaseVersion
+from core.versioning import ANY_VERSION
 from sync import registry
+from sync.fields import SERVER_FIELDS
 from sync.services import lock_sync_state
 
 logger = logging.getLogger("daymark.portability")
@@ -39,32 +40,32 @@ logger = logging.getLogger("daymark.portability")
 FORMAT = "daymark-export"
 FORMAT_VERSION = 1
 
-# Sections of the document in dependency order, with the sync type each holds.
-SECTIONS: list[tuple[str, str]] = [
-    ("lists", "list"),
-    ("items", "item"),
-    ("focus_cards", "focus_card"),
-    ("anti_todo", "anti_todo"),
-]
-# Fields that name other entities of the document: section -> field -> referenced section.
-REFERENCES: dict[str, dict[str, str]] = {
-    "items": {"list": "lists"},
-    "focus_cards": {"items": "items"},
-    "anti_todo": {"item": "items"},
-}
-# Kept in an export for the reader, never imported (the server sets them); `updated_at` decides which side
-# of a merge is newer.
-SERVER_FIELDS = ("version", "created_at", "updated_at")
+# The document's sections, their order and what refers to what come from the sync registry: each type
+# with an `export_section` is one (sync.registry.export_types, references). Server fields
+# (sync.fields.SERVER_FIELDS) are kept in an export for the reader, never imported (the server sets
+# them); `updated_at` decides which side of a merge is newer.
+
 # Sections whose entities are unique per user by a field: in `merge` mode, a document entity with the
 # value of one the user has is that entity (a focus card of a day that already has one).
 NATURAL_KEYS: dict[str, str] = {"focus_cards": "date"}
-PROFILE_FIELDS = ("display_name", "timezone", "preferences", "onboarding")
-# An import replaces what the user has, whatever its version.
-ANY_VERSION = BaseVersion(version=None, strict=True, wildcard=True)
 
 
-def _section_type(sync_type_name: str) -> registry.SyncType | None:
-    return registry.get(sync_type_name)
+def sections() -> list[tuple[str, registry.SyncType]]:
+    """The sections of the document in dependency order, with the type each holds."""
+    return [(str(sync_type.export_section), sync_type) for sync_type in registry.export_types()]
+
+
+def section_references() -> dict[str, dict[str, str]]:
+    """Fields that name other entities of the document: section -> field -> referenced section."""
+    section_of = {sync_type.name: section for section, sync_type in sections()}
+    return {
+        section: {field: section_of[target] for field, target in registry.references(sync_type).items()}
+        for section, sync_type in sections()
+    }
+
+
+def _profile_type() -> registry.SyncType:
+    return registry.require(Profile.sync_type)
 
 
 # The lock of a running export; it outlives a worker killed in mid-export by this long at most.
@@ -138,13 +139,11 @@ def _document_pieces(user: User) -> Generator[bytes]:
         "profile": _export_profile(user),
     }
     yield render(head)[:-1]  # the object stays open for the sections
-    for section, type_name in SECTIONS:
+    for section, sync_type in sections():
         yield b"," + render(section) + b":["
-        sync_type = _section_type(type_name)
-        if sync_type is not None:
-            queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")  # type: ignore[attr-defined]
-            for index, entity in enumerate(queryset.iterator(chunk_size=ENTITIES_PER_QUERY)):
-                yield (b"," if index else b"") + render(_without_version(sync_type.to_data(entity)))
+        queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")
+        for index, entity in enumerate(queryset.iterator(chunk_size=ENTITIES_PER_QUERY)):
+            yield (b"," if index else b"") + render(_without_version(sync_type.to_data(entity)))
         yield b"]"
     yield b"}"
 
@@ -167,9 +166,9 @@ def _without_version(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _export_profile(user: User) -> dict[str, Any]:
-    sync_type = _section_type("profile")
-    profile = sync_type.model.objects.filter(user=user).first() if sync_type else None  # type: ignore[attr-defined]
-    data = sync_type.to_data(profile) if sync_type and profile else {}
+    sync_type = _profile_type()
+    profile = sync_type.model.objects.filter(user=user).first()
+    data = sync_type.to_data(profile) if profile else {}
     result = {"display_name": user.display_name, "timezone": user.timezone}
     result.update({key: data[key] for key in ("preferences", "onboarding") if key in data})
     return result
@@ -241,7 +240,7 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
     version = document.get("format_version")
     if isinstance(version, bool) or version != FORMAT_VERSION:  # `true == 1` in Python, not in JSON
         errors.add("document.format_version", f"Must be {FORMAT_VERSION}.")
-    known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in SECTIONS)}
+    known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in sections())}
     for key in document:
         if key not in known:
             errors.add(f"document.{key}", "Unknown field.")
@@ -249,14 +248,10 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
 
     plan = ImportPlan(profile=_plan_profile(document.get("profile"), errors))
     own_ids: dict[str, set[uuid.UUID]] = {}
-    for section, type_name in SECTIONS:
-        sync_type = _section_type(type_name)
+    references = section_references()
+    for section, sync_type in sections():
         rows = list(_entities(document, section, errors))
-        if sync_type is None:
-            if rows:
-                errors.add(section, "This server does not hold such entities.")
-            continue
-        plan.sections[section] = _plan_section(section, sync_type, rows, own_ids, errors)
+        plan.sections[section] = _plan_section(section, sync_type, references, rows, own_ids, errors)
     errors.raise_if_any()
     _assign_ids(user, plan, mode)
     return plan
@@ -270,19 +265,17 @@ def _plan_profile(profile: Any, errors: ImportErrors) -> dict[str, Any] | None:
     if not isinstance(profile, dict):
         errors.add("document.profile", "Must be an object.")
         return None
-    sync_type = _section_type("profile")
-    if sync_type is None:
-        return {key: value for key, value in profile.items() if key in PROFILE_FIELDS}
-    serializer = sync_type.serializer(data=profile, partial=True)
+    serializer = _profile_type().serializer(data=profile, partial=True)
     if not serializer.is_valid():
         errors.add_detail("profile", serializer.errors)
         return None
-    return {key: value for key, value in serializer.validated_data.items() if key in PROFILE_FIELDS}
+    return {key: value for key, value in serializer.validated_data.items() if key in Profile.sync_fields}
 
 
 def _plan_section(
     section: str,
     sync_type: registry.SyncType,
+    references: dict[str, dict[str, str]],
     rows: list[tuple[int, dict[str, Any]]],
     own_ids: dict[str, set[uuid.UUID]],
     errors: ImportErrors,
@@ -313,7 +306,7 @@ def _plan_section(
             if validated.get(natural_key) in natural_values:
                 errors.add(f"{where}.{natural_key}", "Another entity of this section has the same value.")
             natural_values.add(validated.get(natural_key))
-        for ref_field, target in REFERENCES.get(section, {}).items():
+        for ref_field, target in references[section].items():
             for ref in _refs(validated.get(ref_field)):
                 if ref not in own_ids.get(target, set()):
                     errors.add(
@@ -347,12 +340,9 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
     mode, an entity with the natural key of one of the user's (a card of a day that has one) takes that
     entity's id. Every reference follows."""
     mapping: dict[uuid.UUID, uuid.UUID] = {}
-    for section, type_name in SECTIONS:
-        sync_type = _section_type(type_name)
-        if sync_type is None or section not in plan.sections:
-            continue
+    for section, sync_type in sections():
         entities = plan.sections[section]
-        rows = sync_type.model._default_manager
+        rows = sync_type.model.objects
         natural_key = NATURAL_KEYS.get(section)
         if mode == "merge" and natural_key is not None:
             values = [entity.data[natural_key] for entity in entities if natural_key in entity.data]
@@ -367,10 +357,10 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
         for entity_id in taken.values_list("pk", flat=True):
             mapping[entity_id] = uuid.uuid4()
     plan.replaced_ids = {str(old): str(new) for old, new in mapping.items()}
+    references = section_references()
     for section, entities in plan.sections.items():
-        references = REFERENCES.get(section, {})
         for entity in entities:
-            for ref_field in references:
+            for ref_field in references[section]:
                 if ref_field in entity.data:
                     entity.data[ref_field] = _remap(entity.data[ref_field], mapping)
             entity.entity_id = mapping.get(entity.entity_id, entity.entity_id)
@@ -398,11 +388,8 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
         if mode == "replace":
             _remove_owned(user)
         if plan.profile:
-            _import_profile(user, plan.profile)
-        for section, type_name in SECTIONS:
-            sync_type = _section_type(type_name)
-            if sync_type is None or sync_type.create is None or sync_type.update is None:
-                continue
+            profile_update(user=user, base=ANY_VERSION, data=plan.profile)
+        for section, sync_type in sections():
             entities = plan.sections.get(section, [])
             local = _local_versions(user, sync_type, entities)
             counts[section] = kept[section] = 0
@@ -427,7 +414,7 @@ def _local_versions(
     user: User, sync_type: registry.SyncType, entities: list[PlannedEntity]
 ) -> dict[uuid.UUID, tuple[datetime, int]]:
     """`{id: (updated_at, version)}` of the user's entities that the document names (one query)."""
-    rows = sync_type.model._default_manager.filter(user=user, pk__in=[e.entity_id for e in entities])
+    rows = sync_type.model.objects.filter(user=user, pk__in=[e.entity_id for e in entities])
     return {
         pk: (updated_at, version)
         for pk, updated_at, version in rows.values_list("pk", "updated_at", "version")
@@ -451,20 +438,11 @@ def _import_entity(
     return bool(updated.version != version)
 
 
-def _import_profile(user: User, profile: dict[str, Any]) -> None:
-    sync_type = _section_type("profile")
-    if sync_type is None or sync_type.update is None:
-        return
-    sync_type.update(user=user, entity_id=profile_for(user).pk, base=ANY_VERSION, data=profile)
-
-
 def _remove_owned(user: User) -> None:
     """Deletes the user's entities through their services (so each deletion reaches sync), dependents
     first."""
-    for _, type_name in reversed(SECTIONS):
-        sync_type = _section_type(type_name)
-        if sync_type is None or sync_type.delete is None:
-            continue
-        owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))  # type: ignore[attr-defined]
+    for _, sync_type in reversed(sections()):
+        assert sync_type.delete is not None
+        owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))
         for entity_id in owned:
             sync_type.delete(user=user, entity_id=entity_id, base=ANY_VERSION)

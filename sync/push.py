@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import orjson
@@ -27,6 +27,7 @@ from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.serializers import BaseSerializer
 
+from core.models import User
 from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict, flat_errors
 from core.versioning import BaseVersion, parse_version_value
 from sync import registry
@@ -47,13 +48,6 @@ class InvalidOperation(Exception):
         self.code = code
         self.detail = detail
         self.errors = errors
-
-
-def represent(sync_type: registry.SyncType, entity: Any, context: dict[str, Any]) -> dict[str, Any]:
-    """The entity's full API representation, as the REST endpoint answers it."""
-    if sync_type.represent is not None:
-        return sync_type.represent(entity)
-    return dict(sync_type.serializer(entity, context=context).data)
 
 
 _ENCODER = DjangoJSONEncoder()
@@ -113,7 +107,7 @@ class _Prepared:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def run_operations(user: Any, operations: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
+def run_operations(user: User, operations: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     """Runs the operations in order, or answers the stored result of an `op_id` already processed."""
     serializers: _Serializers = {}
     prepared = [_prepare(operation, context, serializers) for operation in operations]
@@ -134,7 +128,7 @@ def run_operations(user: Any, operations: list[Any], context: dict[str, Any]) ->
                 continue
             result = done.get(operation.op_id)
             if result is None:  # an op_id seen earlier in this request is a replay too
-                result = _jsonable(_execute(user, held, operation, context))
+                result = _jsonable(_execute(user, held, operation))
                 done[operation.op_id] = result
                 processed.append(ProcessedOperation(user_id=user.pk, op_id=operation.op_id, result=result))
             results.append(dict(result))
@@ -159,7 +153,8 @@ def _prepare(operation: Any, context: dict[str, Any], serializers: _Serializers)
         return _Prepared(None, raw_op_id if isinstance(raw_op_id, str) else None, invalid=error)
     prepared = _Prepared(op_id)
     try:
-        prepared.sync_type, prepared.action, prepared.entity_id = _parse(operation)
+        parsed = _parse(operation)
+        prepared.sync_type, prepared.action, prepared.entity_id = parsed
         if prepared.action == "create":
             prepared.data = _validated(
                 prepared.sync_type, prepared.entity_id, operation, context, serializers, partial=False
@@ -187,7 +182,7 @@ def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any
     return {"op_id": op_id, "status": "invalid", "error": body}
 
 
-def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[str, Any]) -> dict[str, Any]:
+def _execute(user: User, held: HeldSyncLock, operation: _Prepared) -> dict[str, Any]:
     """Runs the operation in a savepoint. A unique violation means a transaction the user's sync lock does
     not serialise (another user's create of the same client-chosen id, a card of the same day written
     meanwhile) committed the row after the service looked: the row is visible now, so the operation runs
@@ -198,7 +193,7 @@ def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[
     for _attempt in range(2):
         try:
             with held.atomic():
-                return _execute_once(user, op_id, operation, context)
+                return _execute_once(user, op_id, operation)
         except IntegrityError:
             continue
         except OperationalError as error:
@@ -214,7 +209,7 @@ def _execute(user: Any, held: HeldSyncLock, operation: _Prepared, context: dict[
     )
 
 
-def _execute_once(user: Any, op_id: str, operation: _Prepared, context: dict[str, Any]) -> dict[str, Any]:
+def _execute_once(user: User, op_id: str, operation: _Prepared) -> dict[str, Any]:
     sync_type, entity_id = operation.sync_type, operation.entity_id
     try:
         assert sync_type is not None
@@ -223,10 +218,10 @@ def _execute_once(user: Any, op_id: str, operation: _Prepared, context: dict[str
         # Each attempt gets its own copy of the data, as a fresh validation would give it.
         data = dict(operation.data)
         if operation.action == "create":
-            return _create(user, op_id, sync_type, entity_id, data, context)
+            return _create(user, op_id, sync_type, entity_id, data)
         assert operation.base is not None
         if operation.action == "update":
-            return _update(user, op_id, sync_type, entity_id, operation.base, data, context)
+            return _update(user, op_id, sync_type, entity_id, operation.base, data)
         return _delete(user, op_id, sync_type, entity_id, operation.base)
     except (VersionConflict, PreconditionFailed) as conflict:
         assert sync_type is not None
@@ -236,7 +231,7 @@ def _execute_once(user: Any, op_id: str, operation: _Prepared, context: dict[str
             "error": {
                 "code": conflict.code,
                 "detail": str(conflict.detail),
-                "current": represent(sync_type, conflict.entity, context) if conflict.entity else None,
+                "current": sync_type.represent(conflict.entity) if conflict.entity else None,
                 "conflicting_fields": list(conflict.extra.get("conflicting_fields", [])),
             },
         }
@@ -268,7 +263,13 @@ def _errors(error: drf.ValidationError) -> Any:
     return {"non_field_errors": [str(detail)]}
 
 
-def _parse(operation: dict[str, Any]) -> tuple[registry.SyncType, str, UUID]:
+class _Parsed(NamedTuple):
+    sync_type: registry.SyncType
+    action: str
+    entity_id: UUID
+
+
+def _parse(operation: dict[str, Any]) -> _Parsed:
     unknown = sorted(str(key) for key in operation if key not in OPERATION_FIELDS)
     if unknown:
         raise _invalid(
@@ -284,7 +285,7 @@ def _parse(operation: dict[str, Any]) -> tuple[registry.SyncType, str, UUID]:
         raise _invalid(
             "validation_error", "Unknown action.", {"action": ["Must be one of create, update, delete."]}
         )
-    return sync_type, str(action), _uuid(operation.get("id"), "id")
+    return _Parsed(sync_type, str(action), _uuid(operation.get("id"), "id"))
 
 
 def _base(operation: dict[str, Any]) -> BaseVersion:
@@ -296,9 +297,14 @@ def _base(operation: dict[str, Any]) -> BaseVersion:
         raise _invalid("validation_error", "`version` must be a positive integer.", _errors(error)) from error
 
 
+class _SerializerKey(NamedTuple):
+    type_name: str
+    partial: bool
+
+
 # One serializer per type and partialness for the whole request: building a serializer's fields costs more
 # than validating one operation's data with them.
-_Serializers = dict[tuple[str, bool], BaseSerializer]
+_Serializers = dict[_SerializerKey, BaseSerializer]
 
 
 def _validated(
@@ -313,10 +319,11 @@ def _validated(
     data = operation.get("data", {} if partial else None)
     if not isinstance(data, dict):
         raise _invalid("validation_error", "`data` must be an object.", {"data": ["Must be an object."]})
-    serializer = serializers.get((sync_type.name, partial))
+    key = _SerializerKey(sync_type.name, partial)
+    serializer = serializers.get(key)
     if serializer is None:
         serializer = sync_type.serializer(data={}, partial=partial, context=context)
-        serializers[(sync_type.name, partial)] = serializer
+        serializers[key] = serializer
     try:
         # What `is_valid` runs, without keeping the result on the serializer (it validates the next
         # operation's data too); the errors are the same as `serializer.errors`.
@@ -330,35 +337,33 @@ def _validated(
 
 
 def _create(
-    user: Any,
+    user: User,
     op_id: str,
     sync_type: registry.SyncType,
     entity_id: UUID,
     data: dict[str, Any],
-    context: dict[str, Any],
 ) -> dict[str, Any]:
     assert sync_type.create is not None
     entity, _created = sync_type.create(user=user, entity_id=entity_id, data=data)
-    return {"op_id": op_id, "status": "applied", "entity": represent(sync_type, entity, context)}
+    return {"op_id": op_id, "status": "applied", "entity": sync_type.represent(entity)}
 
 
 def _update(
-    user: Any,
+    user: User,
     op_id: str,
     sync_type: registry.SyncType,
     entity_id: UUID,
     base: BaseVersion,
     data: dict[str, Any],
-    context: dict[str, Any],
 ) -> dict[str, Any]:
     assert sync_type.update is not None
     entity, merged = sync_type.update(user=user, entity_id=entity_id, base=base, data=data)
     status = "merged" if merged else "applied"
-    return {"op_id": op_id, "status": status, "entity": represent(sync_type, entity, context)}
+    return {"op_id": op_id, "status": status, "entity": sync_type.represent(entity)}
 
 
 def _delete(
-    user: Any, op_id: str, sync_type: registry.SyncType, entity_id: UUID, base: BaseVersion
+    user: User, op_id: str, sync_type: registry.SyncType, entity_id: UUID, base: BaseVersion
 ) -> dict[str, Any]:
     assert sync_type.delete is not None
     try:

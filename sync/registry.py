@@ -1,14 +1,27 @@
 """Entity types known to sync. Each domain app registers its own in `AppConfig.ready()`, so `sync` imports
-no domain app (DESIGN, Layout)."""
+no domain app (DESIGN, Layout).
+
+The registry holds what only sync needs: how the feed reads a type, how a pushed operation runs, how an
+export names it. The REST views call their own app's services directly.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
+from uuid import UUID
 
-from django.db import models
+from django.db.models import QuerySet
 from rest_framework.serializers import BaseSerializer
+
+from core.models import OwnedModel
+from sync.fields import entity_data, feed_fields, foreign_keys
+
+if TYPE_CHECKING:
+    from sync.services import ChangeWriter
+
+Data = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -23,54 +36,78 @@ class FeedColumns:
     """
 
     fields: dict[str, Any]
-    complete: Callable[[dict[str, dict[str, Any]]], None] | None = None
+    complete: Callable[[dict[str, Data]], None] | None = None
+
+    @classmethod
+    def of(
+        cls, model: type[OwnedModel], complete: Callable[[dict[str, Data]], None] | None = None
+    ) -> FeedColumns:
+        """The columns of the model's `sync_fields` (sync.fields)."""
+        return cls(feed_fields(model), complete)
 
 
 @dataclass(frozen=True)
 class SyncType:
-    """How sync reads and writes one entity type.
+    """How sync reads and writes one entity type, named by its model's `sync_type`.
 
-    `to_data` gives the entity's own fields for the feed (derived values left out, docs/api/sync.md);
-    `serializer` validates pushed data and renders `entity`/`current`; `create`, `update` and `delete` are
-    the same services the REST endpoints call, with keyword arguments `user, entity_id, data` and `base`.
-    `represent`, when set, gives the full API representation where the serializer alone cannot (derived
-    values the REST view annotates); otherwise the serializer renders it.
+    `to_data` gives the entity's own fields for the feed (derived values left out, docs/api/sync.md): by
+    default its model's `sync_fields` (sync.fields). `serializer` validates pushed and imported data.
+    `represent` is the entity as its REST endpoint answers it (derived values included), the one
+    representation of the type, for push results and conflicts. `create`, `update` and `delete` run pushed
+    operations and imports, with keyword arguments `user, entity_id, data` and `base` (`write_services`
+    adapts the app's services). `export_section` names the export's list of these entities; the export
+    holds the sections in the order the types were registered, which is the order their references need.
     """
 
-    name: str
-    model: type[models.Model]
+    model: type[OwnedModel]
     serializer: type[BaseSerializer]
-    to_data: Callable[[Any], dict[str, Any]]
+    represent: Callable[[Any], Data]
+    to_data: Callable[[Any], Data] = entity_data
     create: Callable[..., tuple[Any, bool]] | None = None
     update: Callable[..., tuple[Any, bool]] | None = None
     delete: Callable[..., None] | None = None
-    represent: Callable[[Any], dict[str, Any]] | None = None
     # What `to_data` reads besides the row (select_related / prefetch_related), so the feed costs a fixed
     # number of queries per type whatever the page size.
-    feed_queryset: Callable[[models.QuerySet], models.QuerySet] | None = None
+    feed_queryset: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None
     # The same data as `to_data` without model instances (the feed reads these when set).
     feed_columns: FeedColumns | None = None
+    export_section: str | None = None
+    # Fields naming entities of other types that are not the model's foreign keys (a focus card's `items`):
+    # API field -> type name. The foreign keys among `sync_fields` need no entry (`references`).
+    other_references: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.model.sync_type
+
+
+class WriteServices(TypedDict):
+    create: Callable[..., tuple[Any, bool]]
+    update: Callable[..., tuple[Any, bool]]
+    delete: Callable[..., None]
 
 
 def write_services(
     *, id_name: str, create: Callable[..., Any], update: Callable[..., Any], delete: Callable[..., Any]
-) -> dict[str, Callable[..., Any]]:
+) -> WriteServices:
     """`create`, `update` and `delete` for a SyncType, from services that name the entity's id their own
-    way (`item_id=`, `card_id=`): the registry calls them with `entity_id=`."""
+    way (`item_id=`, `card_id=`): push and import call them with `entity_id=`."""
 
     def by_id(service: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*, entity_id: Any, **arguments: Any) -> Any:
+        def call(*, entity_id: UUID, **arguments: Any) -> Any:
             return service(**arguments, **{id_name: entity_id})
 
         return call
 
-    return {"create": by_id(create), "update": by_id(update), "delete": by_id(delete)}
+    return WriteServices(create=by_id(create), update=by_id(update), delete=by_id(delete))
 
 
 _registry: dict[str, SyncType] = {}
 
 
 def register(sync_type: SyncType) -> None:
+    if not sync_type.name:
+        raise ValueError(f"{sync_type.model} names no sync_type")
     existing = _registry.get(sync_type.name)
     if existing is not None and existing.model is not sync_type.model:
         raise ValueError(f"sync type {sync_type.name!r} is already registered for {existing.model}")
@@ -93,18 +130,38 @@ def all_types() -> list[SyncType]:
     return list(_registry.values())
 
 
+def names() -> list[str]:
+    """The registered type names, in registration order (the API's `type` values)."""
+    return list(_registry)
+
+
+def export_types() -> list[SyncType]:
+    """The types an export holds as sections, in dependency order."""
+    return [sync_type for sync_type in _registry.values() if sync_type.export_section is not None]
+
+
+def references(sync_type: SyncType) -> dict[str, str]:
+    """The fields of the type that name entities of other registered types: API field -> type name."""
+    found = {}
+    for name, target in foreign_keys(sync_type.model).items():
+        if issubclass(target, OwnedModel) and target.sync_type in _registry:
+            found[name] = target.sync_type
+    return found | sync_type.other_references
+
+
 # Callbacks run inside the write path just before entities of a type are deleted, with the writer and the
 # ids. Apps whose entities point at another type (a focus card's entries, an anti-todo entry's item) use
 # them to change and version their own entities through the same writer, so no row changes without a
 # change record, and the deleting app need not know them.
-_deletion_hooks: dict[str, list[Callable[[Any, list[Any]], None]]] = {}
+DeletionHook = Callable[["ChangeWriter", list[UUID]], None]
+_deletion_hooks: dict[str, list[DeletionHook]] = {}
 
 
-def on_delete(sync_type: str, hook: Callable[[Any, list[Any]], None]) -> None:
+def on_delete(sync_type: str, hook: DeletionHook) -> None:
     hooks = _deletion_hooks.setdefault(sync_type, [])
     if hook not in hooks:
         hooks.append(hook)
 
 
-def deletion_hooks(sync_type: str) -> list[Callable[[Any, list[Any]], None]]:
+def deletion_hooks(sync_type: str) -> list[DeletionHook]:
     return list(_deletion_hooks.get(sync_type, ()))

@@ -6,16 +6,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.serializers import StrictSerializer
+from sync import registry
 from sync.feed import MAX_CURSOR
 from sync.push import ACTIONS, MAX_OPERATIONS
-
-# The registry is filled by the domain apps; the contract names these types.
-SYNC_TYPES = ("profile", "list", "item", "focus_card", "anti_todo")
 
 
 class SyncOperationSerializer(StrictSerializer):
     op_id = serializers.UUIDField(help_text="Chosen by the client; a processed op_id is not run again.")
-    type = serializers.ChoiceField(choices=SYNC_TYPES)
     action = serializers.ChoiceField(choices=ACTIONS)
     id = serializers.UUIDField()
     version = serializers.IntegerField(
@@ -26,8 +23,14 @@ class SyncOperationSerializer(StrictSerializer):
     )
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        # `data` would shadow Serializer.data as a class attribute.
+        # `data` would shadow Serializer.data as a class attribute; `type` names the registered types, which
+        # the domain apps register when Django is ready, after this module is imported.
         fields = super().get_fields()
+        fields = {
+            "op_id": fields.pop("op_id"),
+            "type": serializers.ChoiceField(choices=registry.names()),
+            **fields,
+        }
         fields["data"] = serializers.DictField(
             required=False,
             help_text="The entity's fields (create and update), as the entity's own endpoint accepts them.",

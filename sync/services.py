@@ -8,23 +8,28 @@ docs/api/versions.md, taken under that lock so two writers from the same base ca
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Subquery, Value
+from django.db.models import Model, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 
-from core.models import OwnedModel
+from core.models import OwnedModel, User
 from core.problems import IdConflict, PreconditionFailed, VersionConflict
 from core.versioning import BaseVersion
 from sync import registry
+from sync.fields import model_values
 from sync.models import ChangeRecord, SyncState
 
+Entity = TypeVar("Entity", bound=OwnedModel)
 
-def lock_sync_state(user: Any) -> SyncState:
+
+def lock_sync_state(user: User) -> SyncState:
     """The user's sync-state row, locked until the surrounding transaction ends."""
     held = _held_lock(user.pk)
     if held is not None:
@@ -38,23 +43,44 @@ def lock_sync_state(user: Any) -> SyncState:
 
 _HELD_ATTRIBUTE = "daymark_held_sync_lock"
 
-# A change before it is written: (number, entity type, entity id, version, field names, deleted).
-_Change = tuple[int, str, UUID, int, list[str], bool]
+
+class PendingChange(NamedTuple):
+    """A change record before it is written."""
+
+    number: int
+    entity_type: str
+    entity_id: UUID
+    version: int
+    fields: list[str]
+    deleted: bool
 
 
-def _write_changes(user_id: Any, changes: list[_Change]) -> None:
-    ChangeRecord.objects.bulk_create(
-        ChangeRecord(
-            user_id=user_id,
-            number=number,
-            entity_type=sync_type,
-            entity_id=entity_id,
-            version=version,
-            fields=fields,
-            deleted=deleted,
-        )
-        for number, sync_type, entity_id, version, fields, deleted in changes
-    )
+class EntityVersion(NamedTuple):
+    """An entity about to be deleted: its id and the version its tombstone records."""
+
+    id: UUID
+    version: int
+
+
+def _write_changes(user_id: UUID, changes: list[PendingChange]) -> None:
+    ChangeRecord.objects.bulk_create(ChangeRecord(user_id=user_id, **change._asdict()) for change in changes)
+
+
+class _Mark(NamedTuple):
+    """Where a held lock stood when a savepoint began: its counter, its records, how many were written."""
+
+    last_number: int
+    records: int
+    written: int
+
+
+@dataclass(frozen=True)
+class _Untouched:
+    """The innermost operation (`HeldSyncLock.atomic`) while nothing was written in it."""
+
+    block: Any  # its atomic block
+    savepoint: str
+    mark: _Mark
 
 
 class HeldSyncLock:
@@ -66,29 +92,27 @@ class HeldSyncLock:
     `change_writer` give back the numbers and the records it took, so numbers stay gapless and in order.
     """
 
-    def __init__(self, user: Any, state: SyncState, block: Any) -> None:
+    def __init__(self, user: User, state: SyncState, block: Any) -> None:
         self.user_id = user.pk
         self.state = state
         self.first_number = state.last_change_number
         self._block = block  # the atomic block of `held_sync_lock`: the lock is this state's while it runs
-        self._records: list[_Change] = []
+        self._records: list[PendingChange] = []
         self._written = 0  # how many of `_records` are in the database already
-        # The innermost operation (`atomic`) while nothing was written in it: its block, its savepoint and
-        # the mark at its start.
-        self._untouched: tuple[Any, str, tuple[int, int, int]] | None = None
+        self._untouched: _Untouched | None = None
 
-    def holds(self, user_id: Any, connection: Any) -> bool:
+    def holds(self, user_id: UUID, connection: Any) -> bool:
         return user_id == self.user_id and any(block is self._block for block in connection.atomic_blocks)
 
-    def _mark(self) -> tuple[int, int, int]:
-        return self.state.last_change_number, len(self._records), self._written
+    def _mark(self) -> _Mark:
+        return _Mark(self.state.last_change_number, len(self._records), self._written)
 
-    def _restore(self, mark: tuple[int, int, int]) -> None:
+    def _restore(self, mark: _Mark) -> None:
         # The savepoint rolled back: its numbers are free again, its records never happened, and records
         # written to the database inside it (by a `write_records` it triggered) are gone with it.
-        self.state.last_change_number, count, written = mark
-        del self._records[count:]
-        self._written = min(self._written, written)
+        self.state.last_change_number = mark.last_number
+        del self._records[mark.records :]
+        self._written = min(self._written, mark.written)
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -109,7 +133,9 @@ class HeldSyncLock:
             # Until its first change, the operation's savepoint also serves as the savepoint of that
             # change (see `write`).
             savepoint = connection.savepoint_ids[-1]
-            self._untouched = None if savepoint is None else (connection.atomic_blocks[-1], savepoint, mark)
+            self._untouched = (
+                None if savepoint is None else _Untouched(connection.atomic_blocks[-1], savepoint, mark)
+            )
             try:
                 yield
             finally:
@@ -127,27 +153,26 @@ class HeldSyncLock:
         """
         connection = transaction.get_connection()
         untouched, self._untouched = self._untouched, None
-        if untouched is None or connection.atomic_blocks[-1] is not untouched[0]:
+        if untouched is None or connection.atomic_blocks[-1] is not untouched.block:
             with self._savepoint():
                 yield
             return
-        _block, savepoint, mark = untouched
         try:
             yield
         except BaseException:
             # What leaving a savepoint's atomic block with an exception does (django.db.transaction).
             try:
-                transaction.savepoint_rollback(savepoint)
+                transaction.savepoint_rollback(untouched.savepoint)
             except DatabaseError:
                 # The operation's own block rolls back as a whole; the original exception goes on.
                 transaction.set_rollback(True)
             else:
                 transaction.set_rollback(False)
-                self._restore(mark)
+                self._restore(untouched.mark)
                 self._untouched = untouched
             raise
 
-    def add(self, records: list[_Change]) -> None:
+    def add(self, records: list[PendingChange]) -> None:
         self._records.extend(records)
 
     def write_records(self) -> None:
@@ -165,13 +190,13 @@ class HeldSyncLock:
             )
 
 
-def _held_lock(user_id: Any) -> HeldSyncLock | None:
+def _held_lock(user_id: UUID) -> HeldSyncLock | None:
     connection = transaction.get_connection()
     held: HeldSyncLock | None = getattr(connection, _HELD_ATTRIBUTE, None)
     return held if held is not None and held.holds(user_id, connection) else None
 
 
-def write_held_records(user_id: Any) -> None:
+def write_held_records(user_id: UUID) -> None:
     """Makes the user's change log complete in the database before it is read, when a held lock defers
     writing it."""
     held = _held_lock(user_id)
@@ -180,7 +205,7 @@ def write_held_records(user_id: Any) -> None:
 
 
 @contextmanager
-def held_sync_lock(user: Any) -> Iterator[HeldSyncLock]:
+def held_sync_lock(user: User) -> Iterator[HeldSyncLock]:
     """One transaction holding the user's sync lock for many writes, committed when the block ends.
 
     The held state lives on the connection only while this block runs, and is used only inside this
@@ -202,19 +227,22 @@ def held_sync_lock(user: Any) -> Iterator[HeldSyncLock]:
 class ChangeWriter:
     """Takes change numbers for one transaction and records each change."""
 
-    def __init__(self, user: Any, state: SyncState, held: HeldSyncLock | None = None) -> None:
+    def __init__(self, user: User, state: SyncState, held: HeldSyncLock | None = None) -> None:
         self.user = user
         self.state = state
         self.held = held
-        self._records: list[_Change] = []
+        self._records: list[PendingChange] = []
         self.inserted: list[OwnedModel] = []
 
     def _take_number(self) -> int:
         self.state.last_change_number += 1
         return self.state.last_change_number
 
-    def save(self, entity: OwnedModel, fields: Iterable[str], *, created: bool = False) -> None:
-        """Saves `entity` as a new version (1 when created), stamped and recorded with `fields`."""
+    def save(self, entity: OwnedModel, fields: Iterable[str] | None = None, *, created: bool = False) -> None:
+        """Saves `entity` as a new version (1 when created), stamped and recorded with `fields`, by default
+        all its `sync_fields` (what a create sets, to a default at least)."""
+        if fields is None:
+            fields = entity.sync_fields
         number = self._take_number()
         entity.change_number = number
         if created:
@@ -228,7 +256,7 @@ class ChangeWriter:
         self._record(number, entity.sync_type, entity.pk, entity.version, sorted(set(fields)), deleted=False)
 
     def delete(self, entity: OwnedModel) -> None:
-        self.record_deletions(entity.sync_type, [(entity.pk, entity.version)])
+        self.record_deletions(entity.sync_type, [EntityVersion(entity.pk, entity.version)])
         entity.delete()
 
     def record_deletions(self, sync_type: str, entities: Iterable[tuple[UUID, int]]) -> None:
@@ -237,17 +265,17 @@ class ChangeWriter:
         Deletion hooks of `sync_type` (see `sync.registry.on_delete`) run first, so entities that refer to
         these are changed and recorded in the same transaction.
         """
-        entities = list(entities)
-        if entities:
+        deleted = [EntityVersion(*entity) for entity in entities]
+        if deleted:
             for hook in registry.deletion_hooks(sync_type):
-                hook(self, [entity_id for entity_id, _ in entities])
-        for entity_id, version in entities:
-            self._record(self._take_number(), sync_type, entity_id, version, [], deleted=True)
+                hook(self, [entity.id for entity in deleted])
+        for entity in deleted:
+            self._record(self._take_number(), sync_type, entity.id, entity.version, [], deleted=True)
 
     def _record(
         self, number: int, sync_type: str, entity_id: UUID, version: int, fields: list[str], *, deleted: bool
     ) -> None:
-        self._records.append((number, sync_type, entity_id, version, fields, deleted))
+        self._records.append(PendingChange(number, sync_type, entity_id, version, fields, deleted))
 
     def flush(self) -> None:
         if not self._records:
@@ -262,7 +290,7 @@ class ChangeWriter:
 
 
 @contextmanager
-def change_writer(user: Any) -> Iterator[ChangeWriter]:
+def change_writer(user: User) -> Iterator[ChangeWriter]:
     """One atomic write for `user`, holding the user's sync lock from the first statement to commit.
 
     Inside `held_sync_lock` for the same user it is a savepoint that takes numbers from the held state.
@@ -347,3 +375,73 @@ def check_delete_base(entity: OwnedModel, base: BaseVersion) -> None:
         entity=entity,
         conflicting_fields=sorted(changed or []),
     )
+
+
+# --- the shared steps of the services' writes ------------------------------------------------------------
+
+
+def owned_or_404(model: type[Entity], user: User, entity_id: UUID) -> Entity:
+    """One of the user's entities; anyone else's is a 404, like one that does not exist (DESIGN, 2)."""
+    entity = model.objects.for_user(user).filter(pk=entity_id).first()
+    if entity is None:
+        raise Http404
+    return entity
+
+
+def changed_values(entity: OwnedModel, data: dict[str, Any]) -> dict[str, Any]:
+    """The API fields of `data` whose value differs from the stored one (a reference compares by id)."""
+    attributes = model_values(type(entity), data)
+    return {
+        name: value
+        for (name, value), (attribute, stored) in zip(data.items(), attributes.items(), strict=True)
+        if getattr(entity, attribute) != stored
+    }
+
+
+def create_once(
+    writer: ChangeWriter,
+    model: type[Entity],
+    entity_id: UUID | None,
+    data: dict[str, Any],
+    complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> tuple[Entity, bool]:
+    """The create of docs/api/versions.md, retried safely: an id that holds the same content already answers
+    that entity (and False); the id with other content, or anyone else's, is 409 `id_conflict`. Otherwise
+    the entity is made from `data` (through `complete`, for values the server derives) as version 1.
+    Returns the entity and whether it was created."""
+    if entity_id is not None:
+        existing = model.objects.filter(pk=entity_id).first()
+        if existing is not None:
+            if existing.user_id != writer.user.pk or changed_values(existing, data):
+                raise IdConflict()
+            return existing, False
+    entity = model(**_own_values(model, complete(data) if complete else data))
+    if entity_id is not None:
+        entity.pk = entity_id
+    writer.save(entity, created=True)
+    return entity, True
+
+
+def versioned_update(
+    writer: ChangeWriter, entity: OwnedModel, base: BaseVersion, changes: dict[str, Any]
+) -> bool:
+    """Writes `changes` (API fields, from `changed_values`) as a new version, after the merge-or-conflict
+    decision (`check_base`). Names that are not the model's fields (a focus card's `items`) are recorded,
+    and left to the caller to store. Returns whether the write merged over a stale base."""
+    merged = check_base(entity, base, changes.keys())
+    if changes:
+        for attribute, value in _own_values(type(entity), changes).items():
+            setattr(entity, attribute, value)
+        writer.save(entity, changes.keys())
+    return merged
+
+
+def versioned_delete(writer: ChangeWriter, entity: OwnedModel, base: BaseVersion) -> None:
+    """Deletes the entity if `base` is its current version (a delete never merges), leaving a tombstone."""
+    check_delete_base(entity, base)
+    writer.delete(entity)
+
+
+def _own_values(model: type[Model], data: dict[str, Any]) -> dict[str, Any]:
+    fields = {field.name for field in model._meta.concrete_fields}
+    return model_values(model, {name: value for name, value in data.items() if name in fields})

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.pagination import MAX_LIMIT_PARAMETER
 from core.problems import validation_error
+from core.views import request_user
 from sync import feed, push
 from sync.serializers import SyncPushSerializer
 
@@ -41,7 +42,7 @@ class SyncView(APIView):
     def get(self, request: Request) -> Response:
         cursor = feed.parse_cursor(request.query_params.get("cursor"))
         limit = feed.parse_feed_limit(request.query_params.get("limit"))
-        return Response(feed.changes_since(request.user, cursor, limit))
+        return Response(feed.changes_since(request_user(request), cursor, limit))
 
     @extend_schema(
         parameters=_FEED_PARAMETERS[1:],
@@ -64,8 +65,9 @@ class SyncView(APIView):
         cursor = feed.parse_cursor(body.get("cursor"))
         limit = feed.parse_feed_limit(request.query_params.get("limit"))
         # Refuse an unusable cursor before anything runs, so the client is not left without its results.
-        feed.check_cursor(cursor, feed.position_of(request.user))
+        feed.check_cursor(cursor, feed.position_of(request_user(request)))
 
         context: dict[str, Any] = {"request": request, "format": self.format_kwarg, "view": self}
-        results = push.run_operations(request.user, operations, context)
-        return Response({"results": results, **feed.changes_since(request.user, cursor, limit)})
+        user = request_user(request)
+        results = push.run_operations(user, operations, context)
+        return Response({"results": results, **feed.changes_since(user, cursor, limit)})

@@ -87,6 +87,35 @@ def api_key_revoke(*, api_key: ApiKey, by_staff: User | None = None) -> ApiKey:
     return locked
 
 
+def api_key_change(*, api_key: ApiKey, by_staff: User, name: str, is_admin: bool) -> ApiKey:
+    """Staff rename a key or change its admin flag (its rate-limit multiplier); audited with both values."""
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().select_related("user").get(pk=api_key.pk)
+        changed = {
+            key: value
+            for key, value in (("name", name), ("is_admin", is_admin))
+            if getattr(locked, key) != value
+        }
+        if changed:
+            for key, value in changed.items():
+                setattr(locked, key, value)
+            locked.save(update_fields=list(changed))
+            audit_record(
+                event=Event.API_KEY_CHANGED,
+                user=by_staff,
+                target_type="api_key",
+                target_id=str(locked.pk),
+                metadata={
+                    "fields": sorted(changed),
+                    "name": locked.name,
+                    "prefix": locked.prefix,
+                    "is_admin": locked.is_admin,
+                    "target_email": locked.user.email,
+                },
+            )
+    return locked
+
+
 def api_key_authenticate(*, key: str) -> ApiKey | None:
     """The usable key (not revoked, not expired, of an active user) that `key` is, else None. Compares
     hashes in constant time; notes the use at most once per API_KEY_LAST_USED_INTERVAL_SECONDS."""

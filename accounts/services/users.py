@@ -1,14 +1,19 @@
-"""Users: registration, and deactivation by staff."""
+"""Users: registration, and what staff do to a user in the admin (create, change, deactivate, activate)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from accounts.audit import audit_record
-from accounts.models import AuditEvent, Profile, User
+from accounts.models import AuditEvent, User
+from accounts.profile_services import USER_FIELDS, profile_create, profile_for, profile_update
 from accounts.services.sessions import sessions_revoke_all
 from accounts.validators import EMAIL_TAKEN
 from core.problems import validation_error
+from core.versioning import ANY_VERSION
 from sync.services import change_writer
 
 Event = AuditEvent.Event
@@ -25,9 +30,7 @@ def user_register(*, email: str, password: str, display_name: str = "", timezone
                 email=email, password=password, display_name=display_name, timezone=timezone
             )
             with change_writer(user) as writer:
-                writer.save(
-                    Profile(), ["display_name", "timezone", "preferences", "onboarding"], created=True
-                )
+                profile_create(writer)
             audit_record(event=Event.REGISTRATION, user=user, target_type="user", target_id=str(user.pk))
     except IntegrityError:
         if User.objects.filter(email=User.objects.normalize_email(email)).exists():
@@ -49,3 +52,68 @@ def user_deactivate(*, user: User, by_staff: User | None = None) -> None:
             target_id=str(user.pk),
             metadata={"sessions": count, "target_email": user.email},
         )
+
+
+def user_activate(*, user: User, by_staff: User) -> None:
+    """Staff let a deactivated user log in again (their revoked sessions stay revoked)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
+        audit_record(
+            event=Event.USER_ACTIVATED,
+            user=by_staff,
+            target_type="user",
+            target_id=str(user.pk),
+            metadata={"target_email": user.email},
+        )
+
+
+def user_create_by_staff(*, user: User, by_staff: User) -> User:
+    """A user made in the admin (the form built `user`, unsaved): saved with its profile, the first change
+    of its feed, as registration does, and audited."""
+    with transaction.atomic():
+        user.save()
+        profile_for(user)
+        audit_record(
+            event=Event.USER_CREATED,
+            user=by_staff,
+            target_type="user",
+            target_id=str(user.pk),
+            metadata={"target_email": user.email},
+        )
+    return user
+
+
+def user_change(
+    *, user: User, by_staff: User, data: dict[str, Any], other_fields: Collection[str] = ()
+) -> User:
+    """A staff edit of the user row in the admin, made as the API makes it: `display_name` and `timezone`
+    through profile_update (the profile's version moves and clients pull the change), `is_active` through
+    user_deactivate or user_activate (a deactivation revokes every session), the other fields saved as
+    they are. One audit event names every changed field, with `other_fields` (groups and permissions, which
+    the admin saves after the row). Returns the user as stored."""
+    with transaction.atomic():
+        # Not locked: profile_update takes the user's sync lock before it writes the row, as the API does.
+        current = User.objects.get(pk=user.pk)
+        changed = {key: value for key, value in data.items() if getattr(current, key) != value}
+        profile_changes = {key: value for key, value in changed.items() if key in USER_FIELDS}
+        if profile_changes:
+            profile_update(user=current, base=ANY_VERSION, data=profile_changes)
+        if "is_active" in changed:
+            toggle = user_activate if changed["is_active"] else user_deactivate
+            toggle(user=current, by_staff=by_staff)
+        row_changes = [key for key in changed if key not in USER_FIELDS and key != "is_active"]
+        if row_changes:
+            for key in row_changes:
+                setattr(current, key, changed[key])
+            current.save(update_fields=row_changes)
+        fields = sorted({*changed, *other_fields})
+        if fields:
+            audit_record(
+                event=Event.USER_CHANGED,
+                user=by_staff,
+                target_type="user",
+                target_id=str(current.pk),
+                metadata={"fields": fields, "target_email": current.email},
+            )
+    return current

@@ -4,7 +4,7 @@ would end a session that outlived its password."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, User
 from accounts.services.sessions import session_tokens
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 NEW = "a perfectly fine passphrase 42"
@@ -22,18 +22,6 @@ def _refresh_works(token: str) -> bool:
     response = APIClient().post("/api/v1/auth/token/refresh", {"refresh": token}, format="json")
     assert response.status_code in (200, 401), response.content
     return bool(response.status_code == 200)
-
-
-@pytest.fixture
-def staff() -> User:
-    return cast(User, UserFactory(is_staff=True, is_superuser=True))
-
-
-@pytest.fixture
-def staff_client(staff: User) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def test_staff_setting_a_users_password_revokes_their_sessions_and_is_audited(

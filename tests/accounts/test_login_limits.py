@@ -3,14 +3,18 @@ logged in from; guessing stays throttled (accounts/login_limits.py), on a real R
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, User
+from accounts.services.api_keys import api_key_create
 from tests.core.test_ratelimit import redis_cache  # noqa: F401  (the fixture)
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 TOKEN_URL = "/api/v1/auth/token"
@@ -87,3 +91,61 @@ def test_the_email_is_matched_as_the_account_normalises_it(login: Any, user: Use
         login(f"{local}@{domain.upper()}", f"guess {n}", ATTACKER)
 
     assert login(user.email, DEFAULT_PASSWORD, ELSEWHERE).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "field", "body"),
+    [
+        (
+            "post",
+            "/api/v1/auth/password/change",
+            "current_password",
+            {"new_password": "a new long passphrase"},
+        ),
+        ("delete", "/api/v1/user", "password", {}),
+    ],
+)
+def test_a_stolen_api_key_cannot_guess_the_password_faster_than_a_login(
+    login: Any, user: User, method: str, url: str, field: str, body: dict[str, str]
+) -> None:
+    _, key = api_key_create(user=user, name="leaked", scopes=["read", "write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}", HTTP_X_FORWARDED_FOR=ATTACKER)
+
+    answers = [getattr(client, method)(url, {**body, field: f"guess {n}"}) for n in range(7)]
+
+    assert [a.status_code for a in answers] == [400] * 5 + [429] * 2
+    assert answers[-1]["Retry-After"]
+    assert User.objects.filter(pk=user.pk).exists()
+    assert login(user.email, DEFAULT_PASSWORD, ELSEWHERE).status_code == 429  # as after failed logins
+
+
+@pytest.mark.postgres  # SQLite's test database locks its tables under concurrent audit writes
+@pytest.mark.django_db(transaction=True)
+def test_guesses_sent_at_once_get_no_more_password_checks_than_the_budget(
+    redis_cache: str,  # noqa: F811
+    settings: Any,
+) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]  # a real, slow check
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    settings.RATE_LIMIT_TOKEN_PER_EMAIL = "5/h"
+    victim = cast(User, UserFactory())
+
+    def guess(n: int) -> int:
+        try:
+            return (
+                APIClient()
+                .post(
+                    TOKEN_URL,
+                    {"email": victim.email, "password": f"guess {n}"},
+                    HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+                )
+                .status_code
+            )
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = Counter(pool.map(guess, range(24)))
+
+    assert statuses == {401: 5, 429: 19}

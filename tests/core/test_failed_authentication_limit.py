@@ -116,3 +116,31 @@ def test_two_processes_share_the_failure_budget(redis_cache: str, tmp_path: Path
             for n in range(8)
         ]
     assert statuses == [401] * 5 + [429] * 3
+
+
+def test_wrong_keys_behind_an_already_used_idempotency_key_are_refused_and_counted(
+    behind_proxy: None, user: User
+) -> None:
+    client = APIClient()
+    ip: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "198.51.100.8", "HTTP_IDEMPOTENCY_KEY": "used"}
+    assert client.post("/api/v1/auth/register", {"email": "not-an-email"}, **ip).status_code == 400
+
+    answers = [
+        client.post(LISTS_URL, {"name": "x"}, HTTP_AUTHORIZATION=f"Api-Key {_wrong_key()}", **ip)
+        for _ in range(7)
+    ]
+
+    assert [a.status_code for a in answers] == [401] * 5 + [429] * 2
+    assert answers[0]["WWW-Authenticate"]
+
+
+def test_wrong_keys_with_an_invalid_idempotency_key_are_refused_and_counted(behind_proxy: None) -> None:
+    client = APIClient()
+    ip: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": "198.51.100.9", "HTTP_IDEMPOTENCY_KEY": "k" * 256}
+
+    statuses = [
+        client.post(LISTS_URL, {}, HTTP_AUTHORIZATION=f"Api-Key {_wrong_key()}", **ip).status_code
+        for _ in range(7)
+    ]
+
+    assert statuses == [401] * 5 + [429] * 2

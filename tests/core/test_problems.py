@@ -127,6 +127,16 @@ class TestServerErrors:
         body = assert_problem(client.get(path), 500, "server_error")
         assert "boom" not in body["detail"]
 
+    @pytest.mark.parametrize("path", ["/api/v1/test/drf-database-down", "/api/v1/test/django-database-down"])
+    def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after(
+        self, path: str, settings: Any
+    ) -> None:
+        settings.SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 7
+        response = Client(raise_request_exception=False).get(path)
+        body = assert_problem(response, 503, "service_unavailable")
+        assert response["Retry-After"] == "7"
+        assert "connection" not in body["detail"]
+
 
 class TestRequestId:
     def test_a_sane_request_id_is_echoed(self, api_client: APIClient) -> None:

@@ -3,6 +3,7 @@ and stopping password guessing both per email and per IP."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -26,7 +27,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services.api_keys import api_key_create
-from core.ratelimit import client_ip, parse_rate
+from core.checks import rate_limit_settings
+from core.ratelimit import client_ip, client_ip_key, parse_rate
 from tests.conftest import LIVE_SERVERS, client_for
 from tests.factories import UserFactory
 
@@ -178,9 +180,8 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
-@contextmanager
-def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Iterator[list[int]]:
-    """Two gunicorn processes on one SQLite database and the test's Redis; yields their ports."""
+def _prepared_env(tmp_path: Path, cache_prefix: str, **settings_env: str) -> dict[str, str]:
+    """The environment of a gunicorn on one SQLite database and the test's Redis, migrated."""
     env = {
         **os.environ,
         "DJANGO_SECRET_KEY": "two-process-test-secret",
@@ -197,22 +198,24 @@ def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Itera
         check=True,
         timeout=120,
     )
+    return env
+
+
+@contextmanager
+def _gunicorns(binds: list[str], env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    ports = [_free_port(), _free_port()]
     servers = [
         subprocess.Popen(
-            [gunicorn, "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1", "--log-level", "warning"],
+            [gunicorn, "config.wsgi", "-b", bind, "-w", "1", "--log-level", "warning"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        for port in ports
+        for bind in binds
     ]
     try:
-        for port, server in zip(ports, servers, strict=True):
-            _wait_for(port, server)
-        yield ports
+        yield servers
     finally:
         for server in servers:
             server.terminate()
@@ -224,11 +227,23 @@ def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Itera
                 server.wait(timeout=10)
 
 
+@contextmanager
+def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Iterator[list[int]]:
+    """Two gunicorn processes on one SQLite database and the test's Redis; yields their ports."""
+    env = _prepared_env(tmp_path, cache_prefix, **settings_env)
+    ports = [_free_port(), _free_port()]
+    with _gunicorns([f"127.0.0.1:{port}" for port in ports], env) as servers:
+        for port, server in zip(ports, servers, strict=True):
+            _wait_for(port, server)
+        yield ports
+
+
 def status_of(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+    """The status of one request; the first to a new server waits for its worker to boot Django."""
     method = "POST" if data is not None else "GET"
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (a loaded machine)
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
@@ -248,6 +263,50 @@ def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> Non
     assert statuses == [400] * 7 + [429] * 3
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=30)
+        self.path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(self.path)
+
+
+def test_behind_a_proxy_on_a_unix_socket_each_client_keeps_its_own_budget(
+    redis_cache: str, tmp_path: Path
+) -> None:
+    """gunicorn on a Unix socket gives no peer address; with `unix` in TRUSTED_PROXIES the client is the one
+    the proxy forwarded, not one budget for everybody."""
+    sock = tmp_path / "g.sock"
+    env = _prepared_env(tmp_path, redis_cache, RATE_LIMIT_TOKEN_PER_IP="3/h", TRUSTED_PROXIES="unix")
+
+    def status(forwarded_for: str) -> int:
+        connection = _UnixConnection(sock)
+        try:
+            connection.request(
+                "POST",
+                "/api/v1/auth/token",
+                body=b"{}",
+                headers={"Content-Type": "application/json", "X-Forwarded-For": forwarded_for},
+            )
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with _gunicorns([f"unix:{sock}"], env) as (server,):
+        for _ in range(100):
+            if sock.exists() or server.poll() is not None:
+                break
+            time.sleep(0.1)
+        first = [status("198.51.100.20") for _ in range(4)]
+        other = status("198.51.100.21")
+
+    assert first == [400] * 3 + [429]
+    assert other == 400
+
+
 class TestClientIp:
     def _request(self, remote: str, forwarded: str | None = None) -> Any:
         extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
@@ -262,6 +321,18 @@ class TestClientIp:
         request = self._request("10.0.0.1", "1.1.1.1, 203.0.113.5, 10.0.0.2")
         assert client_ip(request) == "203.0.113.5"
 
+    def test_a_dual_stack_peer_is_the_same_proxy_and_the_same_client(self, settings: Any) -> None:
+        settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+        request = self._request("::ffff:127.0.0.1", "::ffff:203.0.113.5")
+        assert client_ip(request) == "203.0.113.5"
+        assert client_ip_key(request) == client_ip_key(self._request("203.0.113.5"))
+
+    def test_a_unix_socket_peer_is_trusted_only_when_named(self, settings: Any) -> None:
+        settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+        assert client_ip(self._request("", "203.0.113.5")) == ""
+        settings.TRUSTED_PROXIES = ["127.0.0.1/32", "unix"]
+        assert client_ip(self._request("", "203.0.113.5")) == "203.0.113.5"
+
     def test_garbage_in_forwarded_for_stops_the_walk(self, settings: Any) -> None:
         settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
         assert client_ip(self._request("10.0.0.1", "203.0.113.5, <script>")) == "10.0.0.1"
@@ -271,3 +342,21 @@ class TestClientIp:
     )
     def test_rates_parse(self, rate: str, parsed: tuple[int, int]) -> None:
         assert parse_rate(rate) == parsed
+
+
+def test_a_rate_or_proxy_that_would_fail_every_request_fails_the_system_check(settings: Any) -> None:
+    settings.RATE_LIMIT_DEFAULT = "600/minute"
+    settings.RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS = 0
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32", "unix", "10.0.0.300/8"]
+
+    problems = {(error.obj, error.msg.split(":")[0]) for error in rate_limit_settings()}
+
+    assert problems == {
+        ("RATE_LIMIT_DEFAULT", "Not a rate"),
+        ("RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS", "RATE_LIMIT_LOGIN_KNOWN_ADDRESS_DAYS must be at least 1."),
+        ("TRUSTED_PROXIES", "Not a network"),
+    }
+
+
+def test_the_shipped_settings_pass_the_system_check() -> None:
+    assert rate_limit_settings() == []

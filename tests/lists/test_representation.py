@@ -1,5 +1,5 @@
-"""The items' fast representation (lists.serializers.item_representation) is exactly what the declared
-serializer fields give, for every kind of value."""
+"""The fast representation of lists and items (sync.fields.entity_data, from their `sync_fields`) is
+exactly what the declared serializer fields give, for every kind of value."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from django.db.models import Count
 from rest_framework import serializers
 
 from lists.models import Item, List
-from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_own_fields
+from lists.serializers import ItemSerializer, ListSerializer, item_representation
+from sync.fields import entity_data, row_data, value_columns
 from tests.factories import ItemFactory, ListFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,9 @@ def test_it_equals_the_declared_fields(user: Any, values: dict[str, Any]) -> Non
     for entity in (item, fresh):  # as just written (enums, aware datetimes) and as read back
         assert item_representation(entity) == _by_fields(entity)
         assert ItemSerializer(entity).data == _by_fields(entity)
+        assert list(item_representation(entity)) == list(_by_fields(entity))  # in the same order
+    row = Item.objects.values(*value_columns(Item)).get(pk=item.pk)
+    assert row_data(Item, row) == _by_fields(fresh)  # a page read as values
 
 
 @pytest.mark.parametrize("values", [{}, {"color": "#A1B2C3", "archived": True, "position": -3}])
@@ -48,4 +52,5 @@ def test_a_lists_representation_equals_the_declared_fields(user: Any, values: di
     for entity in (a_list, counted):
         by_fields = dict(serializers.ModelSerializer.to_representation(ListSerializer(), entity))
         assert ListSerializer(entity).data == by_fields
-        assert list_own_fields(entity) == {k: v for k, v in by_fields.items() if k != "open_count"}
+        assert entity_data(entity) == {k: v for k, v in by_fields.items() if k != "open_count"}
+        assert list(ListSerializer(entity).data) == list(by_fields)  # in the same order

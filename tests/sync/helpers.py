@@ -81,6 +81,6 @@ def server_state(user: Any) -> dict[tuple[str, str], dict[str, Any]]:
     """The user's data as a replica that pulled everything would hold it."""
     state: dict[tuple[str, str], dict[str, Any]] = {}
     for sync_type in registry.all_types():
-        for entity in sync_type.model.objects.filter(user_id=user.pk):  # type: ignore[attr-defined]
+        for entity in sync_type.model.objects.filter(user_id=user.pk):
             state[(sync_type.name, str(entity.pk))] = {"version": entity.version, **sync_type.to_data(entity)}
     return state

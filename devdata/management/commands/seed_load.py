@@ -48,12 +48,6 @@ LIGHT_USERS = 1_000
 LIGHT_ITEMS = 5
 CARD_SIZE = 3
 
-# The fields each entity type records when it is created (what the services write).
-PROFILE_FIELDS = ["display_name", "onboarding", "preferences", "timezone"]
-LIST_FIELDS = ["archived", "color", "name", "position"]
-ITEM_FIELDS = ["completed_at", "due_date", "list", "notes", "position", "priority", "status", "title"]
-CARD_FIELDS = ["date", "intention", "items", "source"]
-ANTI_TODO_FIELDS = ["date", "item", "note", "title"]
 COLORS = ["#4A90D9", "#D94A4A", "#50B36B", "#E0A030", None]
 WORDS = ["plan", "write", "call", "review", "book", "fix", "buy", "read", "send", "clean", "draft", "check"]
 
@@ -75,11 +69,12 @@ class Seeder:
         self.rows.setdefault(type(obj), []).append(obj)
         return obj
 
-    def owned(self, obj: Any, fields: list[str], at: datetime, updated: datetime | None = None) -> Any:
+    def owned(self, obj: Any, at: datetime, updated: datetime | None = None) -> Any:
+        """A new entity, recorded with the fields a create records (all its `sync_fields`)."""
         obj.created_at = at
         obj.updated_at = updated or at
         obj.version = 1
-        self.entities.setdefault(obj.user_id, []).append((obj.updated_at, obj, fields))
+        self.entities.setdefault(obj.user_id, []).append((obj.updated_at, obj, sorted(obj.sync_fields)))
         return self.add(obj)
 
     def title(self) -> str:
@@ -104,7 +99,6 @@ class Seeder:
                 preferences=default_preferences(),
                 onboarding=default_onboarding(),
             ),
-            PROFILE_FIELDS,
             joined,
         )
         return user
@@ -120,7 +114,6 @@ class Seeder:
                     position=n,
                     archived=False,
                 ),
-                LIST_FIELDS,
                 at + timedelta(seconds=n),
             )
             for n in range(count)
@@ -147,7 +140,6 @@ class Seeder:
                         position=n % per_list,
                         completed_at=None,
                     ),
-                    ITEM_FIELDS,
                     created,
                 )
             )
@@ -176,7 +168,7 @@ class Seeder:
                 position=1000 + n,
                 completed_at=completed,
             )
-            by_day.setdefault(day, []).append(self.owned(item, ITEM_FIELDS, created, completed))
+            by_day.setdefault(day, []).append(self.owned(item, created, completed))
         for day, items in by_day.items():
             morning = datetime.combine(day, datetime.min.time(), tzinfo=self.now.tzinfo) + timedelta(hours=5)
             card = self.owned(
@@ -187,7 +179,6 @@ class Seeder:
                     intention="",
                     source=FocusCard.Source.GENERATED,
                 ),
-                CARD_FIELDS,
                 morning,
             )
             for position, item in enumerate(items[:CARD_SIZE]):
@@ -202,7 +193,6 @@ class Seeder:
                         note="",
                         item_id=None,
                     ),
-                    ANTI_TODO_FIELDS,
                     morning + timedelta(hours=self.rng.randint(1, 16)),
                 )
 
