@@ -1,4 +1,4 @@
-"""Signal receivers that only hand over to a service (DESIGN convention 3)."""
+"""Signal receivers that only hand over to a service (docs/architecture.md, convention 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Writes of anti-todo entries (DESIGN convention 3), and what an item's deletion does to them."""
+"""Writes of anti-todo entries (docs/architecture.md, convention 3), and what an item's deletion does to
+them."""
 
 from __future__ import annotations
 

@@ -286,8 +286,9 @@ def build(args: argparse.Namespace, host: str, port: int) -> list[Scenario]:
         Scenario("create item", create, heavy, worker_state),
         Scenario("PATCH item with version", patch, heavy, own_items),
         Scenario("push 50 operations", push, heavy, push_setup),
-        # All workers push for the same user, whose writes the sync lock serialises by design (DESIGN, "The
-        # sync model"): at concurrency 8 a push waits for the others, so its latency is about 8 pushes.
+        # All workers push for the same user, whose writes the sync lock serialises by design
+        # (docs/architecture.md, "The write path and the feed"): at concurrency 8 a push waits for the others,
+        # so its latency is about 8 pushes.
         # One client alone measures the push itself.
         Scenario("push 50 ops, one client alone", push, heavy, push_setup, concurrency=1),
         Scenario("focus-card generate", generate, heavy, worker_state),

@@ -1,4 +1,5 @@
-"""The one router of API v1 (DESIGN, Layout). Paths have no trailing slash (docs/api/README.md)."""
+"""The one router of API v1 (docs/architecture.md, Layout). Paths have no trailing slash
+(docs/api/README.md)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter

@@ -1,4 +1,4 @@
-"""The one base of every user-owned model (DESIGN convention 1), and the idempotency keys of
+"""The one base of every user-owned model (docs/architecture.md, convention 1), and the idempotency keys of
 `core.idempotency`."""
 
 from __future__ import annotations

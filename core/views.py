@@ -1,4 +1,5 @@
-"""The scoped viewset base (DESIGN convention 2) and the versioned CRUD pattern of docs/api/versions.md."""
+"""The scoped viewset base (docs/architecture.md, convention 2) and the versioned CRUD pattern of
+docs/api/versions.md."""
 
 from __future__ import annotations
 

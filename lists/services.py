@@ -1,4 +1,5 @@
-"""Writes of lists and items (DESIGN convention 3): ownership of references, versions, change records."""
+"""Writes of lists and items (docs/architecture.md, convention 3): ownership of references, versions,
+change records."""
 
 from __future__ import annotations
 

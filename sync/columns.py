@@ -3,7 +3,7 @@ change feed reads JSON-ready rows instead of building model instances and format
 
 Profiles of the feed showed most of a page's time in turning timestamptz and uuid columns into Python
 objects and then into strings again; the database does both far faster. PostgreSQL and SQLite are the
-backends (DESIGN, Stack); tests/sync/test_feed_columns.py holds every registered type's columns equal to
+backends; tests/sync/test_feed_columns.py holds every registered type's columns equal to
 its `to_data` on both. Each expression takes a column (a field name): NULL stays NULL.
 """
 

@@ -1,4 +1,4 @@
-"""Pruning what sync keeps past its retention window (DESIGN, "The sync model").
+"""Pruning what sync keeps past its retention window (docs/architecture.md, "The write path and the feed").
 
 Change records (tombstones among them) older than SYNC_RETENTION_DAYS, processed operations older than
 OPERATION_RETENTION_DAYS and idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS go, in bounded

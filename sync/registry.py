@@ -1,5 +1,5 @@
 """Entity types known to sync. Each domain app registers its own in `AppConfig.ready()`, so `sync` imports
-no domain app (DESIGN, Layout).
+no domain app (docs/architecture.md, Layout).
 
 The registry holds what only sync needs: how the feed reads a type, how a pushed operation runs, how an
 export names it. The REST views call their own app's services directly.

@@ -1,4 +1,4 @@
-"""The versioned write path every service uses (DESIGN, "The sync model").
+"""The versioned write path every service uses (docs/architecture.md, "The write path and the feed").
 
 A write opens `change_writer(user)`: one transaction that locks the user's sync-state row, so the user's
 writes are serialised; each saved or deleted entity takes the next change number, is stamped with it and
@@ -381,7 +381,8 @@ def check_delete_base(entity: OwnedModel, base: BaseVersion) -> None:
 
 
 def owned_or_404(model: type[Entity], user: User, entity_id: UUID) -> Entity:
-    """One of the user's entities; anyone else's is a 404, like one that does not exist (DESIGN, 2)."""
+    """One of the user's entities; anyone else's is a 404, like one that does not exist
+    (docs/architecture.md, convention 2)."""
     entity = model.objects.for_user(user).filter(pk=entity_id).first()
     if entity is None:
         raise Http404

@@ -1,7 +1,7 @@
 """A check, in the spirit of zulip's `tools/linter_lib/custom_check.py`, that synced entities are written
-only by the services (DESIGN convention 3): a `save()`, `delete()`, `update()` or `create()` of a synced
-model anywhere else would skip the version, the change record and the audit log, and clients would never
-pull it.
+only by the services (docs/architecture.md, convention 3): a `save()`, `delete()`, `update()` or
+`create()` of a synced model anywhere else would skip the version, the change record and the audit log,
+and clients would never pull it.
 
 It reads the code with `ast` and follows what a reader would: a call is a write of a synced model when its
 receiver is rooted in such a model's class (`Item.objects.filter(...).update(...)`, `Item(...).save()`),
