@@ -18,6 +18,7 @@ from tests.faults.proxy import Mode
 pytestmark = [pytest.mark.postgres, pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 2  # of the live server (tests/faults/conftest.py), whose CACHE_RETRY_SECONDS is 1
+THREADS = 4  # per worker
 
 
 def _log_lines(server: LiveServer, since: int) -> list[dict[str, object]]:
@@ -68,8 +69,9 @@ def test_redis_trouble_degrades_and_never_breaks(live_server_behind_proxies: Liv
     # Logins are CPU-bound (Argon2) and slow on a busy machine; a login that waited on Redis did not
     # answer within the client's 5 s (status 0 above). The count of attempts below is the sharp measure.
     # Each worker tries Redis once per retry interval, not once per call (32 requests and 4 logins, each
-    # several cache calls); /ready tries it once more.
-    assert attempts <= WORKERS * (elapsed + 1) + 1
+    # several cache calls); /ready tries it once more. The threads of a worker that meet the outage at the
+    # same moment may each try before the first failure is noted, hence THREADS per worker and interval.
+    assert attempts <= WORKERS * THREADS * (elapsed + 1) + 1
     assert ready.status == 200, ready
     assert ready.body == {"status": "degraded", "checks": {"database": "ok", "cache": "failing"}}
 
