@@ -42,3 +42,15 @@ def audit_record(
         target_id=str(target_id)[:100],
         metadata=_without_secrets(metadata or {}),
     )
+
+
+def audit_user_action(*, event: str, by: User | None, target: User, **metadata: Any) -> AuditEvent:
+    """An event about `target` done by someone else (staff), or by no one named: `by` is who acted, and
+    the target user is named by id and email."""
+    return audit_record(
+        event=event,
+        user=by,
+        target_type="user",
+        target_id=str(target.pk),
+        metadata={**metadata, "target_email": target.email},
+    )

@@ -13,7 +13,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-from accounts.audit import audit_record
+from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
 
 Event = AuditEvent.Event
@@ -107,13 +107,7 @@ def session_revoke_everywhere(*, user: User, by_staff: User | None = None) -> in
         if by_staff is None:
             audit_record(event=Event.LOGOUT_ALL, user=user, metadata={"sessions": count})
         else:
-            audit_record(
-                event=Event.SESSIONS_REVOKED,
-                user=by_staff,
-                target_type="user",
-                target_id=str(user.pk),
-                metadata={"sessions": count, "target_email": user.email},
-            )
+            audit_user_action(event=Event.SESSIONS_REVOKED, by=by_staff, target=user, sessions=count)
     return count
 
 

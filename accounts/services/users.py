@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from accounts.audit import audit_record
+from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
 from accounts.profile_services import USER_FIELDS, profile_create, profile_for, profile_update
 from accounts.services.sessions import sessions_revoke_all
@@ -45,13 +45,7 @@ def user_deactivate(*, user: User, by_staff: User | None = None) -> None:
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
         count = sessions_revoke_all(user=user)
-        audit_record(
-            event=Event.USER_DEACTIVATED,
-            user=by_staff,
-            target_type="user",
-            target_id=str(user.pk),
-            metadata={"sessions": count, "target_email": user.email},
-        )
+        audit_user_action(event=Event.USER_DEACTIVATED, by=by_staff, target=user, sessions=count)
 
 
 def user_activate(*, user: User, by_staff: User) -> None:
@@ -59,13 +53,7 @@ def user_activate(*, user: User, by_staff: User) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=True)
         user.is_active = True
-        audit_record(
-            event=Event.USER_ACTIVATED,
-            user=by_staff,
-            target_type="user",
-            target_id=str(user.pk),
-            metadata={"target_email": user.email},
-        )
+        audit_user_action(event=Event.USER_ACTIVATED, by=by_staff, target=user)
 
 
 def user_create_by_staff(*, user: User, by_staff: User) -> User:
@@ -74,13 +62,7 @@ def user_create_by_staff(*, user: User, by_staff: User) -> User:
     with transaction.atomic():
         user.save()
         profile_for(user)
-        audit_record(
-            event=Event.USER_CREATED,
-            user=by_staff,
-            target_type="user",
-            target_id=str(user.pk),
-            metadata={"target_email": user.email},
-        )
+        audit_user_action(event=Event.USER_CREATED, by=by_staff, target=user)
     return user
 
 
@@ -109,11 +91,5 @@ def user_change(
             current.save(update_fields=row_changes)
         fields = sorted({*changed, *other_fields})
         if fields:
-            audit_record(
-                event=Event.USER_CHANGED,
-                user=by_staff,
-                target_type="user",
-                target_id=str(current.pk),
-                metadata={"fields": fields, "target_email": current.email},
-            )
+            audit_user_action(event=Event.USER_CHANGED, by=by_staff, target=current, fields=fields)
     return current
