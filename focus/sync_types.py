@@ -7,6 +7,7 @@ from typing import Any
 from focus import services
 from focus.models import FocusCard, FocusCardItem
 from focus.serializers import FocusCardSyncSerializer, card_representation
+from lists.services import on_items_moved
 from sync.fields import entity_data
 from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
 
@@ -47,3 +48,4 @@ def register_all() -> None:
         )
     )
     on_delete("item", services.on_items_deleted)
+    on_items_moved(services.on_items_moved)

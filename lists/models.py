@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from core.models import OwnedModel
@@ -34,7 +35,19 @@ class List(OwnedModel):
 
 class Item(OwnedModel):
     sync_type = "item"
-    sync_fields = ("list", "title", "notes", "status", "priority", "due_date", "position", "completed_at")
+    sync_fields = (
+        "list",
+        "title",
+        "notes",
+        "status",
+        "priority",
+        "due_date",
+        "position",
+        "completed_at",
+        "assignee",
+        "created_by",
+        "completed_by",
+    )
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -48,6 +61,24 @@ class Item(OwnedModel):
     due_date = models.DateField(null=True, blank=True)
     position = models.IntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Who is to do it: a user who can see the item (in a personal list its owner; in a workspace a member).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Read-only, set by the services: who created it, who completed it (cleared when reopened). Unlike
+    # `user`, which account deletion hands to a workspace's new owner, these name the people and go null
+    # with their account.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # led by the index (completed_by, completed_at) below
+    )
 
     class Meta(OwnedModel.Meta):
         constraints = [
@@ -69,6 +100,8 @@ class Item(OwnedModel):
             models.Index(fields=["user", "list", "position", "id"], name="item_user_list_position_id"),
             models.Index(fields=["user", "status", "due_date"], name="item_user_status_due"),
             models.Index(fields=["user", "completed_at"], name="item_user_completed"),
+            # Insights count what a user completed, in any space (`completed_by`).
+            models.Index(fields=["completed_by", "completed_at"], name="item_completer_completed"),
         ]
 
     def __str__(self) -> str:

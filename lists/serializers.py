@@ -46,6 +46,11 @@ class ItemSerializer(StrictModelSerializer):
     )
     priority = serializers.IntegerField(min_value=1, max_value=4, required=False, default=3)
     completed_at = DateTimeField(required=False, allow_null=True)
+    # Users are named by id, never looked up here (the services check who may be named, without telling
+    # whether an account exists). Absent from an update, the assignee stays as it is.
+    assignee = UUIDField(source="assignee_id", required=False, allow_null=True)
+    created_by = UUIDField(source="created_by_id", read_only=True)
+    completed_by = UUIDField(source="completed_by_id", read_only=True)
 
     class Meta:
         model = Item
@@ -64,6 +69,8 @@ class ItemSerializer(StrictModelSerializer):
         values = super().to_internal_value(data)
         if "list_id" in values:
             values["list"] = values.pop("list_id")
+        if "assignee_id" in values:
+            values["assignee"] = values.pop("assignee_id")
         return values
 
 
