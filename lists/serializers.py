@@ -49,8 +49,8 @@ class ItemSerializer(StrictModelSerializer):
     # Users are named by id, never looked up here (the services check who may be named, without telling
     # whether an account exists). Absent from an update, the assignee stays as it is.
     assignee = UUIDField(source="assignee_id", required=False, allow_null=True)
-    created_by = UUIDField(source="created_by_id", read_only=True)
-    completed_by = UUIDField(source="completed_by_id", read_only=True)
+    created_by = UUIDField(source="created_by_id", read_only=True, allow_null=True)
+    completed_by = UUIDField(source="completed_by_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Item
