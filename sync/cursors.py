@@ -54,7 +54,10 @@ class Cursor:
         if self.opaque is None:
             return {personal_space_id(user): self.integer} if self.integer else {}
         payload, mac = self.opaque[:-_MAC_BYTES], self.opaque[-_MAC_BYTES:]
-        if not hmac.compare_digest(mac, _mac(user, payload)):
+        # A cursor issued before the secret key was rotated (the old one kept in SECRET_KEY_FALLBACKS)
+        # stays valid, like sessions and signed values: a rotation must not send every client to 400.
+        secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        if not any(hmac.compare_digest(mac, _mac(user, payload, secret)) for secret in secrets):
             raise _invalid()
         return _decode_positions(payload)
 
@@ -92,11 +95,12 @@ def parse_cursor(raw: Any) -> Cursor:
 
 def encode_cursor(user: User, positions: dict[int, int]) -> str:
     payload = _encode_positions(positions)
-    return PREFIX + base64.urlsafe_b64encode(payload + _mac(user, payload)).decode().rstrip("=")
+    mac = _mac(user, payload, settings.SECRET_KEY)
+    return PREFIX + base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
 
 
-def _mac(user: User, payload: bytes) -> bytes:
-    key = salted_hmac(_SALT, str(user.pk), secret=settings.SECRET_KEY, algorithm="sha256").digest()
+def _mac(user: User, payload: bytes, secret: str) -> bytes:
+    key = salted_hmac(_SALT, str(user.pk), secret=secret, algorithm="sha256").digest()
     return hmac.new(key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
 
 

@@ -13,7 +13,8 @@ once, in its latest state, JSON-ready from the database: SyncType's `feed_column
 statement reads the tombstones and the records of entities that moved out of the spaces read
 incrementally. A move's record is a tombstone only for a user who cannot see the space the entity went to;
 one who can gets the entity from there. A space in the cursor that the user no longer sees is one
-workspace tombstone; a space the user sees that the cursor does not hold is sent whole (no tombstones).
+workspace tombstone (a 410 once pruning removed that space); a space the user sees that the cursor does
+not hold is sent whole (no tombstones).
 The number of statements does not depend on how many spaces the user sees.
 
 A page holds at most `limit` changes, taken space by space (by space id) in change order. A space read
@@ -27,6 +28,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -73,7 +75,7 @@ class _SpaceState:
 
 class _Snapshot(NamedTuple):
     spaces: dict[int, _SpaceState]
-    gone: list[int]  # spaces the cursor holds that the user no longer sees
+    gone: list[UUID]  # the workspaces of spaces the cursor holds that the user no longer sees
 
 
 def check_cursor(user: User, cursor: Cursor) -> None:
@@ -107,7 +109,19 @@ def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snap
         if 0 < position < state_or_none.pruned_through:
             raise CursorExpired()
     gone = sorted(space_id for space_id in positions if space_id not in spaces)
-    return _Snapshot(spaces, gone)
+    return _Snapshot(spaces, _gone_workspaces(gone))
+
+
+def _gone_workspaces(gone: list[int]) -> list[UUID]:
+    """The workspaces whose tombstones the cursor's unseen spaces call for. A space whose row is gone was
+    a deleted workspace's, removed by pruning past the retention window: which workspace the client must
+    drop cannot be told any more, so the cursor is expired (410) like one below a watermark."""
+    if not gone:
+        return []
+    found = dict(Space.objects.filter(pk__in=gone).values_list("pk", "workspace_id"))
+    if len(found) < len(gone):
+        raise CursorExpired()
+    return [workspace_id for _, workspace_id in sorted(found.items()) if workspace_id is not None]
 
 
 def changes_since(user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
@@ -158,13 +172,8 @@ def _order(row: _Row) -> tuple[int, int]:
     return (row[0], row[1])
 
 
-def _workspace_tombstones(gone: list[int]) -> list[dict[str, Any]]:
-    if not gone:
-        return []
-    workspaces = Space.objects.filter(pk__in=gone, workspace_id__isnull=False).values_list(
-        "workspace_id", flat=True
-    )
-    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in workspaces]
+def _workspace_tombstones(gone: list[UUID]) -> list[dict[str, Any]]:
+    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in gone]
 
 
 def _bounds(connection: BaseDatabaseWrapper, reading: list[_SpaceState], upper: str) -> tuple[str, list[int]]:
