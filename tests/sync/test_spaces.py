@@ -8,12 +8,14 @@ import uuid
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.versioning import BaseVersion
 from lists.models import List
 from lists.services import item_delete, item_update
+from sync import cursors
 from sync.cursors import MAX_LENGTH, encode_cursor
 from sync.models import ProcessedOperation, Space
 from sync.spaces import create_workspace_space, personal_space_id
@@ -48,7 +50,7 @@ def test_a_cursor_is_an_opaque_versioned_string(user: Any, user_client: Any) -> 
     cursor = pull(user_client)["cursor"]
 
     assert isinstance(cursor, str)
-    assert cursor.startswith("c1.")
+    assert cursor.startswith("c2.")
     assert len(cursor) <= MAX_LENGTH
     assert position(user, cursor) == _head(user)
 
@@ -64,7 +66,8 @@ def _bad_cursors(user: Any, other_user: Any, good: str) -> dict[str, str]:
         "truncated to half": good[: len(good) // 2],
         "another user's": others,
         "another user's positions under this prefix": "c1." + others[3:],
-        "an unknown version": "c2." + body,
+        "an unknown version": "c3." + body,
+        "another version's prefix": "c1." + body,
         "padded": good + "==",
         "garbage": "not a cursor",
         "garbage base64": "c1." + base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("="),
@@ -87,6 +90,7 @@ def _bad_cursors(user: Any, other_user: Any, good: str) -> dict[str, str]:
         "another user's",
         "another user's positions under this prefix",
         "an unknown version",
+        "another version's prefix",
         "padded",
         "garbage",
         "garbage base64",
@@ -151,7 +155,7 @@ def test_an_api_1_0_integer_cursor_still_works_for_the_personal_space(user: Any,
             ("item", str(kept.pk), False),
             ("item", str(gone.pk), True),
         ]
-        assert answer["cursor"].startswith("c1.")
+        assert answer["cursor"].startswith("c2.")
         assert position(user, answer["cursor"]) == _head(user)
     pushed = push(user_client, [op("create", "list", uuid.uuid4(), name="pushed")], cursor=old)
     assert pushed.status_code == 200
@@ -175,6 +179,19 @@ def test_a_returned_cursor_used_twice_answers_the_same(user: Any, user_client: A
 
     assert first == second
     assert len(first["changes"]) == 1
+
+
+def test_a_cursor_of_the_first_opaque_version_is_still_read(user: Any, user_client: Any) -> None:
+    lst = make_list(user=user)
+    payload = cursors._encode_positions({personal_space_id(user): _head(user)})
+    mac = cursors._mac(user, payload, settings.SECRET_KEY, 1)
+    old = "c1." + base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
+    item = make_item(list=lst)
+
+    answer = pull(user_client, old)
+
+    assert [c["id"] for c in answer["changes"]] == [str(item.pk)]
+    assert answer["cursor"].startswith("c2.")
 
 
 def test_a_cursor_survives_a_secret_key_rotation_kept_as_a_fallback(
@@ -209,6 +226,18 @@ def test_a_space_the_user_no_longer_sees_is_one_workspace_tombstone(user: Any, u
     assert answer["has_more"] is False
     # The space is gone from the cursor: the tombstone is sent once.
     assert pull(user_client, answer["cursor"])["changes"] == []
+
+
+def test_a_space_lost_while_a_page_stopped_inside_it_is_a_410(user: Any, user_client: Any) -> None:
+    # The client may hold items of that space without their lists (the lists changed after them and come
+    # later): it cannot tell those items were the workspace's, so it must start again.
+    space = create_workspace_space(uuid.uuid4())
+    cursor = encode_cursor(user, {personal_space_id(user): _head(user), space.pk: 3}, frozenset({space.pk}))
+
+    response = user_client.get(SYNC_URL, {"cursor": cursor})
+
+    assert response.status_code == 410
+    assert response.json()["code"] == "cursor_expired"
 
 
 def test_a_cursor_holding_a_space_pruned_after_its_workspace_was_deleted_is_a_410(
@@ -265,3 +294,28 @@ def test_the_feed_reads_the_same_number_of_statements_whatever_the_pages_hold(
         pull(user_client, limit=500)
 
     assert len(small) == len(large)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_an_answer_reads_one_snapshot(user: Any, monkeypatch: Any) -> None:
+    # Every statement of an answer sees the heads of its first one: a list that changes while the answer
+    # is read is not missing beside its items (sync/feed.py, _one_snapshot).
+    from sync import feed
+
+    seen: list[str] = []
+    read = feed._changes_since
+
+    def spy(*args: Any) -> Any:
+        with connection.cursor() as db:
+            db.execute("SHOW transaction_isolation")
+            seen.append(db.fetchone()[0])
+        return read(*args)
+
+    monkeypatch.setattr(feed, "_changes_since", spy)
+    feed.changes_since(user, feed.parse_cursor(None), 10)
+
+    assert seen == ["repeatable read"]
+    with connection.cursor() as db:
+        db.execute("SHOW transaction_isolation")
+        assert db.fetchone()[0] == "read committed"  # the connection is left as it was
