@@ -217,7 +217,7 @@ def _workspace_tombstones(gone: list[UUID]) -> list[dict[str, Any]]:
     return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in gone]
 
 
-def _bounds(connection: BaseDatabaseWrapper, reading: list[_SpaceState], upper: str) -> tuple[str, list[int]]:
+def _bounds(reading: list[_SpaceState]) -> tuple[str, list[int]]:
     """A CTE `b(sid, lo, fl, hi)` of the spaces read: position, floor, head; and its parameters."""
     values = ", ".join(
         ["(CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint))"] * len(reading)
@@ -231,19 +231,27 @@ def _bounds(connection: BaseDatabaseWrapper, reading: list[_SpaceState], upper: 
 def _column_rows(
     connection: BaseDatabaseWrapper, sync_type: registry.SyncType, reading: list[_SpaceState], limit: int
 ) -> list[_Row]:
+    """One statement for every space read: per space, its first `limit + 1` rows above its floor straight
+    from the (space, number) index, and for a space read whole everything up to its watermark; of the
+    former, the first `limit + 1` by space and number."""
     select = _select_of(connection, sync_type)
-    bounds, params = _bounds(connection, reading, select.number)
-    join = f" JOIN b ON {select.space} = b.sid"
-    base = select.sql.replace(f" FROM {select.table}", f", {select.space} FROM {select.table}{join}", 1)
-    in_range = f"{select.number} > b.lo AND {select.number} <= b.hi"
-    sql = (
-        f"{bounds} SELECT * FROM ({base} WHERE {in_range} AND {select.number} > b.fl"
-        f" ORDER BY {select.space}, {select.number} LIMIT %s) beyond"
-    )
-    params = [*params, limit + 1]
-    if any(state.floor > state.position for state in reading):
-        # Everything up to the watermark of a space read whole, whatever the limit.
-        sql += f" UNION ALL SELECT * FROM ({base} WHERE {in_range} AND {select.number} <= b.fl) below"
+    base = select.sql.replace(f" FROM {select.table}", f", {select.space} AS sp FROM {select.table}", 1)
+    in_space = f"{select.space} = %s AND {select.number} > %s AND {select.number} <= %s"
+    beyond: list[str] = []
+    below: list[str] = []
+    params: list[Any] = []
+    below_params: list[Any] = []
+    for state in reading:
+        beyond.append(f"SELECT * FROM ({base} WHERE {in_space} ORDER BY {select.number} LIMIT %s) s")
+        params += [state.id, state.floor, state.head, limit + 1]
+        if state.floor > state.position:
+            below.append(f"SELECT * FROM ({base} WHERE {in_space}) w")
+            below_params += [state.id, state.position, state.floor]
+    sql = f"SELECT * FROM ({' UNION ALL '.join(beyond)}) u ORDER BY sp, {select.number_alias} LIMIT %s"
+    params.append(limit + 1)
+    if below:
+        sql = f"SELECT * FROM ({sql}) f UNION ALL {' UNION ALL '.join(below)}"
+        params += below_params
     with connection.cursor() as db:
         db.execute(sql, params)
         values = db.fetchall()
@@ -284,7 +292,7 @@ def _departure_rows(
     """The tombstones and moves out above each space's position, read with the prune watermarks in one
     snapshot: a prune that committed after the first statement may have removed records this answer
     needs, and then it is a 410. A move out to a space the user sees is not a tombstone for them."""
-    bounds, params = _bounds(connection, reading, "")
+    bounds, params = _bounds(reading)
     with connection.cursor() as db:
         db.execute(f"{bounds} {_departures_sql(connection)}", [*params, limit + 1])
         values = db.fetchall()
@@ -352,6 +360,7 @@ class _Select:
     pk: str
     space: str
     number: str
+    number_alias: str
 
 
 _statements: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[Any, Any]] = weakref.WeakKeyDictionary()
@@ -402,6 +411,7 @@ def _select_of(connection: BaseDatabaseWrapper, sync_type: registry.SyncType) ->
             table=_table(connection, model),
             pk=_column(connection, model, model._meta.pk.name),
             space=_column(connection, model, "space"),
+            number_alias=connection.ops.quote_name(aliases[-2]),
             number=_column(connection, model, "change_number"),
         )
 
