@@ -13,7 +13,8 @@ once, in its latest state, JSON-ready from the database: SyncType's `feed_column
 statement reads the tombstones and the records of entities that moved out of the spaces read
 incrementally. A move's record is a tombstone only for a user who cannot see the space the entity went to;
 one who can gets the entity from there. A space in the cursor that the user no longer sees is one
-workspace tombstone; a space the user sees that the cursor does not hold is sent whole (no tombstones).
+workspace tombstone (a 410 once pruning removed that space); a space the user sees that the cursor does
+not hold is sent whole (no tombstones).
 The number of statements does not depend on how many spaces the user sees.
 
 A page holds at most `limit` changes, taken space by space (by space id) in change order. A space read
@@ -24,13 +25,16 @@ whatever `limit` says: a position below the watermark would be 410, and the clie
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from uuid import UUID
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Model, Q, QuerySet
+from psycopg import IsolationLevel
 
 from core.models import User
 from core.pagination import parse_limit
@@ -73,7 +77,8 @@ class _SpaceState:
 
 class _Snapshot(NamedTuple):
     spaces: dict[int, _SpaceState]
-    gone: list[int]  # spaces the cursor holds that the user no longer sees
+    gone: list[UUID]  # the workspaces of spaces the cursor holds that the user no longer sees
+    partial: frozenset[int]  # spaces the cursor's last page stopped inside (sync.cursors)
 
 
 def check_cursor(user: User, cursor: Cursor) -> None:
@@ -84,7 +89,7 @@ def check_cursor(user: User, cursor: Cursor) -> None:
 
 def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snapshot:
     connection = connections[router.db_for_read(Space)]
-    positions = cursor.positions_for(user)
+    positions, partial = cursor.spaces_for(user)
     types = registry.all_types() if with_pending else []
     sql, params = _snapshot_sql(connection, user, positions, types, with_pending)
     with connection.cursor() as db:
@@ -107,12 +112,55 @@ def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snap
         if 0 < position < state_or_none.pruned_through:
             raise CursorExpired()
     gone = sorted(space_id for space_id in positions if space_id not in spaces)
-    return _Snapshot(spaces, gone)
+    return _Snapshot(spaces, _gone_workspaces(gone, partial), partial)
+
+
+def _gone_workspaces(gone: list[int], partial: frozenset[int]) -> list[UUID]:
+    """The workspaces whose tombstones the cursor's unseen spaces call for.
+
+    The client drops what it holds of such a workspace by the workspace its members and lists name, and
+    items by their list. Where its last page stopped inside the space, it may hold items whose list comes
+    later (the list changed after them): it cannot tell they were the workspace's, so the cursor is
+    expired (410: a full sync drops them). So is one holding a space whose row is gone: a deleted
+    workspace's space removed by pruning past the retention window, which cannot be named any more."""
+    if not gone:
+        return []
+    if partial.intersection(gone):
+        raise CursorExpired()
+    found = dict(Space.objects.filter(pk__in=gone).values_list("pk", "workspace_id"))
+    if len(found) < len(gone):
+        raise CursorExpired()
+    return [workspace_id for _, workspace_id in sorted(found.items()) if workspace_id is not None]
 
 
 def changes_since(user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
     """`{"cursor", "has_more", "changes"}` after `cursor`, at most `limit` changes (see the module doc)."""
     connection = connections[router.db_for_read(Space)]
+    with _one_snapshot(connection):
+        return _changes_since(connection, user, cursor, limit)
+
+
+@contextmanager
+def _one_snapshot(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """On PostgreSQL the answer's statements read one snapshot (REPEATABLE READ, read only): an entity
+    read is never newer than the heads of the first statement, so a list that changes while the answer is
+    read is not missing beside its items. Inside a caller's transaction (tests) it reads that one."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.isolation_level
+    raw.isolation_level = IsolationLevel.REPEATABLE_READ
+    try:
+        with transaction.atomic(using=connection.alias):
+            yield
+    finally:
+        if not raw.closed:
+            raw.isolation_level = previous
+
+
+def _changes_since(connection: BaseDatabaseWrapper, user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
     snapshot = _snapshot(user, cursor)
     spaces = snapshot.spaces
     rows: list[_Row] = []
@@ -132,17 +180,24 @@ def changes_since(user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
     page = below + beyond[:limit]
 
     positions = {space_id: state.head for space_id, state in spaces.items()}
+    # Spaces this page stops inside: an item may have come without its list (see _gone_workspaces).
+    partial: set[int] = set()
     if has_more:
         last_space, last_number = _order(beyond[limit - 1]) if limit else (0, 0)
         for space_id, state in spaces.items():
             if space_id == last_space:
                 positions[space_id] = last_number
+                if last_number < state.head:
+                    partial.add(space_id)
             elif space_id > last_space:
                 # Not reached by this page: where it was, or past what the page read below its watermark.
                 positions[space_id] = max(state.position, state.floor)
+                stopped_inside = state.position < state.floor < state.head  # read up to its watermark
+                if stopped_inside or (state.floor == state.position and space_id in snapshot.partial):
+                    partial.add(space_id)
     changes = _workspace_tombstones(snapshot.gone) + _render(connection, sorted(page, key=_order))
     return {
-        "cursor": encode_cursor(user, positions),
+        "cursor": encode_cursor(user, positions, frozenset(partial)),
         "has_more": has_more,
         "changes": changes,
     }
@@ -158,13 +213,8 @@ def _order(row: _Row) -> tuple[int, int]:
     return (row[0], row[1])
 
 
-def _workspace_tombstones(gone: list[int]) -> list[dict[str, Any]]:
-    if not gone:
-        return []
-    workspaces = Space.objects.filter(pk__in=gone, workspace_id__isnull=False).values_list(
-        "workspace_id", flat=True
-    )
-    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in workspaces]
+def _workspace_tombstones(gone: list[UUID]) -> list[dict[str, Any]]:
+    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in gone]
 
 
 def _bounds(reading: list[_SpaceState]) -> tuple[str, list[int]]:
