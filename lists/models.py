@@ -8,13 +8,18 @@ from core.models import OwnedModel
 
 class List(OwnedModel):
     sync_type = "list"
-    sync_fields = ("name", "color", "position", "archived")
+    sync_fields = ("name", "color", "position", "archived", "workspace")
 
     name = models.CharField(max_length=200)
     # `#RRGGBB` or null; null (no color) is not the same as an empty string.
     color = models.CharField(max_length=7, null=True, blank=True)  # noqa: DJ001
     position = models.IntegerField(default=0)
     archived = models.BooleanField(default=False)
+    # Null for a personal list; else the workspace whose space the list (and its items) lives in: the
+    # services keep the two in agreement. Deleting the workspace deletes its lists.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="lists"
+    )
 
     class Meta(OwnedModel.Meta):
         constraints = [

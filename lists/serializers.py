@@ -22,6 +22,9 @@ class ListSerializer(StrictModelSerializer):
         error_messages={"invalid": "Must be a color like #1A2B3C, or null."},
     )
     open_count = serializers.IntegerField(read_only=True, default=0)
+    # A workspace is named by id and checked by the services (a 404 for one the caller is not in, as for
+    # one that does not exist). Absent from an update, the list stays where it is.
+    workspace = UUIDField(source="workspace_id", required=False, allow_null=True)
 
     class Meta:
         model = List
@@ -35,6 +38,12 @@ class ListSerializer(StrictModelSerializer):
         if isinstance(instance, List):
             return entity_data(instance, open_count=int(getattr(instance, "open_count", 0)))
         return super().to_representation(instance)
+
+    def to_internal_value(self, data: Any) -> Any:
+        values = super().to_internal_value(data)
+        if "workspace_id" in values:
+            values["workspace"] = values.pop("workspace_id")
+        return values
 
 
 class ItemSerializer(StrictModelSerializer):

@@ -118,8 +118,9 @@ def _space_of(user: User, workspace_id: UUID | None) -> int:
 def list_create(*, user: User, data: dict[str, Any], list_id: UUID | None = None) -> tuple[List, bool]:
     """A list in the user's personal space, or in a workspace where they are at least editor (403 below,
     404 when not a member)."""
+    data = {**data, "workspace": data.get("workspace")}  # a retried create is compared on it too
     with change_writer(user, personal=False) as writer:
-        space_id = _space_of(user, data.get("workspace"))
+        space_id = _space_of(user, data["workspace"])
         writer.held.require_role(user, space_id, EDITOR)
         return create_once(writer, List, list_id, data, complete=lambda values: {**values, "space": space_id})
 
