@@ -92,6 +92,88 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("patch", "focus-card"): ("focus", "updateFocusCard", "Change a card's intention or order", ""),
     ("post", "focus-card/generate"): ("focus", "generateFocusCard", "Pick a day's card from open items", ""),
     ("get", "focus-cards"): ("focus", "listFocusCards", "The focus cards of a date range", ""),
+    ("get", "workspaces"): (
+        "workspaces",
+        "listWorkspaces",
+        "List the workspaces the user belongs to",
+        "Each with the caller's own `role` and the `member_count`.",
+    ),
+    ("post", "workspaces"): (
+        "workspaces",
+        "createWorkspace",
+        "Create a workspace",
+        "The caller becomes its owner.",
+    ),
+    ("get", "workspaces/{id}"): ("workspaces", "getWorkspace", "Read a workspace", ""),
+    ("patch", "workspaces/{id}"): ("workspaces", "renameWorkspace", "Rename a workspace (admin)", ""),
+    ("delete", "workspaces/{id}"): (
+        "workspaces",
+        "deleteWorkspace",
+        "Delete a workspace with its lists and items (owner)",
+        "",
+    ),
+    ("get", "workspaces/{workspace_id}/members"): (
+        "workspaces",
+        "listMembers",
+        "List a workspace's members",
+        "",
+    ),
+    ("patch", "workspaces/{workspace_id}/members/{user_id}"): (
+        "workspaces",
+        "changeMemberRole",
+        "Change a member's role",
+        "Admins change editors and viewers, up to admin; the owner changes anyone, and `owner` hands "
+        "ownership over (the old owner becomes admin).",
+    ),
+    ("delete", "workspaces/{workspace_id}/members/{user_id}"): (
+        "workspaces",
+        "removeMember",
+        "Remove a member, or leave",
+        "A member removing themself leaves; the owner cannot leave (409 `last_owner`).",
+    ),
+    ("get", "workspaces/{workspace_id}/invitations"): (
+        "workspaces",
+        "listInvitations",
+        "List a workspace's pending invitations (admin)",
+        "",
+    ),
+    ("post", "workspaces/{workspace_id}/invitations"): (
+        "workspaces",
+        "createInvitation",
+        "Invite an email to a workspace (admin)",
+        "Emails a single-use link that expires. Inviting an address again replaces its pending invitation.",
+    ),
+    ("delete", "workspaces/{workspace_id}/invitations/{invitation_id}"): (
+        "workspaces",
+        "revokeInvitation",
+        "Revoke a pending invitation (admin)",
+        "",
+    ),
+    ("get", "workspaces/{workspace_id}/activity"): (
+        "workspaces",
+        "listActivity",
+        "What happened in a workspace, newest first",
+        "",
+    ),
+    ("get", "user/invitations"): ("workspaces", "listMyInvitations", "Invitations to the user's email", ""),
+    ("post", "user/invitations/{invitation_id}/accept"): (
+        "workspaces",
+        "acceptInvitation",
+        "Join a workspace by an invitation",
+        "Answers the workspace. Any invitation that cannot be used is the same 400 `invitation_invalid`.",
+    ),
+    ("post", "user/invitations/{invitation_id}/decline"): (
+        "workspaces",
+        "declineInvitation",
+        "Decline an invitation",
+        "",
+    ),
+    ("post", "invitations/accept"): (
+        "workspaces",
+        "acceptInvitationByToken",
+        "Join a workspace with an emailed token",
+        "The account's email must be the invited one. Answers the workspace.",
+    ),
     ("get", "sync"): (
         "sync",
         "pullChanges",
@@ -120,6 +202,7 @@ TAGS = [
     {"name": "focus", "description": "Focus cards: the items a user means to finish on one day."},
     {"name": "anti-todo", "description": "What the user did that was never on a list."},
     {"name": "insights", "description": "Statistics computed from the user's data."},
+    {"name": "workspaces", "description": "Shared workspaces: members, roles, invitations, activity."},
     {"name": "sync", "description": "Offline sync: pull the change feed, push offline operations."},
 ]
 
@@ -206,6 +289,10 @@ DESCRIPTIONS = {
     "Profile": "The user's profile.",
     "ApiKey": "A personal API key (without its secret).",
     "ApiKeyCreated": "A new API key; `key` is the secret, shown only in this answer.",
+    "Workspace": "A set of lists shared by its members.",
+    "Member": "A member of a workspace and their role.",
+    "Invitation": "An invitation to join a workspace.",
+    "Activity": "One entry of a workspace's activity log.",
 }
 
 
