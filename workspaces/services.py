@@ -134,16 +134,23 @@ def workspace_delete(*, user: User, workspace_id: UUID, base: BaseVersion) -> No
         require_role(user, space_id, Role.OWNER)
         workspace = Workspace.objects.get(pk=workspace_id)
         check_delete_base(workspace, base)
-        _delete_space_contents(writer, space_id)
-        for invitation in invitations:
-            if invitation.space_id is None:
-                invitation.delete()
-            else:
-                writer.delete(invitation)
-        Member.objects.filter(workspace=workspace).delete()
+        _delete_workspace(writer, workspace)
         registry.audit(event=WORKSPACE_DELETED, by=user, target=None, workspace_id=workspace_id)
-        writer.delete(workspace)
-        retire_space(space_id)
+
+
+def _delete_workspace(writer: ChangeWriter, workspace: Workspace) -> None:
+    """Everything in the workspace's space goes, then its invitations, members and the workspace itself
+    (its tombstone); the space is retired. The caller holds the locks of the space and of the invitees'
+    spaces."""
+    _delete_space_contents(writer, workspace.space_id)
+    for invitation in Invitation.objects.filter(workspace=workspace):
+        if invitation.space_id is None:
+            invitation.delete()
+        else:
+            writer.delete(invitation)
+    Member.objects.filter(workspace=workspace).delete()
+    writer.delete(workspace)
+    retire_space(workspace.space_id)
 
 
 _OWN_TYPES = frozenset({Workspace.sync_type, Member.sync_type, Invitation.sync_type})
@@ -487,3 +494,53 @@ def invitations_attach(*, user: User) -> int:
             invitation.user, invitation.space_id = user, own_space
             writer.save(invitation)
     return len(waiting)
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+def workspaces_release_user(*, user: User) -> None:
+    """Before an account is deleted, its memberships end the way leaving would: a workspace it owns goes to
+    the member with the highest role (the longest-standing among equals), or is deleted when no one else
+    is in it; the entities it created in each workspace become the owner's (they belong to the workspace,
+    not to the account); its assigned items there become unassigned. Account deletion calls it."""
+    for member in Member.objects.filter(user=user).select_related("workspace"):
+        workspace = member.workspace
+        invitee_spaces = Invitation.objects.filter(workspace=workspace, space__isnull=False).values_list(
+            "space_id", flat=True
+        )
+        with change_writer(user) as writer:
+            writer.lock(workspace.space_id, *set(invitee_spaces))
+            others = list(
+                Member.objects.filter(workspace=workspace).exclude(pk=member.pk).select_related("user")
+            )
+            if member.role == Role.OWNER and not others:
+                _delete_workspace(writer, workspace)
+                registry.audit(event=WORKSPACE_DELETED, by=user, target=None, workspace_id=workspace.pk)
+                continue
+            if member.role == Role.OWNER:
+                successor = min(others, key=lambda m: (-role_rank(m.role), m.joined_at))
+                member.role = Role.ADMIN
+                writer.save(member, ["role"])
+                successor.role = Role.OWNER
+                writer.save(successor, ["role"])
+                registry.audit(
+                    event=OWNERSHIP_TRANSFERRED, by=user, target=successor.user, workspace_id=workspace.pk
+                )
+                owner = successor.user
+            else:
+                owner = next(m.user for m in others if m.role == Role.OWNER)
+            _hand_over_created(workspace.space_id, user, owner)
+            _remove(writer, workspace, member)
+            registry.audit(
+                event=MEMBER_LEFT, by=user, target=user, workspace_id=workspace.pk, role=member.role
+            )
+
+
+def _hand_over_created(space_id: int, user: User, owner: User) -> None:
+    """`user` on a workspace's entities names who created them, which no client sees (not a synced field):
+    the account's go to the owner so they outlive it."""
+    for sync_type in sync_registry.all_types():
+        if sync_type.name in (Member.sync_type, Invitation.sync_type):
+            continue
+        sync_type.model._default_manager.filter(space_id=space_id, user=user).update(user=owner)
