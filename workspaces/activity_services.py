@@ -27,9 +27,12 @@ _NOT_LOGGED = frozenset({"invitation"})
 _LONGEST_VALUE = 200
 
 
-def record_activity(records: list[Any], entities: dict[tuple[str, Any], Any], **_: Any) -> None:
-    """One entry per change of a workspace's space (none for personal spaces)."""
-    workspaces = _workspaces_of(records)
+def record_activity(
+    records: list[Any], entities: dict[tuple[str, Any], Any], spaces: dict[int, Space] | None = None
+) -> None:
+    """One entry per change of a workspace's space (none for personal spaces). `spaces` are the space rows
+    the write locked (every record's space among them), so telling a workspace's space costs no query."""
+    workspaces = _workspaces_of(records, spaces)
     if not workspaces:
         return
     moved_in = {
@@ -67,9 +70,15 @@ def record_activity(records: list[Any], entities: dict[tuple[str, Any], Any], **
     Activity.objects.bulk_create(entries)
 
 
-def _workspaces_of(records: Iterable[Any]) -> dict[int, UUID]:
+def _workspaces_of(records: Iterable[Any], spaces: dict[int, Space] | None) -> dict[int, UUID]:
     """The records' spaces that belong to workspaces, with their workspace ids."""
     space_ids = {record.space_id for record in records}
+    if spaces is not None and space_ids <= spaces.keys():
+        return {
+            space_id: spaces[space_id].workspace_id
+            for space_id in space_ids
+            if spaces[space_id].workspace_id is not None
+        }
     return dict(
         Space.objects.filter(pk__in=space_ids, workspace_id__isnull=False).values_list("pk", "workspace_id")
     )

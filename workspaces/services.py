@@ -91,7 +91,7 @@ def workspace_create(
     """A workspace in a space of its own, with the caller as its owner. The same create sent again (same
     id and name, by its creator while still a member) answers the existing one; anything else with that
     id is 409 `id_conflict`."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         if workspace_id is not None:
             existing = Workspace.objects.filter(pk=workspace_id).first()
             if existing is not None:
@@ -115,7 +115,7 @@ def workspace_rename(
     *, user: User, workspace_id: UUID, base: BaseVersion, data: dict[str, Any]
 ) -> tuple[Workspace, bool]:
     """Renaming needs admin; the version rules of docs/api/versions.md apply."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
         _described(workspace, caller_role)
         merged = versioned_update(writer, workspace, base, changed_values(workspace, data))
@@ -127,7 +127,7 @@ def workspace_delete(*, user: User, workspace_id: UUID, base: BaseVersion) -> No
     the one workspace tombstone the feed sends them (their cursor holds a space they are no longer a member
     of), so its entities get no tombstones of their own. Pending invitations to it are withdrawn from their
     invitees' spaces. The space row stays (sync.spaces), with the workspace's own tombstone."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
         invitations = list(Invitation.objects.filter(workspace_id=workspace_id))
         writer.lock(space_id, *{i.space_id for i in invitations if i.space_id is not None})
@@ -186,7 +186,7 @@ def member_change_role(*, user: User, workspace_id: UUID, member_user_id: UUID, 
     """Admins move editors and viewers between viewer, editor and admin; the owner changes anyone's role,
     and `owner` hands ownership over (the old owner becomes admin). The owner cannot step down otherwise
     (409 `last_owner`)."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
         member = _member_or_404(workspace, member_user_id)
         if member.role == role:
@@ -220,7 +220,7 @@ def member_remove(*, user: User, workspace_id: UUID, member_user_id: UUID) -> No
     if member_user_id == user.pk:
         member_leave(user=user, workspace_id=workspace_id)
         return
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
         member = _member_or_404(workspace, member_user_id)
         if member.role == Role.OWNER:
@@ -236,7 +236,7 @@ def member_remove(*, user: User, workspace_id: UUID, member_user_id: UUID) -> No
 def member_remove_by_staff(*, by_staff: User, workspace_id: UUID, member_user_id: UUID) -> None:
     """Staff remove a member from the admin (abuse, a support request): any member but the owner, who
     stays until they hand ownership over. The audit event names the staff member."""
-    with change_writer(by_staff) as writer:
+    with change_writer(by_staff, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
         writer.lock(space_id)
         workspace = Workspace.objects.get(pk=workspace_id)
@@ -256,7 +256,7 @@ def member_remove_by_staff(*, by_staff: User, workspace_id: UUID, member_user_id
 
 def member_leave(*, user: User, workspace_id: UUID) -> None:
     """Any member but the owner may leave (the owner hands ownership over first: 409 `last_owner`)."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         workspace, _role = _locked_workspace(writer, user, workspace_id, Role.VIEWER)
         member = _member_or_404(workspace, user.pk)
         if member.role == Role.OWNER:
@@ -307,7 +307,7 @@ def invitation_create(*, user: User, workspace_id: UUID, email: str, role: str) 
     email = email.strip().lower()
     invitee = User.objects.filter(email=email).first()
     invitee_space = personal_space_id(invitee) if invitee is not None else None
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
         writer.lock(space_id, *([invitee_space] if invitee_space is not None else []))
         inviter_role = require_role(user, space_id, Role.ADMIN)
@@ -349,16 +349,13 @@ def invitation_create(*, user: User, workspace_id: UUID, email: str, role: str) 
 
 
 def _insert_invitation(writer: ChangeWriter, invitation: Invitation) -> None:
-    """Inserted as it is, then (when it has an invitee's space) recorded there as version 1: the writer's
-    create would make the inviter its owner, and an invitation belongs to its invitee. One to an email
-    with no account has no space anyone reads, so nothing to record until `invitations_attach`."""
-    invitation.version = 0
-    invitation.save(force_insert=True)
+    """Created in the invitee's personal space. One to an email with no account is in no space, where no
+    one reads it, so it has nothing to record until `invitations_attach` (the writer would put it in the
+    inviter's space)."""
     if invitation.space_id is not None:
-        writer.save(invitation)
+        writer.save(invitation, created=True)
     else:
-        invitation.version = 1
-        invitation.save(update_fields=["version"])
+        invitation.save(force_insert=True)
 
 
 def _set_status(writer: ChangeWriter, invitation: Invitation, status: str) -> None:
@@ -390,7 +387,7 @@ def _send_invitation(invitation: Invitation, token: str, *, inviter: User) -> No
 
 def invitation_revoke(*, user: User, workspace_id: UUID, invitation_id: UUID) -> None:
     """An admin withdraws a pending invitation: its token and id stop working."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
         invitee_space = (
             Invitation.objects.filter(pk=invitation_id, workspace_id=workspace_id)
@@ -439,7 +436,7 @@ def invitation_accept(
     """The invitee joins with the invited role. The invitation works once."""
     found = _usable_invitation(user, invitation_id=invitation_id, token=token)
     own_space = personal_space_id(user)
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         workspace = Workspace.objects.filter(pk=found.workspace_id).first()
         if workspace is None:
             raise InvitationInvalid()
@@ -466,11 +463,9 @@ def invitation_accept(
 
 def invitation_decline(*, user: User, invitation_id: UUID) -> Invitation:
     found = _usable_invitation(user, invitation_id=invitation_id, token=None)
-    own_space = personal_space_id(user)
-    with change_writer(user) as writer:
-        writer.lock(own_space)
+    with change_writer(user) as writer:  # the invitation lives in the user's personal space
         invitation = _usable_invitation(user, invitation_id=found.pk, token=None)
-        _attach(invitation, user, own_space)
+        _attach(invitation, user, writer.personal_space_id)
         _set_status(writer, invitation, Invitation.Status.DECLINED)
     return invitation
 
@@ -487,9 +482,8 @@ def invitations_attach(*, user: User) -> int:
     waiting = list(Invitation.objects.filter(email=user.email.lower(), space__isnull=True))
     if not waiting:
         return 0
-    own_space = personal_space_id(user)
-    with change_writer(user) as writer:
-        writer.lock(own_space)
+    with change_writer(user) as writer:  # they join the user's personal space
+        own_space = writer.personal_space_id
         for invitation in waiting:
             invitation.user, invitation.space_id = user, own_space
             writer.save(invitation)
@@ -509,7 +503,7 @@ def workspaces_release_user(*, user: User) -> None:
         invitee_spaces = Invitation.objects.filter(workspace=workspace, space__isnull=False).values_list(
             "space_id", flat=True
         )
-        with change_writer(user) as writer:
+        with change_writer(user, personal=False) as writer:
             writer.lock(workspace.space_id, *set(invitee_spaces))
             others = list(
                 Member.objects.filter(workspace=workspace).exclude(pk=member.pk).select_related("user")
