@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, ClassVar, Self
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+from uuid import UUID
 
 from django.conf import settings
 from django.db import models
@@ -17,16 +19,30 @@ else:
     from django.contrib.auth.base_user import AbstractBaseUser as User
 
 
+# The ids of the spaces a user sees, as a subquery: `sync.spaces.visible_space_ids`, set by the sync app
+# when Django is ready (core imports no app).
+visible_spaces: list[Callable[[Any], Any]] = []
+
+
 class OwnedQuerySet(models.QuerySet):
-    def for_user(self, user: User) -> Self:
-        return self.filter(user=user)
+    def for_user(self, user: User | UUID) -> Self:
+        """Everything `user` can see: their personal space and the spaces of their workspaces (the
+        membership table that `sync.spaces` reads; docs/architecture.md, convention 2)."""
+        return self.filter(space_id__in=visible_spaces[0](user))
+
+    def personal(self, user: User | UUID) -> Self:
+        """Only what lives in the user's personal space."""
+        return self.filter(space__user=user)
 
 
 class OwnedModel(models.Model):
-    """UUID id (clients may choose it offline), owner, version, the change number of its last write.
+    """UUID id (clients may choose it offline), owner, space, version, the change number of its last write.
 
-    `change_number` is the owner's sync counter at the entity's latest write: the change feed reads live
-    entities by it, so each appears once with its latest state. `sync_type` names the entity in the API.
+    `space` is where the entity lives (a personal space or a workspace's; docs/api/sync.md, "Spaces"), and
+    `change_number` that space's counter at the entity's latest write: the change feed reads live entities
+    by it, so each appears once with its latest state. `user` is the owner of a personal entity, and the
+    member who created a workspace's entity (account deletion hands those to the workspace's new owner).
+    `sync_type` names the entity in the API.
 
     `sync_fields` is the one description of what the API and sync show of the entity, in the API's names
     and order, between the `id` and the server's `version`, `created_at` and `updated_at`: the serializers'
@@ -39,6 +55,7 @@ class OwnedModel(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    space = models.ForeignKey("sync.Space", on_delete=models.CASCADE, related_name="+", editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     change_number = models.BigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, editable=False)
@@ -49,7 +66,7 @@ class OwnedModel(models.Model):
     class Meta:
         abstract = True
         indexes = [
-            models.Index(fields=["user", "change_number"], name="%(class)s_user_chg"),
+            models.Index(fields=["space", "change_number"], name="%(class)s_space_chg"),
             models.Index(fields=["user", "updated_at"], name="%(class)s_user_upd"),
         ]
 

@@ -1,11 +1,11 @@
 """Insights over a range of the user's days, computed by the database: every number comes from an
 aggregate grouped by the user's local day, in a fixed number of queries whatever the data size (five).
 
-The answer is kept in the shared cache under the user's sync counter (`SyncState.last_change_number`), the
-range, the time zone and the user's today. Every write of the user's data goes through the sync write path
-and raises that counter in its transaction, so a cached answer is never served after a write: the next
-request reads the new counter and misses. The counter is read before the aggregates, so what a key holds is
-at least as new as the counter it names. A hit costs one query (the counter) and one cache read.
+The answer is kept in the shared cache under the change counters of every space the user sees, the range,
+the time zone and the user's today. Every write goes through the sync write path and raises its space's
+counter in its transaction, so a cached answer is never served after a write: the next request reads the
+new counters and misses. The counters are read before the aggregates, so what a key holds is at least as
+new as the counters it names. A hit costs one query (the counter) and one cache read.
 
 Streaks are counted inside the range: `longest` is the longest run of active days in it, `current` the run
 that ends on `to` (or on the day before, when `to` is today and today has no activity yet).
@@ -25,7 +25,8 @@ from antitodo.models import AntiTodoEntry
 from core.dates import days_of, local_day_bounds, local_today, user_zone
 from focus.models import FocusCard
 from lists.models import Item
-from sync.models import SyncState
+from sync.models import Space
+from sync.spaces import visible_space_ids
 
 TOP_LISTS = 5
 CACHE_SECONDS = 24 * 3600  # a key is never stale (see the module doc); this only bounds its memory
@@ -47,7 +48,13 @@ def _streaks(active: set[date], first: date, last: date, today: date) -> dict[st
 def insights(user: Any, first: date, last: date) -> dict[str, Any]:
     zone = user_zone(user)
     today = local_today(user)
-    counter = SyncState.objects.filter(user_id=user.pk).values_list("last_change_number", flat=True).first()
+    # The heads of every space the user sees: any write there may change what the user completed.
+    counter = ".".join(
+        f"{space}-{head}"
+        for space, head in Space.objects.filter(pk__in=visible_space_ids(user))
+        .order_by("pk")
+        .values_list("pk", "last_change_number")
+    )
     key = f"insights:v1:{user.pk}:{counter}:{first}:{last}:{zone.key}:{today}"
     answer: dict[str, Any] | None = cache.get(key)
     if answer is None:

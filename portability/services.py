@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import APIException
@@ -33,7 +32,8 @@ from core.renderers import JSONRenderer
 from core.versioning import ANY_VERSION
 from sync import registry
 from sync.fields import SERVER_FIELDS
-from sync.services import lock_sync_state
+from sync.services import held_spaces, lock_spaces
+from sync.spaces import personal_space_id
 
 logger = logging.getLogger("daymark.portability")
 
@@ -380,10 +380,10 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
         raise validation_error({"mode": ["Must be 'merge' or 'replace'."]})
     counts: dict[str, int] = {}
     kept: dict[str, int] = {}
-    with transaction.atomic():
+    with held_spaces():
         # One import at a time per user: a second waits here until the first commits, then plans against
         # what the first left (concurrent replace imports deleted each other's entities: 404).
-        lock_sync_state(user)
+        lock_spaces(personal_space_id(user))
         plan = plan_import(user=user, document=document, mode=mode)
         if mode == "replace":
             _remove_owned(user)

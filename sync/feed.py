@@ -1,29 +1,31 @@
-"""The change feed of docs/api/sync.md: what changed for one user after a cursor.
+"""The change feed of docs/api/sync.md: what changed, for one user, after a cursor.
 
-Live entities are read by their `change_number` (each once, in its latest state) and deletions from the
-tombstones. Everything is bounded by the user's committed `last_change_number` H, read first: a user's
-writes are serialised by the sync-state lock and that counter commits with them, so every change numbered
-up to H is already visible, and a change that commits later gets a number above H and the next pull finds
-it. That is why a client that always continues from the returned cursor never misses a change.
+A user reads several spaces (their personal one and each workspace's), each numbering its own changes; the
+cursor holds a position per space (`sync.cursors`). The first statement of an answer reads, in one
+snapshot, the spaces the user sees now (their memberships), each space's committed head H and prune
+watermark, and which types have anything numbered above the cursor's position there. A space's writes are
+serialised by its counter's lock and the counter commits with them, so every change of the space numbered
+up to H is visible, and one that commits later is numbered above H: a client that always continues from
+the returned cursor never misses a change.
 
-Queries per request, whatever the page size: the sync state, read together with whether each registered
-type (and, for an incremental sync, the tombstones) has anything numbered above the cursor; then one per
-type that has (plus one for a type whose data lives partly in other rows, a focus card's item ids, when
-the page holds such entities); and when there are tombstones to read, one statement that reads them
-together with the prune watermark again. Skipping is exact: that first statement sees one snapshot, in
-which every change up to H is committed, and a change that commits later is numbered above H.
+Then, per type with something pending, one statement reads the live entities of every such space (each
+once, in its latest state, JSON-ready from the database: SyncType's `feed_columns`, sync.columns), and one
+statement reads the tombstones and the records of entities that moved out of the spaces read
+incrementally. A move's record is a tombstone only for a user who cannot see the space the entity went to;
+one who can gets the entity from there. A space in the cursor that the user no longer sees is one
+workspace tombstone; a space the user sees that the cursor does not hold is sent whole (no tombstones).
+The number of statements does not depend on how many spaces the user sees.
 
-This is the hottest read of the API (a full sync is thousands of rows), so its statements are written once
-per connection from the models' metadata and reused, and rows come back from the database JSON-ready
-(SyncType's `feed_columns`, sync.columns) instead of as model instances formatted in Python.
+A page holds at most `limit` changes, taken space by space (by space id) in change order. A space read
+whole whose watermark is above 0 has every live entity up to the watermark in the page that first reads it,
+whatever `limit` says: a position below the watermark would be 410, and the client would start again.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
-from operator import itemgetter
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db import connections, router
@@ -35,149 +37,171 @@ from core.pagination import parse_limit
 from core.problems import CursorExpired, validation_error
 from sync import registry
 from sync.columns import UUIDText, uuid_text_sql
-from sync.models import ChangeRecord, SyncState
+from sync.cursors import Cursor, encode_cursor, parse_cursor
+from sync.models import ChangeRecord, Space
+
+__all__ = ["Cursor", "changes_since", "check_cursor", "parse_cursor", "parse_feed_limit"]
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
-_MAX_CURSOR_DIGITS = 18  # fits a signed 64-bit change number
-MAX_CURSOR = 10**_MAX_CURSOR_DIGITS - 1
-
-
-@dataclass(frozen=True)
-class FeedPosition:
-    """The user's committed counter and prune watermark, read once per answer."""
-
-    head: int
-    pruned_through: int
-
-
-def parse_cursor(raw: Any) -> int:
-    """A cursor from the query string or a JSON body: absent, or a non-negative integer."""
-    if raw is None or raw == "":
-        return 0
-    if isinstance(raw, bool):
-        raise validation_error({"cursor": ["Must be a non-negative integer."]})
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= _MAX_CURSOR_DIGITS:
-        raw = int(raw)
-    if not isinstance(raw, int) or not 0 <= raw < 10**_MAX_CURSOR_DIGITS:
-        raise validation_error({"cursor": ["Must be a non-negative integer."]})
-    return raw
 
 
 def parse_feed_limit(raw: str | None) -> int:
     return parse_limit(raw, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
-def position_of(user: User) -> FeedPosition:
-    row = (
-        SyncState.objects.filter(user_id=user.pk).values_list("last_change_number", "pruned_through").first()
-    )
-    return FeedPosition(*row) if row else FeedPosition(0, 0)
+@dataclass
+class _SpaceState:
+    """One space the user sees, as the first statement found it, and where this answer reads it from."""
+
+    id: int
+    head: int
+    pruned_through: int
+    position: int  # the cursor's position; 0: sent whole
+    pending: set[str] = field(default_factory=set)  # types with entities numbered above the position
+    departures: bool = False  # tombstones or moves out numbered above the position
+
+    @property
+    def whole(self) -> bool:
+        return self.position == 0
+
+    @property
+    def floor(self) -> int:
+        """Everything up to here goes into the first page that reads the space (see the module doc)."""
+        return self.pruned_through if self.whole else self.position
 
 
-def check_cursor(cursor: int, position: FeedPosition) -> None:
-    """A cursor from the future is a 400; one older than what was pruned is a 410 (do a full sync)."""
-    if cursor > position.head:
-        raise validation_error({"cursor": ["This cursor was never issued."]})
-    if 0 < cursor < position.pruned_through:
-        raise CursorExpired()
+class _Snapshot(NamedTuple):
+    spaces: dict[int, _SpaceState]
+    gone: list[int]  # spaces the cursor holds that the user no longer sees
 
 
-# A row of the feed before paging: (change number, type name, entity id, deleted, what `_render` needs:
-# the row's JSON-ready values, or the model instance for a type without `feed_columns`, or None). A plain
-# tuple, not a NamedTuple: a full sync makes one per entity, and a NamedTuple costs 0.5 us more each.
-_Row = tuple[int, str, str, bool, Any]
-_number = itemgetter(0)
+def check_cursor(user: User, cursor: Cursor) -> None:
+    """A cursor that is not this user's or is from the future is a 400, one older than what was pruned a
+    410 (do a full sync). POST sync checks it before it runs anything."""
+    _snapshot(user, cursor, with_pending=False)
 
 
-class _Pending(NamedTuple):
-    """What the first statement of an answer reads (`_position_and_pending`)."""
+def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snapshot:
+    connection = connections[router.db_for_read(Space)]
+    positions = cursor.positions_for(user)
+    types = registry.all_types() if with_pending else []
+    sql, params = _snapshot_sql(connection, user, positions, types, with_pending)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+        rows = db.fetchall()
+    spaces: dict[int, _SpaceState] = {}
+    for row in rows:
+        space_id, head, pruned, position = (int(value) for value in row[:4])
+        state = _SpaceState(space_id, head, pruned, position)
+        firsts = row[4:]
+        state.pending = {t.name for t, first in zip(types, firsts, strict=False) if first is not None}
+        state.departures = bool(with_pending and position and firsts[-1] is not None)
+        spaces[space_id] = state
+    for space_id, position in positions.items():
+        state_or_none = spaces.get(space_id)
+        if state_or_none is None:
+            continue
+        if position > state_or_none.head:
+            raise validation_error({"cursor": ["This cursor was never issued."]})
+        if 0 < position < state_or_none.pruned_through:
+            raise CursorExpired()
+    gone = sorted(space_id for space_id in positions if space_id not in spaces)
+    return _Snapshot(spaces, gone)
 
-    position: FeedPosition
-    types: set[str]  # the names of the types with entities numbered above the cursor
-    tombstones: bool  # whether tombstones are numbered above it
 
-
-def changes_since(user: User, cursor: int, limit: int) -> dict[str, Any]:
-    """`{"cursor", "has_more", "changes"}` after `cursor`, at most `limit` changes (see the module doc).
-
-    A full sync (cursor 0) has no tombstones. Its first page also holds every live entity numbered up to
-    the prune watermark whatever `limit` says: a continuation cursor below the watermark would be 410, and
-    the client would start its full sync again forever.
-    """
-    connection = connections[router.db_for_read(SyncState)]
-    user_key = SyncState._meta.pk.get_db_prep_value(user.pk, connection)
-    position, pending_types, pending_tombstones = _position_and_pending(connection, user_key, cursor)
-    check_cursor(cursor, position)
-    full = cursor == 0
-    floor = position.pruned_through if full else cursor
-    head = position.head
-
+def changes_since(user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
+    """`{"cursor", "has_more", "changes"}` after `cursor`, at most `limit` changes (see the module doc)."""
+    connection = connections[router.db_for_read(Space)]
+    snapshot = _snapshot(user, cursor)
+    spaces = snapshot.spaces
     rows: list[_Row] = []
     for sync_type in registry.all_types():
-        if sync_type.name in pending_types:
+        reading = [state for state in spaces.values() if sync_type.name in state.pending]
+        if reading:
             read = _column_rows if sync_type.feed_columns is not None else _instance_rows
-            rows.extend(read(connection, sync_type, user, user_key, cursor, floor, head, limit))
-    if not full and pending_tombstones:
-        rows.extend(_tombstone_rows(connection, user_key, cursor, head, limit))
+            rows.extend(read(connection, sync_type, reading, limit))
+    incremental = [state for state in spaces.values() if state.departures]
+    if incremental:
+        rows.extend(_departure_rows(connection, incremental, set(spaces), limit))
 
-    rows.sort(key=_number)
-    if floor > cursor:
-        below = [row for row in rows if row[0] <= floor]
-        beyond = [row for row in rows if row[0] > floor]
-    else:
-        below, beyond = [], rows
+    rows.sort(key=_order)
+    below = [row for row in rows if row[1] <= spaces[row[0]].floor]
+    beyond = [row for row in rows if row[1] > spaces[row[0]].floor]
     has_more = len(beyond) > limit
     page = below + beyond[:limit]
-    next_cursor = page[-1][0] if has_more else head
-    return {"cursor": next_cursor, "has_more": has_more, "changes": _render(connection, page)}
+
+    positions = {space_id: state.head for space_id, state in spaces.items()}
+    if has_more:
+        last_space, last_number = _order(beyond[limit - 1]) if limit else (0, 0)
+        for space_id, state in spaces.items():
+            if space_id == last_space:
+                positions[space_id] = last_number
+            elif space_id > last_space:
+                # Not reached by this page: where it was, or past what the page read below its watermark.
+                positions[space_id] = max(state.position, state.floor)
+    changes = _workspace_tombstones(snapshot.gone) + _render(connection, sorted(page, key=_order))
+    return {
+        "cursor": encode_cursor(user, positions),
+        "has_more": has_more,
+        "changes": changes,
+    }
 
 
-def _position_and_pending(connection: BaseDatabaseWrapper, user_key: Any, cursor: int) -> _Pending:
-    """The position and what is numbered above `cursor`, in one query."""
-    types = registry.all_types()
-    sql = _position_sql(connection, incremental=bool(cursor))
-    checks = len(types) + (1 if cursor else 0)
-    with connection.cursor() as db:
-        db.execute(sql, [*([user_key, cursor] * checks), user_key])
-        row = db.fetchone()
-    if row is None:
-        return _Pending(FeedPosition(0, 0), set(), False)
-    firsts = row[2:]
-    names = {sync_type.name for sync_type, first in zip(types, firsts, strict=False) if first is not None}
-    return _Pending(FeedPosition(row[0], row[1]), names, bool(cursor) and firsts[-1] is not None)
+# A row of the feed before paging: (space id, change number, type name, entity id, deleted, what `_render`
+# needs: the row's JSON-ready values, or the model instance for a type without `feed_columns`, or None).
+# A plain tuple, not a NamedTuple: a full sync makes one per entity.
+_Row = tuple[int, int, str, str, bool, Any]
+
+
+def _order(row: _Row) -> tuple[int, int]:
+    return (row[0], row[1])
+
+
+def _workspace_tombstones(gone: list[int]) -> list[dict[str, Any]]:
+    if not gone:
+        return []
+    workspaces = Space.objects.filter(pk__in=gone, workspace_id__isnull=False).values_list(
+        "workspace_id", flat=True
+    )
+    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in workspaces]
+
+
+def _bounds(connection: BaseDatabaseWrapper, reading: list[_SpaceState], upper: str) -> tuple[str, list[int]]:
+    """A CTE `b(sid, lo, fl, hi)` of the spaces read: position, floor, head; and its parameters."""
+    values = ", ".join(
+        ["(CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint))"] * len(reading)
+    )
+    params: list[int] = []
+    for state in reading:
+        params += [state.id, state.position, state.floor, state.head]
+    return f"WITH b(sid, lo, fl, hi) AS (VALUES {values})", params
 
 
 def _column_rows(
-    connection: BaseDatabaseWrapper,
-    sync_type: registry.SyncType,
-    user: User,
-    user_key: Any,
-    cursor: int,
-    floor: int,
-    head: int,
-    limit: int,
+    connection: BaseDatabaseWrapper, sync_type: registry.SyncType, reading: list[_SpaceState], limit: int
 ) -> list[_Row]:
     select = _select_of(connection, sync_type)
-    in_range = f"{select.user} = %s AND {select.number} > %s AND {select.number} <= %s"
-    if floor > cursor:
-        # Everything up to the watermark, and the first `limit + 1` beyond it (see changes_since).
-        sql = (
-            f"{select.sql} WHERE {in_range} AND ({select.number} <= %s OR {select.pk} IN"
-            f" (SELECT {select.pk} FROM {select.table} WHERE {in_range} ORDER BY {select.number} LIMIT %s))"
-            f" ORDER BY {select.number}"
-        )
-        params = [user_key, cursor, head, floor, user_key, floor, head, limit + 1]
-    else:
-        sql = f"{select.sql} WHERE {in_range} ORDER BY {select.number} LIMIT %s"
-        params = [user_key, cursor, head, limit + 1]
+    bounds, params = _bounds(connection, reading, select.number)
+    join = f" JOIN b ON {select.space} = b.sid"
+    base = select.sql.replace(f" FROM {select.table}", f", {select.space} FROM {select.table}{join}", 1)
+    in_range = f"{select.number} > b.lo AND {select.number} <= b.hi"
+    sql = (
+        f"{bounds} SELECT * FROM ({base} WHERE {in_range} AND {select.number} > b.fl"
+        f" ORDER BY {select.space}, {select.number} LIMIT %s) beyond"
+    )
+    params = [*params, limit + 1]
+    if any(state.floor > state.position for state in reading):
+        # Everything up to the watermark of a space read whole, whatever the limit.
+        sql += f" UNION ALL SELECT * FROM ({base} WHERE {in_range} AND {select.number} <= b.fl) below"
     with connection.cursor() as db:
         db.execute(sql, params)
         values = db.fetchall()
     if select.converters:
         values = [_converted(row, select.converters, connection) for row in values]
     name = sync_type.name
-    return [(row[-2], name, row[-3], False, row) for row in values]
+    # The data columns, then the id, the number, the version and the space (_select_of, `base`).
+    return [(row[-1], row[-3], name, row[-4], False, row[:-1]) for row in values]
 
 
 def _converted(
@@ -191,47 +215,40 @@ def _converted(
 
 
 def _instance_rows(
-    connection: BaseDatabaseWrapper,
-    sync_type: registry.SyncType,
-    user: User,
-    user_key: Any,
-    cursor: int,
-    floor: int,
-    head: int,
-    limit: int,
+    connection: BaseDatabaseWrapper, sync_type: registry.SyncType, reading: list[_SpaceState], limit: int
 ) -> list[_Row]:
-    """A type without `feed_columns` (the profile, one row a user): model instances for its `to_data`."""
-    in_range: QuerySet[Any] = sync_type.model.objects.filter(
-        user_id=user.pk, change_number__gt=cursor, change_number__lte=head
-    )
+    """A type without `feed_columns` (the profile, one row a user): model instances for its `to_data`.
+    Such types live in personal spaces, so the spaces read are few; every row in range is read."""
+    in_range = Q()
+    for state in reading:
+        in_range |= Q(space_id=state.id, change_number__gt=state.position, change_number__lte=state.head)
+    query: QuerySet[Any] = sync_type.model.objects.filter(in_range)
     if sync_type.feed_queryset is not None:
-        in_range = sync_type.feed_queryset(in_range)
-    above_floor = in_range.filter(change_number__gt=floor).order_by("change_number")
-    if floor > cursor:
-        first_beyond = above_floor.values("pk")[: limit + 1]
-        query = in_range.filter(Q(change_number__lte=floor) | Q(pk__in=first_beyond)).order_by(
-            "change_number"
-        )
-    else:
-        query = above_floor[: limit + 1]
-    return [(e.change_number, sync_type.name, str(e.pk), False, e) for e in query]
+        query = sync_type.feed_queryset(query)
+    return [(e.space_id, e.change_number, sync_type.name, str(e.pk), False, e) for e in query]
 
 
-def _tombstone_rows(
-    connection: BaseDatabaseWrapper, user_key: Any, cursor: int, head: int, limit: int
+def _departure_rows(
+    connection: BaseDatabaseWrapper, reading: list[_SpaceState], visible: set[int], limit: int
 ) -> list[_Row]:
-    """The tombstones above `cursor`, read with the prune watermark in one snapshot: a prune that committed
-    after the position was read may have removed tombstones this answer needs, and then it is a 410."""
+    """The tombstones and moves out above each space's position, read with the prune watermarks in one
+    snapshot: a prune that committed after the first statement may have removed records this answer
+    needs, and then it is a 410. A move out to a space the user sees is not a tombstone for them."""
+    bounds, params = _bounds(connection, reading, "")
     with connection.cursor() as db:
-        db.execute(_tombstones_sql(connection), [user_key, cursor, head, limit + 1, user_key])
+        db.execute(f"{bounds} {_departures_sql(connection)}", [*params, limit + 1])
         values = db.fetchall()
-    if values and values[0][0] > cursor:
-        raise CursorExpired()
-    return [
-        (number, type_name, entity_id, True, None)
-        for _, number, type_name, entity_id in values
-        if number is not None
-    ]
+    positions = {state.id: state.position for state in reading}
+    rows: list[_Row] = []
+    for space_id, number, type_name, entity_id, target, pruned in values:
+        if number is None:
+            if pruned > positions[space_id]:
+                raise CursorExpired()
+            continue
+        if target is not None and target in visible:
+            continue
+        rows.append((space_id, number, type_name, entity_id, True, None))
+    return rows
 
 
 def _render(connection: BaseDatabaseWrapper, page: list[_Row]) -> list[dict[str, Any]]:
@@ -239,14 +256,18 @@ def _render(connection: BaseDatabaseWrapper, page: list[_Row]) -> list[dict[str,
     re-create), in change order."""
     latest: dict[tuple[str, str], _Row] = {}
     for row in page:
-        latest[(row[1], row[2])] = row
-    rows = page if len(latest) == len(page) else sorted(latest.values(), key=_number)
+        key = (row[2], row[3])
+        # The live entity wins: it was read as it is now, and a tombstone of the same id is older (the id
+        # was deleted and made again, or the entity moved out of one space into another the user sees).
+        if key not in latest or not row[4]:
+            latest[key] = row
+    rows = page if len(latest) == len(page) else sorted(latest.values(), key=_order)
     changes: list[dict[str, Any]] = []
     append = changes.append
     types: dict[str, registry.SyncType] = {}
     to_complete: dict[str, dict[str, dict[str, Any]]] = {}
     completes: dict[str, Callable[[dict[str, dict[str, Any]]], None]] = {}
-    for _, type_name, entity_id, deleted, value in rows:
+    for _, _, type_name, entity_id, deleted, value in rows:
         if deleted:
             append({"type": type_name, "id": entity_id, "deleted": True})
             continue
@@ -279,7 +300,7 @@ class _Select:
     converters: list[tuple[int, tuple[list[Callable[..., Any]], Any]]]
     table: str
     pk: str
-    user: str
+    space: str
     number: str
 
 
@@ -330,63 +351,88 @@ def _select_of(connection: BaseDatabaseWrapper, sync_type: registry.SyncType) ->
             converters=sorted(converters.items()),
             table=_table(connection, model),
             pk=_column(connection, model, model._meta.pk.name),
-            user=_column(connection, model, "user"),
+            space=_column(connection, model, "space"),
             number=_column(connection, model, "change_number"),
         )
 
     return _cached(connection, ("select", sync_type.name, id(sync_type)), build)
 
 
-def _position_sql(connection: BaseDatabaseWrapper, incremental: bool) -> str:
-    """The sync state and, per registered type (and then the tombstones when `incremental`), the first
-    number above the cursor, NULL when there is none. Parameters: user and cursor per type, then the user.
+def _snapshot_sql(
+    connection: BaseDatabaseWrapper,
+    user: User,
+    positions: dict[int, int],
+    types: list[registry.SyncType],
+    with_pending: bool,
+) -> tuple[str, list[Any]]:
+    """One statement: per space the user sees (personal, and by membership), its id, head, watermark, the
+    cursor's position there, and then, with `with_pending`, per type the first number above the position
+    (NULL: none) and the first tombstone or move out above it.
 
-    `min()` rather than EXISTS: PostgreSQL reads a min() from the (user, number) index, while it plans an
-    EXISTS that expects many matches (a small cursor) as a sequential scan that stops at the first match,
-    and the user's rows can be anywhere in the table (16 ms on the seed_load data, instead of 0.05 ms)."""
-
-    def build() -> str:
-        pending = [
-            f"(SELECT min({_column(connection, t.model, 'change_number')}) FROM {_table(connection, t.model)}"
-            f" WHERE {_column(connection, t.model, 'user')} = %s"
-            f" AND {_column(connection, t.model, 'change_number')} > %s)"
-            for t in registry.all_types()
-        ]
-        if incremental:
-            number = _column(connection, ChangeRecord, "number")
-            pending.append(
-                f"(SELECT min({number}) FROM {_table(connection, ChangeRecord)}"
-                f" WHERE {_column(connection, ChangeRecord, 'user')} = %s"
-                f" AND {_column(connection, ChangeRecord, 'deleted')} AND {number} > %s)"
-            )
-        return (
-            f"SELECT {_column(connection, SyncState, 'last_change_number')},"
-            f" {_column(connection, SyncState, 'pruned_through')}, {', '.join(pending)}"
-            f" FROM {_table(connection, SyncState)} WHERE {_column(connection, SyncState, 'user')} = %s"
+    `min()` rather than EXISTS: PostgreSQL reads a min() from the (space, number) index, while it plans an
+    EXISTS that expects many matches (a small position) as a scan that stops at the first match."""
+    space = _table(connection, Space)
+    user_key = Space._meta.get_field("user").get_db_prep_value(user.pk, connection)
+    values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * (len(positions) + 1))
+    params: list[Any] = [0, 0]
+    for space_id, position in positions.items():
+        params += [space_id, position]
+    membership = registry.membership_model_or_none()
+    visible = f"{_column(connection, Space, 'user')} = %s"
+    params.append(user_key)
+    if membership is not None:
+        visible += (
+            f" OR {_column(connection, Space, 'id')} IN (SELECT {_column(connection, membership, 'space')}"
+            f" FROM {_table(connection, membership)} WHERE {_column(connection, membership, 'user')} = %s)"
         )
+        params.append(user_key)
+    pending = []
+    if with_pending:
+        for t in types:
+            number = _column(connection, t.model, "change_number")
+            pending.append(
+                f"(SELECT min({number}) FROM {_table(connection, t.model)}"
+                f" WHERE {_column(connection, t.model, 'space')} = v.id AND {number} > v.p)"
+            )
+        number = _column(connection, ChangeRecord, "number")
+        pending.append(
+            f"(SELECT min({number}) FROM {_table(connection, ChangeRecord)}"
+            f" WHERE {_column(connection, ChangeRecord, 'space')} = v.id AND {number} > v.p"
+            f" AND ({_column(connection, ChangeRecord, 'deleted')}"
+            f" OR {_column(connection, ChangeRecord, 'target_space')} IS NOT NULL))"
+        )
+    sql = (
+        f"WITH pos(sid, p) AS (VALUES {values}),"
+        f" v AS (SELECT {_column(connection, Space, 'id')} AS id,"
+        f" {_column(connection, Space, 'last_change_number')} AS head,"
+        f" {_column(connection, Space, 'pruned_through')} AS pruned, COALESCE(pos.p, 0) AS p"
+        f" FROM {space} LEFT JOIN pos ON pos.sid = {_column(connection, Space, 'id')} WHERE {visible})"
+        f" SELECT v.id, v.head, v.pruned, v.p{''.join(', ' + p for p in pending)} FROM v ORDER BY v.id"
+    )
+    return sql, params
 
-    key = ("position", incremental, tuple(t.name for t in registry.all_types()))
-    return _cached(connection, key, build)
 
-
-def _tombstones_sql(connection: BaseDatabaseWrapper) -> str:
-    """The prune watermark, then one row per tombstone in (cursor, head], the first `limit` of them by
-    number (none: one row of NULLs). Parameters: user, cursor, head, limit, user."""
+def _departures_sql(connection: BaseDatabaseWrapper) -> str:
+    """After the bounds CTE: per space, a row with its prune watermark (and NULL number); then the first
+    `limit` tombstones and moves out in (position, head] by space and number. Parameter: the limit."""
 
     def build() -> str:
         number = _column(connection, ChangeRecord, "number")
+        space = _column(connection, ChangeRecord, "space")
         entity_id = uuid_text_sql(connection, _column(connection, ChangeRecord, "entity_id"))
-        tombstones = (
-            f"SELECT {number} AS number, {_column(connection, ChangeRecord, 'entity_type')} AS entity_type,"
-            f" {entity_id} AS entity_id FROM {_table(connection, ChangeRecord)}"
-            f" WHERE {_column(connection, ChangeRecord, 'user')} = %s"
-            f" AND {_column(connection, ChangeRecord, 'deleted')} AND {number} > %s AND {number} <= %s"
-            f" ORDER BY {number} LIMIT %s"
+        departures = (
+            f"SELECT {space}, {number}, {_column(connection, ChangeRecord, 'entity_type')},"
+            f" {entity_id}, {_column(connection, ChangeRecord, 'target_space')}, CAST(NULL AS bigint)"
+            f" FROM {_table(connection, ChangeRecord)} JOIN b ON {space} = b.sid"
+            f" WHERE ({_column(connection, ChangeRecord, 'deleted')}"
+            f" OR {_column(connection, ChangeRecord, 'target_space')} IS NOT NULL)"
+            f" AND {number} > b.lo AND {number} <= b.hi ORDER BY {space}, {number} LIMIT %s"
         )
         return (
-            f"SELECT {_column(connection, SyncState, 'pruned_through')}, t.number, t.entity_type, t.entity_id"
-            f" FROM {_table(connection, SyncState)} LEFT JOIN ({tombstones}) t ON 1 = 1"
-            f" WHERE {_column(connection, SyncState, 'user')} = %s ORDER BY t.number"
+            f"SELECT b.sid, CAST(NULL AS bigint), CAST(NULL AS varchar(32)), CAST(NULL AS text),"
+            f" CAST(NULL AS bigint), {_column(connection, Space, 'pruned_through')}"
+            f" FROM b JOIN {_table(connection, Space)} ON {_column(connection, Space, 'id')} = b.sid"
+            f" UNION ALL SELECT * FROM ({departures}) d"
         )
 
-    return _cached(connection, ("tombstones",), build)
+    return _cached(connection, ("departures",), build)

@@ -2,9 +2,11 @@
 
 Change records (tombstones among them) older than SYNC_RETENTION_DAYS, processed operations older than
 OPERATION_RETENTION_DAYS and idempotency keys older than IDEMPOTENCY_KEY_TTL_HOURS go, in bounded
-batches, each batch its own short transaction. Before change records go, each affected user's
-`pruned_through` is raised to the highest number removed, in the same transaction: a cursor below it is
-then answered 410 and the client does a full sync, instead of silently missing a deletion. A merge that
+batches, each batch its own short transaction. Before change records go, each affected space's
+`pruned_through` is raised to the highest number removed, in the same transaction: a cursor whose position
+there is below it is then answered 410 and the client does a full sync, instead of silently missing a
+deletion. The spaces of deleted workspaces go once they are older than the window: no cursor that can
+still be served holds them. A merge that
 needed a pruned record reports a conflict (`fields_changed_since` answers None).
 """
 
@@ -20,7 +22,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core.models import IdempotencyKey
-from sync.models import ChangeRecord, ProcessedOperation, SyncState
+from sync import registry
+from sync.models import ChangeRecord, ProcessedOperation, Space
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -29,7 +32,8 @@ DEFAULT_BATCH_SIZE = 1000
 class PruneReport:
     change_records: int = 0
     tombstones: int = 0
-    users: int = 0
+    spaces: int = 0
+    retired_spaces: int = 0
     processed_operations: int = 0
     idempotency_keys: int = 0
 
@@ -42,7 +46,11 @@ def prune(
 ) -> PruneReport:
     now = now or timezone.now()
     report = PruneReport()
-    _prune_change_records(now - timedelta(days=settings.SYNC_RETENTION_DAYS), batch_size, report, progress)
+    cutoff = now - timedelta(days=settings.SYNC_RETENTION_DAYS)
+    _prune_change_records(cutoff, batch_size, report, progress)
+    report.retired_spaces = Space.objects.filter(retired_at__lt=cutoff).delete()[0]
+    for step in registry.prune_steps():
+        step(now)
     report.processed_operations = _prune_older(
         ProcessedOperation, now - timedelta(days=settings.OPERATION_RETENTION_DAYS), batch_size
     )
@@ -55,31 +63,31 @@ def prune(
 def _prune_change_records(
     cutoff: datetime, batch_size: int, report: PruneReport, progress: Callable[[str], None] | None
 ) -> None:
-    users: set[Any] = set()
+    spaces: set[Any] = set()
     while True:
         with transaction.atomic():
             batch = list(
                 ChangeRecord.objects.filter(created_at__lt=cutoff)
                 .order_by("id")
-                .values_list("id", "user_id", "number", "deleted")[:batch_size]
+                .values_list("id", "space_id", "number", "deleted")[:batch_size]
             )
             if not batch:
                 break
             highest: dict[Any, int] = {}
-            for _id, user_id, number, _deleted in batch:
-                highest[user_id] = max(number, highest.get(user_id, 0))
-            # Users in a fixed order, so two prunes running at once cannot deadlock on their rows.
-            for user_id in sorted(highest, key=str):
-                SyncState.objects.filter(user_id=user_id, pruned_through__lt=highest[user_id]).update(
-                    pruned_through=highest[user_id]
+            for _id, space_id, number, _deleted in batch:
+                highest[space_id] = max(number, highest.get(space_id, 0))
+            # Spaces in a fixed order, so two prunes running at once cannot deadlock on their rows.
+            for space_id in sorted(highest):
+                Space.objects.filter(pk=space_id, pruned_through__lt=highest[space_id]).update(
+                    pruned_through=highest[space_id]
                 )
             ChangeRecord.objects.filter(id__in=[row[0] for row in batch]).delete()
-        users.update(highest)
+        spaces.update(highest)
         report.change_records += len(batch)
         report.tombstones += sum(1 for row in batch if row[3])
         if progress is not None:
             progress(f"  removed {len(batch)} change records")
-    report.users = len(users)
+    report.spaces = len(spaces)
 
 
 def _prune_older(model: type[models.Model], cutoff: datetime, batch_size: int) -> int:

@@ -5,11 +5,12 @@ registry's callables) and is validated by the same serializer. Its result is sav
 `ProcessedOperation` in the same transaction as its write, under the user's sync lock, so an operation is
 never applied without its result being recorded, and a replayed `op_id` gets the first result back.
 
-A push is one transaction that takes the user's sync lock once (`held_sync_lock`): each operation runs in
-a savepoint of it, so a refused one leaves nothing behind and the others go on, and the operations'
-writes, change records and results commit together. What does not depend on the database (the
-operation's shape, its base version, its data through the type's serializer) is checked before the lock,
-so the lock is held only for the writes.
+A push is one transaction that locks, once and in space-id order, the user's personal space (which
+serialises the user's pushes, so a replayed `op_id` waits for the first) and every space its operations
+name (the spaces of the entities and lists they refer to): each operation runs in a savepoint of it, so a
+refused one leaves nothing behind and the others go on, and the operations' writes, change records and
+results commit together. What does not depend on the database (the operation's shape, its base version,
+its data through the type's serializer) is checked before the locks, so they are held only for the writes.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from core.models import User
 from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionConflict, flat_errors
 from core.versioning import BaseVersion, parse_version_value
 from sync import registry
-from sync.models import ChangeRecord, ProcessedOperation
-from sync.services import HeldSyncLock, held_sync_lock, write_held_records
+from sync.models import ChangeRecord, ProcessedOperation, Space
+from sync.services import HeldSpaces, held_spaces, write_held_records
+from sync.spaces import personal_space_id, visible_space_ids
 
 MAX_OPERATIONS = 100
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
@@ -115,7 +117,8 @@ def run_operations(user: User, operations: list[Any], context: dict[str, Any]) -
     if not op_ids:
         return [_unrecorded(p) for p in prepared]
     results: list[dict[str, Any]] = []
-    with held_sync_lock(user) as held:  # serialises with every other write of the user, including a replay
+    with held_spaces() as held:
+        held.lock([personal_space_id(user), *_named_spaces(user, prepared)])
         done: dict[UUID, dict[str, Any]] = dict(
             ProcessedOperation.objects.filter(user_id=user.pk, op_id__in=op_ids).values_list(
                 "op_id", "result"
@@ -134,6 +137,43 @@ def run_operations(user: User, operations: list[Any], context: dict[str, Any]) -
             results.append(dict(result))
         ProcessedOperation.objects.bulk_create(processed)
     return results
+
+
+def _named_spaces(user: User, prepared: list[_Prepared]) -> set[int]:
+    """The spaces the user sees that the operations name: where the entities they write are, and where the
+    lists and workspaces their data refers to are. An entity that moves there meanwhile is locked when
+    its operation reaches it (`owned_or_404`)."""
+    by_type: dict[str, set[UUID]] = {}
+    workspaces: set[UUID] = set()
+    for operation in prepared:
+        if operation.sync_type is None or operation.entity_id is None or operation.invalid is not None:
+            continue
+        by_type.setdefault(operation.sync_type.name, set()).add(operation.entity_id)
+        references = registry.references(operation.sync_type)
+        for name, value in operation.data.items():
+            reference = getattr(value, "pk", value)
+            if not isinstance(reference, UUID):
+                continue
+            if name == "workspace":
+                workspaces.add(reference)
+            elif name in references:
+                by_type.setdefault(references[name], set()).add(reference)
+    if not by_type and not workspaces:
+        return set()
+    visible = visible_space_ids(user)
+    found: set[int] = set()
+    for type_name, ids in by_type.items():
+        model = registry.require(type_name).model
+        found.update(
+            model.objects.filter(pk__in=ids, space_id__in=visible)
+            .values_list("space_id", flat=True)
+            .distinct()
+        )
+    if workspaces:
+        found.update(
+            Space.objects.filter(workspace_id__in=workspaces, pk__in=visible).values_list("pk", flat=True)
+        )
+    return found
 
 
 def _unrecorded(operation: _Prepared) -> dict[str, Any]:
@@ -182,7 +222,7 @@ def _invalid_result(op_id: str | None, error: InvalidOperation) -> dict[str, Any
     return {"op_id": op_id, "status": "invalid", "error": body}
 
 
-def _execute(user: User, held: HeldSyncLock, operation: _Prepared) -> dict[str, Any]:
+def _execute(user: User, held: HeldSpaces, operation: _Prepared) -> dict[str, Any]:
     """Runs the operation in a savepoint. A unique violation means a transaction the user's sync lock does
     not serialise (another user's create of the same client-chosen id, a card of the same day written
     meanwhile) committed the row after the service looked: the row is visible now, so the operation runs
@@ -240,6 +280,8 @@ def _execute_once(user: User, op_id: str, operation: _Prepared) -> dict[str, Any
         return _invalid_result(op_id, _invalid(error.code, str(error.detail), {"id": [str(error.detail)]}))
     except (Http404, drf.NotFound):
         return _invalid_result(op_id, _not_found())
+    except drf.PermissionDenied as error:
+        return _invalid_result(op_id, _invalid("permission_denied", str(error.detail)))
     except drf.ValidationError as error:
         return _invalid_result(
             op_id, _invalid("validation_error", "The operation has invalid fields.", _errors(error))
@@ -373,9 +415,12 @@ def _delete(
             raise
         # Already gone (the user's own tombstone says so) is applied; an id the user never had, or anyone
         # else's, is not found, the same for both so nothing is revealed.
-        write_held_records(user.pk)
+        write_held_records()
         gone = ChangeRecord.objects.filter(
-            user_id=user.pk, entity_type=sync_type.name, entity_id=entity_id, deleted=True
+            space_id__in=visible_space_ids(user),
+            entity_type=sync_type.name,
+            entity_id=entity_id,
+            deleted=True,
         ).exists()
         if not gone:
             raise

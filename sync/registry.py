@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework.serializers import BaseSerializer
 
 from core.models import OwnedModel
@@ -165,3 +165,54 @@ def on_delete(sync_type: str, hook: DeletionHook) -> None:
 
 def deletion_hooks(sync_type: str) -> list[DeletionHook]:
     return list(_deletion_hooks.get(sync_type, ()))
+
+
+# The membership table (the workspaces app's member model: `space`, `user`, `role`), which says which
+# workspace spaces a user sees (sync.spaces, the feed). Until an app registers it, users see only their
+# personal space.
+_membership: list[type[Model]] = []
+
+
+def set_membership(model: type[Model]) -> None:
+    _membership[:] = [model]
+
+
+def membership_model_or_none() -> type[Model] | None:
+    return _membership[0] if _membership else None
+
+
+def membership_model() -> type[Model]:
+    model = membership_model_or_none()
+    if model is None:
+        raise LookupError("no membership model is registered")
+    return model
+
+
+# Callbacks run inside the write transaction with the change records it wrote and the entities they name
+# ({(type, id): entity, None for a deletion}): the workspaces app writes its activity from them.
+ChangesHook = Callable[[list[Any], dict[tuple[str, UUID], Any]], None]
+_changes_hooks: list[ChangesHook] = []
+
+
+def on_changes(hook: ChangesHook) -> None:
+    if hook not in _changes_hooks:
+        _changes_hooks.append(hook)
+
+
+def changes_hooks() -> list[ChangesHook]:
+    return list(_changes_hooks)
+
+
+# More upkeep for `prune_sync`, from apps whose records have a retention of their own (a workspace's
+# activity): each gets the time the prune runs at.
+PruneStep = Callable[[Any], Any]
+_prune_steps: list[PruneStep] = []
+
+
+def on_prune(step: PruneStep) -> None:
+    if step not in _prune_steps:
+        _prune_steps.append(step)
+
+
+def prune_steps() -> list[PruneStep]:
+    return list(_prune_steps)

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from core.serializers import StrictSerializer
 from sync import registry
-from sync.feed import MAX_CURSOR
+from sync.cursors import MAX_LENGTH
 from sync.push import ACTIONS, MAX_OPERATIONS
 
 
@@ -39,12 +39,11 @@ class SyncOperationSerializer(StrictSerializer):
 
 
 class SyncPushSerializer(StrictSerializer):
-    cursor = serializers.IntegerField(
-        min_value=0,
-        max_value=MAX_CURSOR,
+    cursor = serializers.CharField(
+        max_length=MAX_LENGTH,
         required=False,
-        help_text="The last answer's cursor, for the changes pulled back; absent or 0: all. "
-        "A cursor the server never issued is 400, a pruned one 410.",
+        help_text="The last answer's cursor (opaque; an integer cursor of API 1.0 is accepted too), for the "
+        "changes pulled back; absent: all. A cursor the server never issued is 400, a pruned one 410.",
     )
     operations = serializers.ListField(
         child=SyncOperationSerializer(),

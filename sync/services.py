@@ -1,9 +1,11 @@
 """The versioned write path every service uses (docs/architecture.md, "The write path and the feed").
 
-A write opens `change_writer(user)`: one transaction that locks the user's sync-state row, so the user's
-writes are serialised; each saved or deleted entity takes the next change number, is stamped with it and
-gets a change record naming the fields it set. `check_base` is the merge-or-conflict decision of
-docs/api/versions.md, taken under that lock so two writers from the same base cannot both win on a field.
+A write opens `change_writer(actor)`: one transaction that locks the counter row of each space it writes
+(`SELECT ... FOR UPDATE`), several in one go in space-id order, so a space's writes are serialised and two
+writers can never deadlock; each saved, moved or deleted entity takes the next number of its space, is
+stamped with it and gets a change record naming the fields it set and the actor. `check_base` is the
+merge-or-conflict decision of docs/api/versions.md, taken under that lock so two writers from the same
+base cannot both win on a field.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Model, Subquery, Value
+from django.db.models import Case, F, Model, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -24,35 +26,24 @@ from core.problems import IdConflict, PreconditionFailed, VersionConflict
 from core.versioning import BaseVersion
 from sync import registry
 from sync.fields import model_values
-from sync.models import ChangeRecord, SyncState
+from sync.models import ChangeRecord, Space
+from sync.spaces import EDITOR, at_least, personal_space_id, require_role, visible_roles
 
 Entity = TypeVar("Entity", bound=OwnedModel)
-
-
-def lock_sync_state(user: User) -> SyncState:
-    """The user's sync-state row, locked until the surrounding transaction ends."""
-    held = _held_lock(user.pk)
-    if held is not None:
-        return held.state
-    state = SyncState.objects.select_for_update().filter(user_id=user.pk).first()
-    if state is None:
-        SyncState.objects.get_or_create(user_id=user.pk)
-        state = SyncState.objects.select_for_update().get(user_id=user.pk)
-    return state
-
-
-_HELD_ATTRIBUTE = "daymark_held_sync_lock"
 
 
 class PendingChange(NamedTuple):
     """A change record before it is written."""
 
+    space_id: int
     number: int
     entity_type: str
     entity_id: UUID
     version: int
     fields: list[str]
     deleted: bool
+    actor_id: UUID | None
+    target_space_id: int | None = None
 
 
 class EntityVersion(NamedTuple):
@@ -62,57 +53,109 @@ class EntityVersion(NamedTuple):
     version: int
 
 
-def _write_changes(user_id: UUID, changes: list[PendingChange]) -> None:
-    ChangeRecord.objects.bulk_create(ChangeRecord(user_id=user_id, **change._asdict()) for change in changes)
+def _write_changes(changes: list[PendingChange], entities: dict[tuple[str, UUID], Any]) -> None:
+    records = [ChangeRecord(**change._asdict()) for change in changes]
+    ChangeRecord.objects.bulk_create(records)
+    for hook in registry.changes_hooks():
+        hook(records, entities)
 
 
 class _Mark(NamedTuple):
-    """Where a held lock stood when a savepoint began: its counter, its records, how many were written."""
+    """Where held locks stood when a savepoint began: the counters, the records, how many were written."""
 
-    last_number: int
+    numbers: dict[int, int]
     records: int
     written: int
 
 
 @dataclass(frozen=True)
 class _Untouched:
-    """The innermost operation (`HeldSyncLock.atomic`) while nothing was written in it."""
+    """The innermost operation (`HeldSpaces.atomic`) while nothing was written in it."""
 
     block: Any  # its atomic block
     savepoint: str
     mark: _Mark
 
 
-class HeldSyncLock:
-    """The user's sync lock held by one transaction for many writes (a push): `change_writer` and
-    `lock_sync_state` inside it take numbers from this locked state instead of locking and reading the row
-    again, and the change records and the counter are written once, when `held_sync_lock` ends.
+class HeldSpaces:
+    """The space locks one transaction holds, and the numbers and change records it took.
 
-    A write inside it still runs in its own savepoint; when that savepoint rolls back, `atomic` and
-    `change_writer` give back the numbers and the records it took, so numbers stay gapless and in order.
+    Every `change_writer` in the transaction takes numbers from these locked rows instead of locking and
+    reading them again; the change records and the counters are written once, when the transaction's
+    outermost writer (or `held_spaces`, for a push) ends.
+
+    A write inside it runs in its own savepoint; when that savepoint rolls back, `atomic` and `write` give
+    back the numbers and the records it took (and forget the locks it took, which PostgreSQL releases with
+    the savepoint), so numbers stay gapless and in order.
     """
 
-    def __init__(self, user: User, state: SyncState, block: Any) -> None:
-        self.user_id = user.pk
-        self.state = state
-        self.first_number = state.last_change_number
-        self._block = block  # the atomic block of `held_sync_lock`: the lock is this state's while it runs
+    def __init__(self, block: Any) -> None:
+        self.states: dict[int, Space] = {}
+        self.first_numbers: dict[int, int] = {}
+        self._block = block  # the atomic block that holds the locks
         self._records: list[PendingChange] = []
+        self._entities: dict[tuple[str, UUID], Any] = {}
         self._written = 0  # how many of `_records` are in the database already
         self._untouched: _Untouched | None = None
+        self._visible: dict[UUID, dict[int, str]] = {}
+        self._roles: dict[tuple[UUID, int], str] = {}
 
-    def holds(self, user_id: UUID, connection: Any) -> bool:
-        return user_id == self.user_id and any(block is self._block for block in connection.atomic_blocks)
+    def visible(self, user: User) -> dict[int, str]:
+        """The spaces the user sees, with their roles, read once per transaction: for telling a 404, which
+        `require_role` confirms under the space's lock."""
+        if user.pk not in self._visible:
+            self._visible[user.pk] = visible_roles(user)
+        return self._visible[user.pk]
+
+    def require_role(self, user: User, space_id: int, role: str) -> None:
+        """`sync.spaces.require_role`, checked once per user and space while the space is locked (a
+        membership change locks the space too, so the answer holds until this transaction ends)."""
+        if space_id not in self.states:
+            self.lock([space_id])
+        key = (user.pk, space_id)
+        found = self._roles.get(key)
+        if found is None:
+            found = require_role(user, space_id, role)
+            self._roles[key] = found
+        elif not at_least(found, role):
+            require_role(user, space_id, role)
+
+    def holds(self, connection: Any) -> bool:
+        return any(block is self._block for block in connection.atomic_blocks)
+
+    def lock(self, space_ids: Iterable[int]) -> None:
+        """Locks the counters of the spaces not held yet, in id order, in one statement."""
+        wanted = sorted({space_id for space_id in space_ids if space_id not in self.states})
+        if not wanted:
+            return
+        locked = Space.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        for state in locked:
+            self.states[state.pk] = state
+            self.first_numbers[state.pk] = state.last_change_number
+
+    def take_number(self, space_id: int) -> int:
+        if space_id not in self.states:
+            self.lock([space_id])
+        state = self.states[space_id]
+        state.last_change_number += 1
+        return state.last_change_number
 
     def _mark(self) -> _Mark:
-        return _Mark(self.state.last_change_number, len(self._records), self._written)
+        numbers = {space_id: state.last_change_number for space_id, state in self.states.items()}
+        return _Mark(numbers, len(self._records), self._written)
 
     def _restore(self, mark: _Mark) -> None:
-        # The savepoint rolled back: its numbers are free again, its records never happened, and records
-        # written to the database inside it (by a `write_records` it triggered) are gone with it.
-        self.state.last_change_number = mark.last_number
+        # The savepoint rolled back: its numbers are free again, its records never happened, records
+        # written to the database inside it are gone with it, and so are the locks it took.
+        for space_id in list(self.states):
+            if space_id in mark.numbers:
+                self.states[space_id].last_change_number = mark.numbers[space_id]
+            else:
+                del self.states[space_id]
+                del self.first_numbers[space_id]
         del self._records[mark.records :]
         self._written = min(self._written, mark.written)
+        self._roles = {key: role for key, role in self._roles.items() if key[1] in self.states}
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -144,7 +187,7 @@ class HeldSyncLock:
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        """The savepoint of one `change_writer` block: its changes, all or nothing.
+        """The savepoint of one `change_writer` block nested in a held transaction: all or nothing.
 
         The first write directly inside an untouched operation (`atomic`) uses the operation's savepoint
         rather than opening one more (two statements fewer per operation): on failure it rolls back to it,
@@ -172,50 +215,64 @@ class HeldSyncLock:
                 self._untouched = untouched
             raise
 
-    def add(self, records: list[PendingChange]) -> None:
+    def add(self, records: list[PendingChange], entities: dict[tuple[str, UUID], Any]) -> None:
         self._records.extend(records)
+        self._entities.update(entities)
 
     def write_records(self) -> None:
         """Inserts the change records taken so far, for a reader of the change log inside the transaction."""
         pending = self._records[self._written :]
         if pending:
-            _write_changes(self.user_id, pending)
+            _write_changes(pending, self._entities)
             self._written = len(self._records)
 
     def finish(self) -> None:
         self.write_records()
-        if self.state.last_change_number != self.first_number:
-            SyncState.objects.filter(pk=self.state.pk).update(
-                last_change_number=self.state.last_change_number
-            )
+        for space_id, state in self.states.items():
+            if state.last_change_number != self.first_numbers[space_id]:
+                Space.objects.filter(pk=space_id).update(last_change_number=state.last_change_number)
 
 
-def _held_lock(user_id: UUID) -> HeldSyncLock | None:
+_HELD_ATTRIBUTE = "daymark_held_spaces"
+
+
+def _held() -> HeldSpaces | None:
     connection = transaction.get_connection()
-    held: HeldSyncLock | None = getattr(connection, _HELD_ATTRIBUTE, None)
-    return held if held is not None and held.holds(user_id, connection) else None
+    held: HeldSpaces | None = getattr(connection, _HELD_ATTRIBUTE, None)
+    return held if held is not None and held.holds(connection) else None
 
 
-def write_held_records(user_id: UUID) -> None:
-    """Makes the user's change log complete in the database before it is read, when a held lock defers
-    writing it."""
-    held = _held_lock(user_id)
+def write_held_records() -> None:
+    """Makes the change log complete in the database before it is read, when held locks defer writing it."""
+    held = _held()
     if held is not None:
         held.write_records()
 
 
+def lock_spaces(*space_ids: int) -> None:
+    """Locks these spaces' counters for the rest of the current write (in id order with each other)."""
+    held = _held()
+    if held is None:
+        raise RuntimeError("lock_spaces needs a change_writer or held_spaces block")
+    held.lock(space_ids)
+
+
 @contextmanager
-def held_sync_lock(user: User) -> Iterator[HeldSyncLock]:
-    """One transaction holding the user's sync lock for many writes, committed when the block ends.
+def held_spaces() -> Iterator[HeldSpaces]:
+    """One transaction holding space locks for many writes, committed when the block ends.
 
     The held state lives on the connection only while this block runs, and is used only inside this
     block's atomic block (`holds`), so it never reaches another transaction. Nested in a caller's
-    transaction, the lock is held until that one ends, as for any write.
+    transaction, the locks are held until that one ends, as for any write.
     """
+    existing = _held()
+    if existing is not None:
+        yield existing
+        return
     connection = transaction.get_connection()
     previous = getattr(connection, _HELD_ATTRIBUTE, None)
     with transaction.atomic():
-        held = HeldSyncLock(user, lock_sync_state(user), connection.atomic_blocks[-1])
+        held = HeldSpaces(connection.atomic_blocks[-1])
         setattr(connection, _HELD_ATTRIBUTE, held)
         try:
             yield held
@@ -225,95 +282,169 @@ def held_sync_lock(user: User) -> Iterator[HeldSyncLock]:
 
 
 class ChangeWriter:
-    """Takes change numbers for one transaction and records each change."""
+    """Takes change numbers for one write and records each change, with `user` as its actor."""
 
-    def __init__(self, user: User, state: SyncState, held: HeldSyncLock | None = None) -> None:
+    def __init__(self, user: User, held: HeldSpaces) -> None:
         self.user = user
-        self.state = state
         self.held = held
         self._records: list[PendingChange] = []
+        self._entities: dict[tuple[str, UUID], Any] = {}
         self.inserted: list[OwnedModel] = []
 
-    def _take_number(self) -> int:
-        self.state.last_change_number += 1
-        return self.state.last_change_number
+    def lock(self, *space_ids: int) -> None:
+        """Locks the counters of these spaces (in id order) before the write reads what it decides on."""
+        self.held.lock(space_ids)
+
+    @property
+    def personal_space_id(self) -> int:
+        return personal_space_id(self.user)
 
     def save(self, entity: OwnedModel, fields: Iterable[str] | None = None, *, created: bool = False) -> None:
         """Saves `entity` as a new version (1 when created), stamped and recorded with `fields`, by default
-        all its `sync_fields` (what a create sets, to a default at least)."""
+        all its `sync_fields` (what a create sets, to a default at least). A created entity without a space
+        goes to the actor's personal space, and without an owner is the actor's."""
         if fields is None:
             fields = entity.sync_fields
-        number = self._take_number()
+        if created:
+            if entity.space_id is None:
+                entity.space_id = self.personal_space_id
+            if entity.user_id is None:
+                entity.user = self.user
+        number = self.held.take_number(entity.space_id)
         entity.change_number = number
         if created:
             entity.version = 1
-            entity.user = self.user
             self.inserted.append(entity)
             entity.save(force_insert=True)
         else:
             entity.version += 1
             entity.save()
-        self._record(number, entity.sync_type, entity.pk, entity.version, sorted(set(fields)), deleted=False)
+        self._record(
+            entity.space_id, number, entity.sync_type, entity.pk, entity.version, sorted(set(fields))
+        )
+        self._entities[(entity.sync_type, entity.pk)] = entity
+
+    def move(self, entity: OwnedModel, to_space_id: int, fields: Iterable[str]) -> None:
+        """Moves `entity` to another space as a new version: its old space keeps a record that it left
+        (a tombstone for whoever cannot see the new space), the new one numbers its arrival. Lock both
+        spaces first (`lock`)."""
+        from_space_id = entity.space_id
+        if from_space_id != to_space_id:
+            number = self.held.take_number(from_space_id)
+            self._record(
+                from_space_id, number, entity.sync_type, entity.pk, entity.version + 1, [], target=to_space_id
+            )
+            entity.space_id = to_space_id
+        self.save(entity, fields)
+
+    def move_many(self, model: type[OwnedModel], ids: list[UUID], to_space_id: int) -> None:
+        """`move` for many entities of one type and one space (a list's items), in a fixed number of
+        statements. Each gets a new version that records the space change only."""
+        rows = list(
+            model._base_manager.filter(pk__in=ids)
+            .exclude(space_id=to_space_id)
+            .values_list("pk", "version", "space_id")
+        )
+        if not rows:
+            return
+        sync_type = model.sync_type
+        arrivals: dict[UUID, int] = {}
+        for entity_id, version, from_space_id in rows:
+            number = self.held.take_number(from_space_id)
+            self._record(from_space_id, number, sync_type, entity_id, version + 1, [], target=to_space_id)
+            arrivals[entity_id] = self.held.take_number(to_space_id)
+            self._record(to_space_id, arrivals[entity_id], sync_type, entity_id, version + 1, [])
+        first = min(arrivals.values())
+        # One UPDATE: each row's new number is the first plus its place in `arrivals` (taken in order).
+        order = {entity_id: number - first for entity_id, number in arrivals.items()}
+        model._base_manager.filter(pk__in=list(arrivals)).update(
+            space_id=to_space_id,
+            version=F("version") + 1,
+            change_number=Case(*[When(pk=pk, then=Value(first + offset)) for pk, offset in order.items()]),
+        )
 
     def delete(self, entity: OwnedModel) -> None:
-        self.record_deletions(entity.sync_type, [EntityVersion(entity.pk, entity.version)])
+        self.record_deletions(entity.sync_type, [EntityVersion(entity.pk, entity.version)], entity.space_id)
         entity.delete()
 
-    def record_deletions(self, sync_type: str, entities: Iterable[tuple[UUID, int]]) -> None:
-        """Tombstones for entities the caller deletes itself (for example by a cascade).
+    def record_deletions(
+        self, sync_type: str, entities: Iterable[tuple[UUID, int]], space_id: int | None = None
+    ) -> None:
+        """Tombstones for entities of one space that the caller deletes itself (for example by a cascade).
 
         Deletion hooks of `sync_type` (see `sync.registry.on_delete`) run first, so entities that refer to
         these are changed and recorded in the same transaction.
         """
         deleted = [EntityVersion(*entity) for entity in entities]
-        if deleted:
-            for hook in registry.deletion_hooks(sync_type):
-                hook(self, [entity.id for entity in deleted])
+        if not deleted:
+            return
+        space = self.personal_space_id if space_id is None else space_id
+        for hook in registry.deletion_hooks(sync_type):
+            hook(self, [entity.id for entity in deleted])
         for entity in deleted:
-            self._record(self._take_number(), sync_type, entity.id, entity.version, [], deleted=True)
+            number = self.held.take_number(space)
+            self._record(space, number, sync_type, entity.id, entity.version, [], deleted=True)
+            self._entities[(sync_type, entity.id)] = None
 
     def _record(
-        self, number: int, sync_type: str, entity_id: UUID, version: int, fields: list[str], *, deleted: bool
+        self,
+        space_id: int,
+        number: int,
+        sync_type: str,
+        entity_id: UUID,
+        version: int,
+        fields: list[str],
+        *,
+        deleted: bool = False,
+        target: int | None = None,
     ) -> None:
-        self._records.append(PendingChange(number, sync_type, entity_id, version, fields, deleted))
+        self._records.append(
+            PendingChange(
+                space_id, number, sync_type, entity_id, version, fields, deleted, self.user.pk, target
+            )
+        )
 
     def flush(self) -> None:
-        if not self._records:
-            return
-        if self.held is not None:
-            self.held.add(self._records)
+        if self._records:
+            self.held.add(self._records, self._entities)
             self._records = []
-            return
-        _write_changes(self.user.pk, self._records)
-        SyncState.objects.filter(pk=self.state.pk).update(last_change_number=self.state.last_change_number)
-        self._records = []
+            self._entities = {}
 
 
 @contextmanager
-def change_writer(user: User) -> Iterator[ChangeWriter]:
-    """One atomic write for `user`, holding the user's sync lock from the first statement to commit.
+def change_writer(user: User, *, personal: bool = True) -> Iterator[ChangeWriter]:
+    """One atomic write by `user`. With `personal` (the default) it locks the user's personal space first,
+    for a service that writes only there; a service that may write a workspace's space passes
+    `personal=False` and locks what it touches (`ChangeWriter.lock`, `owned_or_404`), so its locks are
+    taken in one order with any other space it needs.
 
-    Inside `held_sync_lock` for the same user it is a savepoint that takes numbers from the held state.
+    Inside another write's transaction (a push) it is a savepoint that takes numbers from the held locks.
     """
-    held = _held_lock(user.pk)
+    held = _held()
     if held is not None:
         with held.write():
-            held_writer = ChangeWriter(user, held.state, held)
-            yield held_writer
-            held_writer.flush()
-        return
-    writer: ChangeWriter | None = None
-    try:
-        with transaction.atomic():
-            writer = ChangeWriter(user, lock_sync_state(user))
+            writer = ChangeWriter(user, held)
+            if personal:
+                writer.lock(writer.personal_space_id)
             yield writer
             writer.flush()
+        return
+    new_writer: ChangeWriter | None = None
+    try:
+        with held_spaces() as new_held:
+            new_writer = ChangeWriter(user, new_held)
+            if personal:
+                new_writer.lock(new_writer.personal_space_id)
+            yield new_writer
+            new_writer.flush()
     except IntegrityError:
-        # Callers check client-chosen ids under the owner's lock, which does not serialise two different
-        # users: when another user's concurrent create took the id first, the answer is id_conflict.
-        if writer is not None and not transaction.get_connection().in_atomic_block:
-            for entity in writer.inserted:
-                if type(entity).objects.filter(pk=entity.pk).exclude(user_id=user.pk).exists():
+        # Callers check client-chosen ids under the space's lock, which does not serialise writers of other
+        # spaces: when another user's concurrent create took the id first, the answer is id_conflict.
+        if new_writer is not None and not transaction.get_connection().in_atomic_block:
+            roles = visible_roles(user)
+            for entity in new_writer.inserted:
+                found = type(entity).objects.filter(pk=entity.pk).values_list("space_id", flat=True).first()
+                if found is not None and found not in roles:
                     raise IdConflict() from None
         raise
 
@@ -324,14 +455,14 @@ def fields_changed_since(entity: OwnedModel, version: int) -> set[str] | None:
     Ids are chosen by clients: the same id may name an entity of another type, or one that was deleted
     and created again. Only this type's records after the id's last deletion are this entity's history.
     """
-    write_held_records(entity.user_id)
-    history = ChangeRecord.objects.filter(
-        user_id=entity.user_id, entity_type=entity.sync_type, entity_id=entity.pk
-    )
-    last_deletion = history.filter(deleted=True).order_by("-number").values("number")[:1]
+    write_held_records()
+    # An entity's history may span spaces (it moved): records are ordered by their insertion, which follows
+    # the entity's writes (each is made under the lock of the space the entity was in).
+    history = ChangeRecord.objects.filter(entity_type=entity.sync_type, entity_id=entity.pk)
+    last_deletion = history.filter(deleted=True).order_by("-id").values("id")[:1]
     rows = list(
         history.filter(
-            number__gt=Coalesce(Subquery(last_deletion), Value(0)), version__gt=version, deleted=False
+            id__gt=Coalesce(Subquery(last_deletion), Value(0)), version__gt=version, deleted=False
         ).values_list("version", "fields")
     )
     if {v for v, _ in rows} != set(range(version + 1, entity.version + 1)):
@@ -380,13 +511,27 @@ def check_delete_base(entity: OwnedModel, base: BaseVersion) -> None:
 # --- the shared steps of the services' writes ------------------------------------------------------------
 
 
-def owned_or_404(model: type[Entity], user: User, entity_id: UUID) -> Entity:
-    """One of the user's entities; anyone else's is a 404, like one that does not exist
-    (docs/architecture.md, convention 2)."""
-    entity = model.objects.for_user(user).filter(pk=entity_id).first()
-    if entity is None:
-        raise Http404
-    return entity
+def owned_or_404(model: type[Entity], user: User, entity_id: UUID, role: str = EDITOR) -> Entity:
+    """An entity the user may write with `role`, read under its space's lock (taken here when the write
+    holds no lock of that space yet); one they cannot see is a 404, like one that does not exist
+    (docs/architecture.md, convention 2), and one they see with a lower role a 403.
+
+    Call it inside `change_writer`. An entity that moves to another space between the first read and the
+    lock is read again under that space's lock too."""
+    held = _held()
+    if held is None:
+        raise RuntimeError("owned_or_404 reads for a write: call it inside change_writer")
+    entity = model.objects.filter(pk=entity_id).first()
+    for _attempt in range(3):
+        if entity is None or entity.space_id not in held.visible(user):
+            raise Http404
+        if entity.space_id in held.states:
+            # Read while its space is locked by this write: nothing else can change it or move it away.
+            held.require_role(user, entity.space_id, role)
+            return entity
+        held.lock([entity.space_id])
+        entity = model.objects.filter(pk=entity_id).first()
+    raise Http404
 
 
 def changed_values(entity: OwnedModel, data: dict[str, Any]) -> dict[str, Any]:
@@ -413,7 +558,7 @@ def create_once(
     if entity_id is not None:
         existing = model.objects.filter(pk=entity_id).first()
         if existing is not None:
-            if existing.user_id != writer.user.pk or changed_values(existing, data):
+            if existing.space_id not in writer.held.visible(writer.user) or changed_values(existing, data):
                 raise IdConflict()
             return existing, False
     entity = model(**_own_values(model, complete(data) if complete else data))

@@ -14,15 +14,16 @@ from core.pagination import MAX_LIMIT_PARAMETER
 from core.problems import validation_error
 from core.views import request_user
 from sync import feed, push
+from sync.cursors import MAX_LENGTH
 from sync.serializers import SyncPushSerializer
 
 _PUSH_FIELDS = frozenset({"cursor", "operations"})
 _FEED_PARAMETERS = [
     OpenApiParameter(
         "cursor",
-        {"type": "integer", "minimum": 0, "maximum": feed.MAX_CURSOR},
-        description="The last answer's cursor; absent, empty or 0: all. A cursor the server never issued "
-        "is 400.",
+        {"type": "string", "maxLength": MAX_LENGTH},
+        description="The last answer's cursor, sent back unchanged (opaque; an integer cursor of API 1.0 "
+        "is accepted too); absent or empty: all. A cursor the server never issued is 400.",
     ),
     OpenApiParameter(
         "limit",
@@ -64,10 +65,10 @@ class SyncView(APIView):
             raise validation_error({"operations": [f"At most {push.MAX_OPERATIONS} operations a request."]})
         cursor = feed.parse_cursor(body.get("cursor"))
         limit = feed.parse_feed_limit(request.query_params.get("limit"))
+        user = request_user(request)
         # Refuse an unusable cursor before anything runs, so the client is not left without its results.
-        feed.check_cursor(cursor, feed.position_of(request_user(request)))
+        feed.check_cursor(user, cursor)
 
         context: dict[str, Any] = {"request": request, "format": self.format_kwarg, "view": self}
-        user = request_user(request)
         results = push.run_operations(user, operations, context)
         return Response({"results": results, **feed.changes_since(user, cursor, limit)})

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
-
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from core.problems import validation_error
-from sync.services import lock_sync_state
+from sync.services import held_spaces, lock_spaces
+from sync.spaces import personal_space_id
 
 logger = logging.getLogger("daymark.accounts")
 
@@ -26,9 +25,9 @@ def account_delete(*, user: User, password: str) -> None:
     if not password or not user.check_password(password):
         raise validation_error({"password": ["Wrong password."]})
     user_id = str(user.pk)
-    with transaction.atomic():
+    with held_spaces():
         # Waits for the user's writes in flight, so none commits into a half-deleted account.
-        lock_sync_state(user)
+        lock_spaces(personal_space_id(user))
         # Recorded before the delete, with the email: the event outlives the account (user becomes null).
         audit_record(event=Event.ACCOUNT_DELETED, user=user, target_type="user", target_id=user_id)
         user.delete()

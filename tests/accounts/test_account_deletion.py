@@ -39,7 +39,7 @@ def _owned_rows(user_id: Any) -> dict[str, int]:
 
 
 def _user_tables_cover_everything_they_should(counts: dict[str, int]) -> None:
-    for expected in ("sync.SyncState.user", "sync.ChangeRecord.user", "accounts.Profile.user"):
+    for expected in ("sync.Space.user", "accounts.Profile.user"):
         assert expected in counts
     assert "lists.List.user" in counts
     assert "lists.Item.user" in counts

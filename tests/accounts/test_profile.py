@@ -47,7 +47,7 @@ def test_it_changes_the_user_row_and_bumps_the_profile_version(user_client: APIC
     assert response.json()["version"] == 2
     user.refresh_from_db()
     assert (user.display_name, user.timezone) == ("Ann", "Pacific/Auckland")
-    record = ChangeRecord.objects.filter(user=user, entity_type="profile").latest("number")
+    record = ChangeRecord.objects.filter(space__user=user, entity_type="profile").latest("number")
     assert record.version == 2
     assert record.fields == ["display_name", "timezone"]
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.models import IdempotencyKey
 from lists.models import List
-from sync.models import SyncState
+from sync.models import Space
 from tests.sync.helpers import SYNC_URL, make_list, op
 
 LISTS_URL = "/api/v1/lists"
@@ -161,7 +161,7 @@ def test_a_duplicate_while_the_first_is_running_is_a_409(user: Any, user_client:
         # The first request's write waits on this lock, so it stays in flight until the test releases it.
         try:
             with transaction.atomic():
-                SyncState.objects.select_for_update().get(user=user)
+                Space.objects.select_for_update().get(user=user)
                 locked.set()
                 release.wait(10)
         finally:

@@ -65,8 +65,8 @@ def test_problem_errors_are_documented_as_flat_lists_of_messages(schema: dict[st
     assert errors["additionalProperties"] == {"type": "array", "items": {"type": "string"}}
 
 
-def test_the_sync_parameters_document_their_lower_bounds(schema: dict[str, Any]) -> None:
-    assert parameter(schema, "sync", "get", "cursor")["schema"]["minimum"] == 0
+def test_the_sync_parameters_document_their_bounds(schema: dict[str, Any]) -> None:
+    assert parameter(schema, "sync", "get", "cursor")["schema"] == {"type": "string", "maxLength": 4096}
     assert parameter(schema, "sync", "get", "limit")["schema"]["minimum"] == 1
 
 

@@ -12,7 +12,7 @@ from accounts.models import Profile, User
 from devdata.management.commands.seed_load import HEAVY_EMAIL, SYNC_EMAIL
 from focus.models import FocusCard
 from lists.models import Item, List
-from sync.models import ChangeRecord, SyncState
+from sync.models import ChangeRecord, Space
 from tests.conftest import client_for
 from tests.sync.helpers import pull_all
 
@@ -39,19 +39,19 @@ def test_it_seeds_the_heavy_the_sync_and_the_light_users(seeded: None) -> None:
     assert Item.objects.filter(user=heavy, status="done").count() == 400
     assert FocusCard.objects.filter(user=heavy).count() == 365
     assert Item.objects.filter(user__email=SYNC_EMAIL).count() == 100
-    assert Profile.objects.count() == SyncState.objects.count() == User.objects.count()
+    assert Profile.objects.count() == Space.objects.count() == User.objects.count()
 
 
 def test_every_entity_has_its_own_change_number_and_record(seeded: None) -> None:
     for user in User.objects.all():
-        state = SyncState.objects.get(user=user)
+        state = Space.objects.get(user=user)
         numbers = [
             number
             for model in (Profile, List, Item, FocusCard)
             for number in model.objects.filter(user=user).values_list("change_number", flat=True)
         ]
         assert len(numbers) == len(set(numbers))
-        records = ChangeRecord.objects.filter(user=user).aggregate(n=Count("id"), top=Max("number"))
+        records = ChangeRecord.objects.filter(space__user=user).aggregate(n=Count("id"), top=Max("number"))
         assert state.last_change_number == records["top"] == max(numbers)
     assert not Item.objects.filter(version__lt=1).exists()
 
@@ -71,7 +71,7 @@ def test_the_seeded_data_works_through_the_api(seeded: None) -> None:
     merged = client.patch(f"/api/v1/items/{item['id']}", {"priority": 5 - item["priority"], "version": 1})
     assert merged.status_code == 200, merged.content
     # ... and an incremental sync from just before sees both writes.
-    head = SyncState.objects.get(user=heavy).last_change_number
+    head = Space.objects.get(user=heavy).last_change_number
     answer = client.get(f"/api/v1/sync?cursor={head - 2}").json()
     assert [c["id"] for c in answer["changes"]] == [item["id"]]
 

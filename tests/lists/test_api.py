@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from lists.models import Item, List
 from sync.models import ChangeRecord
+from sync.spaces import personal_space_id
 from tests.factories import ItemFactory, ListFactory
 
 pytestmark = pytest.mark.django_db
@@ -309,7 +310,7 @@ class TestDelete:
         response = user_client.delete(f"/api/v1/lists/{a_list.pk}", HTTP_IF_MATCH='"1"')
         assert response.status_code == 204
         assert not Item.objects.filter(pk__in=[i.pk for i in items]).exists()
-        tombstones = ChangeRecord.objects.filter(user=user, deleted=True)
+        tombstones = ChangeRecord.objects.filter(space__user=user, deleted=True)
         assert {(t.entity_type, t.entity_id) for t in tombstones} == {("list", a_list.pk)} | {
             ("item", i.pk) for i in items
         }
@@ -471,7 +472,7 @@ class TestPagination:
     def test_a_limit_over_200_is_clamped(self, user_client: APIClient, user: User) -> None:
         a_list = ListFactory.create(user=user)
         Item.objects.bulk_create(
-            [Item(user=user, list=a_list, title=f"t{n}", position=n) for n in range(205)]
+            [Item(user=user, space=a_list.space, list=a_list, title=f"t{n}", position=n) for n in range(205)]
         )
         page = user_client.get("/api/v1/items?limit=1000").json()
         assert len(page["results"]) == 200
@@ -486,7 +487,7 @@ class TestQueryCounts:
     ) -> None:
         a_list = ListFactory.create(user=user)
         Item.objects.bulk_create(
-            [Item(user=user, list=a_list, title=f"t{n}", position=n) for n in range(size)]
+            [Item(user=user, space=a_list.space, list=a_list, title=f"t{n}", position=n) for n in range(size)]
         )
         # 1: the authenticated user (JWT), 2: the page of items.
         with django_assert_num_queries(2):
@@ -497,8 +498,12 @@ class TestQueryCounts:
     def test_the_lists_page_with_open_counts_costs_the_same_whatever_its_size(
         self, user_client: APIClient, user: User, size: int, django_assert_num_queries: Any
     ) -> None:
-        lists = List.objects.bulk_create([List(user=user, name=f"l{n}", position=n) for n in range(size)])
-        Item.objects.bulk_create([Item(user=user, list=a_list, title="t") for a_list in lists])
+        lists = List.objects.bulk_create(
+            [List(user=user, space_id=personal_space_id(user), name=f"l{n}", position=n) for n in range(size)]
+        )
+        Item.objects.bulk_create(
+            [Item(user=user, space=a_list.space, list=a_list, title="t") for a_list in lists]
+        )
         # 1: the authenticated user (JWT), 2: the page of lists with open_count aggregated.
         with django_assert_num_queries(2):
             response = user_client.get(f"/api/v1/lists?limit={size}")

@@ -92,7 +92,9 @@ class TestRoundTrip:
     ) -> None:
         document = exported(user_client)
         import_(client_for(other_user), document)
-        recorded = set(ChangeRecord.objects.filter(user=other_user).values_list("entity_type", flat=True))
+        recorded = set(
+            ChangeRecord.objects.filter(space__user=other_user).values_list("entity_type", flat=True)
+        )
         assert {"list", "item"} <= recorded
 
 
@@ -164,7 +166,7 @@ class TestModes:
         assert list(List.objects.filter(user=filled).values_list("name", flat=True)) == ["Fresh"]
         assert not Item.objects.filter(user=filled).exists()
         tombstones = set(
-            ChangeRecord.objects.filter(user=filled, deleted=True).values_list("entity_id", flat=True)
+            ChangeRecord.objects.filter(space__user=filled, deleted=True).values_list("entity_id", flat=True)
         )
         assert old_ids <= tombstones
 

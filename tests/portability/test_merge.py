@@ -52,7 +52,7 @@ def versions(user: User) -> dict[str, int]:
 
 def test_merging_ones_own_export_succeeds_and_changes_nothing(user_client: APIClient, own_data: User) -> None:
     document = exported(user_client)
-    before, changes = versions(own_data), ChangeRecord.objects.filter(user=own_data).count()
+    before, changes = versions(own_data), ChangeRecord.objects.filter(space__user=own_data).count()
 
     response = merge(user_client, document)
 
@@ -64,7 +64,7 @@ def test_merging_ones_own_export_succeeds_and_changes_nothing(user_client: APICl
         "replaced_ids": {},
     }
     assert versions(own_data) == before
-    assert ChangeRecord.objects.filter(user=own_data).count() == changes
+    assert ChangeRecord.objects.filter(space__user=own_data).count() == changes
     again = exported(user_client)
     assert {k: v for k, v in again.items() if k != "exported_at"} == {
         k: v for k, v in document.items() if k != "exported_at"

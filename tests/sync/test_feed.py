@@ -10,8 +10,8 @@ from accounts.models import Profile
 from core.versioning import BaseVersion
 from lists.services import item_delete, item_update, list_delete
 from sync import registry
-from sync.models import SyncState
-from tests.sync.helpers import SYNC_URL, apply_changes, make_item, make_list, pull, pull_all
+from sync.models import Space
+from tests.sync.helpers import SYNC_URL, apply_changes, make_item, make_list, position, pull, pull_all
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_a_full_sync_returns_every_entity_once_in_change_order(user: Any, user_c
     assert edited["version"] == 2
     assert edited["data"]["title"] == "edited"
     assert answer["has_more"] is False
-    assert answer["cursor"] == SyncState.objects.get(user=user).last_change_number
+    assert position(user, answer["cursor"]) == Space.objects.get(user=user).last_change_number
 
 
 def test_data_holds_the_entitys_own_fields_without_derived_values(user: Any, user_client: Any) -> None:
@@ -128,7 +128,7 @@ def test_paging_with_limit_visits_every_change_once(user: Any, user_client: Any)
 
     assert len(changes) == 13  # the profile, 3 lists, 9 items
     assert len({c["id"] for c in changes}) == 13
-    assert cursor == SyncState.objects.get(user=user).last_change_number
+    assert position(user, cursor) == Space.objects.get(user=user).last_change_number
 
 
 def test_paging_an_incremental_sync_keeps_deletions_in_order(user: Any, user_client: Any) -> None:
@@ -171,7 +171,7 @@ def test_a_garbage_cursor_is_a_400(user_client: Any, cursor: str) -> None:
 
 def test_a_cursor_from_the_future_is_a_400(user: Any, user_client: Any) -> None:
     make_list(user=user)
-    head = pull(user_client)["cursor"]
+    head = position(user, pull(user_client)["cursor"])
 
     response = user_client.get(SYNC_URL, {"cursor": head + 1})
 
@@ -182,7 +182,7 @@ def test_a_cursor_from_the_future_is_a_400(user: Any, user_client: Any) -> None:
 def test_a_cursor_older_than_what_was_pruned_is_a_410(user: Any, user_client: Any) -> None:
     for _ in range(3):
         make_list(user=user)
-    SyncState.objects.filter(user=user).update(pruned_through=2)
+    Space.objects.filter(user=user).update(pruned_through=2)
 
     expired = user_client.get(SYNC_URL, {"cursor": 1})
     at_the_watermark = user_client.get(SYNC_URL, {"cursor": 2})
@@ -195,15 +195,17 @@ def test_a_cursor_older_than_what_was_pruned_is_a_410(user: Any, user_client: An
 def test_a_full_sync_after_a_prune_never_pages_into_an_expired_cursor(user: Any, user_client: Any) -> None:
     for _ in range(6):
         make_list(user=user)
-    head = SyncState.objects.get(user=user).last_change_number
-    SyncState.objects.filter(user=user).update(pruned_through=head - 2)
+    head = Space.objects.get(user=user).last_change_number
+    Space.objects.filter(user=user).update(pruned_through=head - 2)
 
     first = pull(user_client, limit=2)
     cursor, changes = pull_all(user_client, limit=2)
 
-    assert first["cursor"] >= head - 2  # everything up to the watermark came in the first page
+    assert (
+        position(user, first["cursor"]) >= head - 2
+    )  # everything up to the watermark came in the first page
     assert len(changes) == 7  # the profile and 6 lists
-    assert cursor == head
+    assert position(user, cursor) == head
 
 
 def test_another_users_changes_never_appear(user: Any, user_client: Any, other_user: Any) -> None:

@@ -61,7 +61,7 @@ def test_the_feed_data_of_every_type_equals_its_to_data(user: Any) -> None:
     expected_types = {sync_type.name for sync_type in registry.all_types()}
     assert {"profile", "list", "item", "focus_card", "anti_todo"} <= expected_types
 
-    changes = feed.changes_since(user, 0, feed.MAX_LIMIT)["changes"]
+    changes = feed.changes_since(user, feed.parse_cursor(None), feed.MAX_LIMIT)["changes"]
 
     assert {change["type"] for change in changes} == expected_types  # every type is covered
     for change in changes:
@@ -89,7 +89,7 @@ def test_a_cards_items_come_in_their_order(user: Any) -> None:
     first, second, third = (ItemFactory.create(list=a_list) for _ in range(3))
     card = FocusCardFactory.create(user=user, items=[third, first, second])
 
-    changes = feed.changes_since(user, 0, feed.MAX_LIMIT)["changes"]
+    changes = feed.changes_since(user, feed.parse_cursor(None), feed.MAX_LIMIT)["changes"]
 
     data = next(c["data"] for c in changes if c["type"] == "focus_card")
     assert data["items"] == [str(third.pk), str(first.pk), str(second.pk)]

@@ -15,8 +15,8 @@ from accounts.models import Profile
 from core.models import IdempotencyKey
 from core.versioning import BaseVersion
 from lists.services import item_delete, item_update
-from sync.models import ChangeRecord, ProcessedOperation, SyncState
-from tests.sync.helpers import SYNC_URL, make_item, make_list, op, pull, pull_all, push
+from sync.models import ChangeRecord, ProcessedOperation, Space
+from tests.sync.helpers import SYNC_URL, make_item, make_list, op, position, pull, pull_all, push
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_it_removes_old_change_records_in_batches_and_keeps_recent_ones(
     lst = make_list(user=user)
     old_items = [make_item(list=lst) for _ in range(3)]
     item_delete(user=user, item_id=old_items[0].pk, base=BaseVersion(1))
-    old_cursor = pull(user_client)["cursor"]
+    old_cursor = position(user, pull(user_client)["cursor"])
     _age(ChangeRecord.objects.all(), settings.SYNC_RETENTION_DAYS + 1)
     recent = make_item(list=lst)
     old_count = ChangeRecord.objects.filter(number__lte=old_cursor).count()
@@ -46,8 +46,8 @@ def test_it_removes_old_change_records_in_batches_and_keeps_recent_ones(
 
     assert not ChangeRecord.objects.filter(number__lte=old_cursor).exists()
     assert ChangeRecord.objects.filter(entity_id=recent.pk).exists()
-    assert SyncState.objects.get(user=user).pruned_through == old_cursor
-    assert f"Removed {old_count} change records (1 tombstones) of 1 users" in output
+    assert Space.objects.get(user=user).pruned_through == old_cursor
+    assert f"Removed {old_count} change records (1 tombstones) of 1 spaces" in output
     assert output.count("removed 2 change records") == old_count // 2
 
 
@@ -80,7 +80,7 @@ def test_records_inside_the_retention_window_are_kept(user: Any, user_client: An
     output = _prune()
 
     assert ChangeRecord.objects.count() == before
-    assert SyncState.objects.get(user=user).pruned_through == 0
+    assert Space.objects.get(user=user).pruned_through == 0
     assert "Removed 0 change records" in output
 
 
@@ -122,13 +122,13 @@ def test_another_users_records_keep_their_own_watermark(
     user: Any, other_user: Any, other_client: Any, settings: Any
 ) -> None:
     make_list(user=user)
-    _age(ChangeRecord.objects.filter(user=user), settings.SYNC_RETENTION_DAYS + 1)
+    _age(ChangeRecord.objects.filter(space__user=user), settings.SYNC_RETENTION_DAYS + 1)
     make_list(user=other_user)
 
     _prune()
 
-    assert SyncState.objects.get(user=user).pruned_through > 0
-    assert SyncState.objects.get(user=other_user).pruned_through == 0
+    assert Space.objects.get(user=user).pruned_through > 0
+    assert Space.objects.get(user=other_user).pruned_through == 0
     assert other_client.get(SYNC_URL, {"cursor": 1}).status_code == 200
 
 

@@ -11,8 +11,8 @@ from accounts.models import Profile
 from core.versioning import BaseVersion
 from lists.models import Item, List
 from lists.services import item_delete, item_update
-from sync.models import ChangeRecord, ProcessedOperation, SyncState
-from tests.sync.helpers import SYNC_URL, make_item, make_list, op, pull, push
+from sync.models import ChangeRecord, ProcessedOperation, Space
+from tests.sync.helpers import SYNC_URL, make_item, make_list, op, position, pull, push
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_the_answer_also_pulls_changes_since_the_cursor(user: Any, user_client: 
     answer = push(user_client, [op("create", "list", new_id, name="New")], cursor=cursor).json()
 
     assert [c["id"] for c in answer["changes"]] == [str(new_id)]
-    assert answer["cursor"] == SyncState.objects.get(user=user).last_change_number
+    assert position(user, answer["cursor"]) == Space.objects.get(user=user).last_change_number
     assert answer["has_more"] is False
     full = push(user_client, []).json()
     profile = str(Profile.objects.get(user=user).pk)
@@ -257,14 +257,14 @@ def test_replaying_a_batch_changes_nothing_and_returns_the_first_results(user: A
         op("delete", "list", uuid.uuid4(), 1),
     ]
     first = _results(push(user_client, batch))
-    head = SyncState.objects.get(user=user).last_change_number
+    head = Space.objects.get(user=user).last_change_number
     records = ChangeRecord.objects.count()
 
     replay = _results(push(user_client, batch))
 
     assert replay == first
     assert [r["status"] for r in first] == ["applied", "applied", "conflict", "invalid"]
-    assert SyncState.objects.get(user=user).last_change_number == head
+    assert Space.objects.get(user=user).last_change_number == head
     assert ChangeRecord.objects.count() == records
     assert List.objects.filter(user=user).count() == 2
     assert Item.objects.get(pk=item.pk).version == 2
@@ -332,7 +332,7 @@ def test_a_malformed_body_is_a_400(user_client: Any, body: Any) -> None:
 def test_an_expired_cursor_is_refused_before_any_operation_runs(user: Any, user_client: Any) -> None:
     for _ in range(3):
         make_list(user=user)
-    SyncState.objects.filter(user=user).update(pruned_through=3)
+    Space.objects.filter(user=user).update(pruned_through=3)
 
     response = push(user_client, [op("create", "list", uuid.uuid4(), name="x")], cursor=1)
 

@@ -1,4 +1,4 @@
-"""A push is one transaction holding the user's sync lock once, with a savepoint per operation: what that
+"""A push is one transaction holding its space locks once, with a savepoint per operation: what that
 must not change (each operation atomic on its own, change numbers gapless and in order, the change log
 complete for whoever reads it inside the push) and what it buys (a fixed number of queries per operation).
 """
@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from lists.models import Item, List
 from sync import push as sync_push
-from sync.models import ChangeRecord, SyncState
-from sync.services import change_writer, held_sync_lock, lock_sync_state, write_held_records
+from sync.models import ChangeRecord, Space
+from sync.services import change_writer, held_spaces, write_held_records
+from sync.spaces import personal_space_id
 from tests.sync.helpers import make_list, op, push
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +28,13 @@ def _results(response: Any) -> list[dict[str, Any]]:
 
 
 def _numbers(user: Any) -> list[int]:
-    return list(ChangeRecord.objects.filter(user=user).order_by("number").values_list("number", flat=True))
+    return list(
+        ChangeRecord.objects.filter(space__user=user).order_by("number").values_list("number", flat=True)
+    )
 
 
 def _head(user: Any) -> int:
-    return int(SyncState.objects.get(user=user).last_change_number)
+    return int(Space.objects.get(user=user).last_change_number)
 
 
 def _creates_and_updates(list_id: Any, pairs: int) -> list[dict[str, Any]]:
@@ -51,8 +54,10 @@ def test_a_push_costs_a_fixed_number_of_queries_per_operation(user: Any, pairs: 
 
     assert {r["status"] for r in results} == {"applied"}
     # Once per push: the transaction (a savepoint in this test's transaction) and its release, the
-    # locked sync state, the op_ids already processed, the change records, the counter, the results.
-    once = 7
+    # spaces its operations name (one query per type named: items, and the list they refer to), the
+    # locked spaces, the op_ids already processed, the spaces the user sees, the user's role in the list's
+    # space, the change records, the counter, the results.
+    once = 11
     # Per item create: the operation's savepoint (the service's write uses it, see HeldSyncLock.write),
     # the list it refers to, an existing item with its id, the insert, the release.
     create = 5
@@ -134,14 +139,14 @@ def _failing_operation(user: Any, held: Any, *, write: bool) -> None:
             with change_writer(user) as writer:
                 writer.save(List(name="rolled back"), ["name"], created=True)
         else:
-            write_held_records(user.pk)
+            write_held_records()
         raise RuntimeError("the operation fails")
 
 
 def test_a_write_that_fails_inside_a_held_lock_gives_its_numbers_back(user: Any) -> None:
     head = _head(user)
 
-    with held_sync_lock(user) as held:
+    with held_spaces() as held:
         with change_writer(user) as writer:
             writer.save(List(name="kept"), ["name"], created=True)
         with pytest.raises(RuntimeError):
@@ -157,7 +162,7 @@ def test_a_write_that_fails_inside_a_held_lock_gives_its_numbers_back(user: Any)
 def test_records_written_inside_a_savepoint_that_rolls_back_are_written_again(user: Any) -> None:
     head = _head(user)
 
-    with held_sync_lock(user) as held:
+    with held_spaces() as held:
         with change_writer(user) as writer:
             writer.save(List(name="kept"), ["name"], created=True)
         with pytest.raises(RuntimeError):
@@ -168,10 +173,14 @@ def test_records_written_inside_a_savepoint_that_rolls_back_are_written_again(us
 
 
 def test_the_held_state_is_used_only_inside_its_block(user: Any, other_user: Any) -> None:
-    with held_sync_lock(user) as held:
-        assert lock_sync_state(user) is held.state
-        assert lock_sync_state(other_user) is not held.state
-    assert lock_sync_state(user) is not held.state
+    with held_spaces() as held:
+        with change_writer(user) as writer:
+            writer.save(List(name="inside"), ["name"], created=True)
+        assert personal_space_id(user) in held.states
+        assert personal_space_id(other_user) not in held.states
+    with held_spaces() as later:
+        assert later is not held
+        assert later.states == {}
 
     head = _head(user)
     with change_writer(user) as writer:
@@ -189,11 +198,11 @@ def _failing_write(user: Any) -> None:
 def test_an_operation_goes_on_after_its_first_write_failed(user: Any) -> None:
     head = _head(user)
 
-    with held_sync_lock(user) as held:
+    with held_spaces() as held:
         with change_writer(user) as writer:
             writer.save(List(name="earlier operation"), ["name"], created=True)
         with held.atomic():
-            write_held_records(user.pk)  # a reader of the change log before the operation's first write
+            write_held_records()  # a reader of the change log before the operation's first write
             with pytest.raises(RuntimeError):
                 _failing_write(user)
             with change_writer(user) as writer:

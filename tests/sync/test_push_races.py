@@ -1,6 +1,6 @@
-"""On PostgreSQL: a push whose write loses a race the user's sync lock does not serialise (another user's
-create of the same client-chosen id, a card of the same day committed meanwhile) answers a result for that
-operation, never a 500, and runs the operations after it."""
+"""On PostgreSQL: a push whose write meets a race (another user's create of the same client-chosen id, which
+no space lock serialises; a card of the same day committed just before the push took the space's lock)
+answers a result for that operation, never a 500, and runs the operations after it."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from focus.models import FocusCard
 from lists.models import List
+from sync.services import held_spaces, lock_spaces
+from sync.spaces import personal_space
 from tests.conftest import RACES, client_for
 from tests.sync.helpers import op, push
 
@@ -29,7 +31,7 @@ def _push_while_a_row_commits_late(user_client: Any, insert: Any, operations: li
 
     def hold() -> None:
         try:
-            with transaction.atomic():
+            with held_spaces():
                 insert()
                 inserted.set()
                 release.wait(10)
@@ -68,7 +70,9 @@ def test_another_users_concurrent_create_of_the_same_id_is_an_id_conflict_and_la
     taken, later = uuid.uuid4(), uuid.uuid4()
 
     def insert() -> None:
-        List.objects.create(id=taken, user=other_user, name="theirs", change_number=1)
+        List.objects.create(
+            id=taken, user=other_user, space=personal_space(other_user), name="theirs", change_number=1
+        )
 
     response = _push_while_a_row_commits_late(
         client_for(user),
@@ -90,7 +94,9 @@ def test_a_card_of_the_same_day_committed_meanwhile_answers_by_the_focus_rules(u
     theirs, mine, later = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
     def insert() -> None:
-        FocusCard.objects.create(id=theirs, user=user, date=day, change_number=1)
+        # A writer of the user's personal space takes its lock first, as every write does.
+        lock_spaces(personal_space(user).pk)
+        FocusCard.objects.create(id=theirs, user=user, space=personal_space(user), date=day, change_number=1)
 
     response = _push_while_a_row_commits_late(
         client_for(user),
@@ -112,7 +118,8 @@ def test_a_card_with_the_same_id_and_content_committed_meanwhile_is_applied(user
     card_id = uuid.uuid4()
 
     def insert() -> None:
-        FocusCard.objects.create(id=card_id, user=user, date=day, change_number=1)
+        lock_spaces(personal_space(user).pk)
+        FocusCard.objects.create(id=card_id, user=user, space=personal_space(user), date=day, change_number=1)
 
     response = _push_while_a_row_commits_late(
         client_for(user), insert, [op("create", "focus_card", card_id, date=str(day))]
@@ -120,7 +127,7 @@ def test_a_card_with_the_same_id_and_content_committed_meanwhile_is_applied(user
 
     assert response.status_code == 200, response.content
     [result] = response.json()["results"]
-    assert result["status"] == "applied"
+    assert result["status"] == "applied", result
     assert result["entity"]["id"] == str(card_id)
 
 

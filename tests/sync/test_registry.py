@@ -108,7 +108,11 @@ def test_a_create_records_every_field_of_the_list(user: Any) -> None:
     AntiTodoEntryFactory.create(user=user)
 
     for sync_type in registry.all_types():
-        first = ChangeRecord.objects.filter(user=user, entity_type=sync_type.name).order_by("number").first()
+        first = (
+            ChangeRecord.objects.filter(space__user=user, entity_type=sync_type.name)
+            .order_by("number")
+            .first()
+        )
         assert first is not None, sync_type.name
         assert first.fields == sorted(sync_type.model.sync_fields), sync_type.name
 

@@ -7,7 +7,7 @@ items each.
 
 Rows are written with PostgreSQL's COPY (plain multi-row inserts on SQLite), not through the services, but
 they are what the services would have written: every entity has version 1 and its own change number (in
-the order of its `updated_at`), each user's `SyncState` counter is the last of them, and every entity has
+the order of its `updated_at`), each user's personal space's counter is the last of them, and every entity has
 its change record (the fields it set), so incremental sync, merges and the feed behave exactly as on data
 made through the API. Every user has a profile and a sync state. Ids and choices come from `--seed`; times
 are relative to now, so "the last 365 days" is always the year of history.
@@ -33,7 +33,7 @@ from accounts.models import Profile, User, default_onboarding, default_preferenc
 from antitodo.models import AntiTodoEntry
 from focus.models import FocusCard, FocusCardItem
 from lists.models import Item, List
-from sync.models import ChangeRecord, SyncState
+from sync.models import ChangeRecord, Space
 
 DOMAIN = "load.daymark.invalid"
 HEAVY_EMAIL = f"heavy@{DOMAIN}"
@@ -198,13 +198,19 @@ class Seeder:
 
     # --- change numbers and records ----------------------------------------------------------------------
     def number_changes(self) -> None:
-        for user_id, entities in self.entities.items():
+        # Each user's personal space, with ids taken after the highest in use (the sequence follows, see
+        # `write`): the entities are written with their space in one pass.
+        next_space = (Space.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+        for offset, (user_id, entities) in enumerate(self.entities.items()):
+            space_id = next_space + offset
             entities.sort(key=lambda row: row[0])
             for number, (updated, entity, fields) in enumerate(entities, start=1):
                 entity.change_number = number
+                entity.space_id = space_id
                 self.add(
                     ChangeRecord(
-                        user_id=user_id,
+                        space_id=space_id,
+                        actor_id=user_id,
                         number=number,
                         entity_type=entity.sync_type,
                         entity_id=entity.pk,
@@ -214,15 +220,29 @@ class Seeder:
                         created_at=updated,
                     )
                 )
-            self.add(SyncState(user_id=user_id, last_change_number=len(entities), pruned_through=0))
+            self.add(
+                Space(
+                    id=space_id,
+                    user_id=user_id,
+                    last_change_number=len(entities),
+                    pruned_through=0,
+                    created_at=self.now,
+                )
+            )
 
     def write(self) -> dict[str, int]:
-        order = [User, Profile, SyncState, List, Item, FocusCard, FocusCardItem, AntiTodoEntry, ChangeRecord]
+        order = [User, Space, Profile, List, Item, FocusCard, FocusCardItem, AntiTodoEntry, ChangeRecord]
         counts = {}
         for model in order:
             rows = self.rows.get(model, [])
             insert_rows(model, rows)
             counts[model._meta.label] = len(rows)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence('sync_space', 'id'),"
+                    " (SELECT max(id) FROM sync_space))"
+                )
         return counts
 
 
@@ -277,13 +297,15 @@ def delete_seeded_users() -> int:
     from core.models import IdempotencyKey
     from sync.models import ProcessedOperation
 
-    owned_models: list[type[models.Model]] = [AntiTodoEntry, FocusCard, Item, List, Profile, ChangeRecord]
-    owned_models += [SyncState, ProcessedOperation, IdempotencyKey, ApiKey]
+    owned_models: list[type[models.Model]] = [AntiTodoEntry, FocusCard, Item, List, Profile]
+    owned_models += [ProcessedOperation, IdempotencyKey, ApiKey]
     for start in range(0, len(users), 500):
         chunk = users[start : start + 500]
         FocusCardItem.objects.filter(card__user_id__in=chunk)._raw_delete(connection.alias)
         for model in owned_models:
             model._default_manager.filter(user_id__in=chunk)._raw_delete(connection.alias)
+        ChangeRecord.objects.filter(space__user_id__in=chunk).delete()
+        Space.objects.filter(user_id__in=chunk)._raw_delete(connection.alias)
         BlacklistedToken.objects.filter(token__user_id__in=chunk).delete()
         OutstandingToken.objects.filter(user_id__in=chunk).delete()
         AuditEvent.objects.filter(user_id__in=chunk).update(user=None)

@@ -31,6 +31,6 @@ class Command(BaseCommand):
         report = prune(batch_size=batch_size, progress=self.stdout.write if verbose else None)
         self.stdout.write(
             f"Removed {report.change_records} change records ({report.tombstones} tombstones) "
-            f"of {report.users} users, {report.processed_operations} processed operations, "
-            f"{report.idempotency_keys} idempotency keys."
+            f"of {report.spaces} spaces, {report.retired_spaces} spaces of deleted workspaces, "
+            f"{report.processed_operations} processed operations, {report.idempotency_keys} idempotency keys."
         )

@@ -1,0 +1,120 @@
+"""Who may see and write which space: the one place roles are checked (docs/architecture.md, convention 2;
+docs/api/workspaces.md, roles).
+
+A user sees their personal space, as its owner, and the space of every workspace they are a member of,
+with their member role there. Memberships live in the workspaces app's member table, which registers
+itself (`sync.registry.set_membership`); sync reads it by its `space`, `user` and `role` columns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet, Value
+from django.http import Http404
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied
+
+from core.models import User
+from sync import registry
+from sync.models import Space
+
+VIEWER, EDITOR, ADMIN, OWNER = "viewer", "editor", "admin", "owner"
+ROLES = (VIEWER, EDITOR, ADMIN, OWNER)
+_RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+def _id(user: User | UUID) -> Any:
+    """A user or a user's id (`for_user` is also called with ids)."""
+    return user if isinstance(user, UUID) else user.pk
+
+
+def role_rank(role: str) -> int:
+    return _RANK[role]
+
+
+def at_least(role: str | None, needed: str) -> bool:
+    return role is not None and _RANK[role] >= _RANK[needed]
+
+
+def personal_space(user: User) -> Space:
+    """The user's personal space, made on first use (a user made before spaces existed has one from the
+    migration; one made since, from registration)."""
+    space = Space.objects.filter(user_id=user.pk).first()
+    if space is not None:
+        return space
+    try:
+        with transaction.atomic():
+            return Space.objects.create(user_id=user.pk)
+    except IntegrityError:  # made meanwhile by a concurrent first write
+        return Space.objects.get(user_id=user.pk)
+
+
+def personal_space_id(user: User) -> int:
+    cached: int | None = getattr(user, "_daymark_personal_space_id", None)
+    if cached is None:
+        cached = personal_space(user).pk
+        user._daymark_personal_space_id = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def create_workspace_space(workspace_id: UUID) -> Space:
+    return Space.objects.create(workspace_id=workspace_id)
+
+
+def space_of_workspace(workspace_id: UUID) -> Space | None:
+    return Space.objects.filter(workspace_id=workspace_id, retired_at__isnull=True).first()
+
+
+def retire_space(space_id: int) -> None:
+    """The workspace of this space is gone: its space stays, so the feed can name the workspace in the
+    tombstone it sends to a cursor that still holds the space."""
+    Space.objects.filter(pk=space_id).update(retired_at=timezone.now())
+
+
+def memberships(user: User | UUID) -> QuerySet[Any]:
+    model = registry.membership_model()
+    return model._default_manager.filter(user_id=_id(user))
+
+
+def visible_space_ids(user: User | UUID) -> QuerySet[Any]:
+    """The ids of the spaces `user` sees, as a subquery for `space_id__in`."""
+    personal = Space.objects.filter(user_id=_id(user)).values("id")
+    if registry.membership_model_or_none() is None:
+        return personal
+    return personal.union(memberships(user).values("space_id"))
+
+
+def visible_roles(user: User) -> dict[int, str]:
+    """{space id: the user's role there}, the personal space as owner. One query."""
+    personal = Space.objects.filter(user_id=user.pk).values_list("id", Value(OWNER))
+    if registry.membership_model_or_none() is None:
+        return dict(personal)
+    return dict(personal.union(memberships(user).values_list("space_id", "role")))
+
+
+def role_in(user: User, space_id: int) -> str | None:
+    """The user's role in the space: owner of their personal space, their member role in a workspace's,
+    None when they cannot see it."""
+    if Space.objects.filter(pk=space_id, user_id=user.pk).exists():
+        return OWNER
+    if registry.membership_model_or_none() is None:
+        return None
+    return memberships(user).filter(space_id=space_id).values_list("role", flat=True).first()
+
+
+def require_role(user: User, space_id: int, role: str) -> str:
+    """The user's role in the space when it is at least `role`. A space the user cannot see is a 404
+    (exactly as an id that does not exist); one they see with a lower role is 403 `permission_denied`.
+
+    Writers call it after locking the space (`ChangeWriter.lock`), so a membership removed meanwhile is
+    seen: the removal locks the same space.
+    """
+    found = role_in(user, space_id)
+    if found is None:
+        raise Http404
+    if not at_least(found, role):
+        raise PermissionDenied(f"This needs the {role} role in the workspace; yours is {found}.")
+    return found
