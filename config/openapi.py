@@ -319,6 +319,9 @@ SYNC_TYPES = {
     "item": "ItemData",
     "focus_card": "FocusCardData",
     "anti_todo": "AntiTodoEntryData",
+    "workspace": "WorkspaceData",
+    "member": "MemberData",
+    "invitation": "InvitationData",
 }
 # The request component a pushed operation's `data` follows, by type.
 PUSH_DATA = {
@@ -327,11 +330,28 @@ PUSH_DATA = {
     "item": "PatchedItemRequest",
     "focus_card": "FocusCardPushRequest",
     "anti_todo": "PatchedAntiTodoEntryRequest",
+    "workspace": "PatchedWorkspaceRequest",
 }
 
 
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _member_data(member: dict[str, Any]) -> dict[str, Any]:
+    """A member in sync: the member of `workspaces/{id}/members` with its id, workspace and version."""
+    timestamp = {"type": "string", "format": "date-time", "readOnly": True}
+    schema = copy.deepcopy(member)
+    schema["properties"] = {
+        "id": UUID,
+        "workspace": UUID,
+        **schema["properties"],
+        "version": {"type": "integer", "readOnly": True},
+        "created_at": timestamp,
+        "updated_at": timestamp,
+    }
+    schema["required"] = sorted(schema["properties"])
+    return schema
 
 
 def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
@@ -343,6 +363,9 @@ def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
         "ItemData": copy.deepcopy(schemas["Item"]),
         "FocusCardData": _without(schemas["FocusCard"], "done_count", items=card_items),
         "AntiTodoEntryData": copy.deepcopy(schemas["AntiTodoEntry"]),
+        "WorkspaceData": _without(schemas["Workspace"], "role", "member_count"),
+        "MemberData": _member_data(schemas["Member"]),
+        "InvitationData": copy.deepcopy(schemas["Invitation"]),
     }
     for schema in data.values():
         schema.pop("description", None)

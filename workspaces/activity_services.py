@@ -28,7 +28,7 @@ _LONGEST_VALUE = 200
 
 
 def record_activity(
-    records: list[Any], entities: dict[tuple[str, Any], Any], spaces: dict[int, Space] | None = None
+    records: list[Any], entities: dict[tuple[str, Any], Any], spaces: dict[int, Any] | None = None
 ) -> None:
     """One entry per change of a workspace's space (none for personal spaces). `spaces` are the space rows
     the write locked (every record's space among them), so telling a workspace's space costs no query."""
@@ -43,7 +43,7 @@ def record_activity(
     moved_lists = {entity_id for entity_type, entity_id in moved_in if entity_type == "list"}
     deleted_workspaces = {r.entity_id for r in records if r.entity_type == "workspace" and r.deleted}
     now = timezone.now()
-    entries = []
+    entries: list[Activity] = []
     for record in records:
         workspace_id = workspaces.get(record.space_id)
         if workspace_id is None or workspace_id in deleted_workspaces or record.entity_type in _NOT_LOGGED:
@@ -57,7 +57,8 @@ def record_activity(
         entries.append(
             Activity(
                 workspace_id=workspace_id,
-                at=now,
+                # A microsecond apart: the entries of one write keep its order, newest first.
+                at=now + timedelta(microseconds=len(entries)),
                 actor_id=getattr(record, "actor_id", None),
                 action=action,
                 entity_type=record.entity_type,
@@ -70,7 +71,7 @@ def record_activity(
     Activity.objects.bulk_create(entries)
 
 
-def _workspaces_of(records: Iterable[Any], spaces: dict[int, Space] | None) -> dict[int, UUID]:
+def _workspaces_of(records: Iterable[Any], spaces: dict[int, Any] | None) -> dict[int, UUID]:
     """The records' spaces that belong to workspaces, with their workspace ids."""
     space_ids = {record.space_id for record in records}
     if spaces is not None and space_ids <= spaces.keys():
@@ -79,9 +80,10 @@ def _workspaces_of(records: Iterable[Any], spaces: dict[int, Space] | None) -> d
             for space_id in space_ids
             if spaces[space_id].workspace_id is not None
         }
-    return dict(
-        Space.objects.filter(pk__in=space_ids, workspace_id__isnull=False).values_list("pk", "workspace_id")
+    rows = Space.objects.filter(pk__in=space_ids, workspace_id__isnull=False).values_list(
+        "pk", "workspace_id"
     )
+    return {space_id: workspace_id for space_id, workspace_id in rows if workspace_id is not None}
 
 
 def _action(record: Any, entity: Any, moved_in: set[tuple[str, Any]]) -> str | None:
@@ -148,8 +150,9 @@ def _fill_deleted_titles(entries: list[Activity]) -> None:
         entry.title = known.get(entry.entity_id) or ""
 
 
-def activity_prune(*, now: datetime, batch_size: int) -> int:
-    """Removes entries older than WORKSPACE_ACTIVITY_RETENTION_DAYS, in batches; returns how many."""
+def activity_prune(now: datetime, batch_size: int = 1000) -> int:
+    """Removes entries older than WORKSPACE_ACTIVITY_RETENTION_DAYS, in batches, each its own statement;
+    returns how many. `prune_sync` runs it (a step registered with `sync.registry.on_prune`)."""
     cutoff = now - timedelta(days=settings.WORKSPACE_ACTIVITY_RETENTION_DAYS)
     removed = 0
     while True:

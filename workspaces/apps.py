@@ -13,4 +13,4 @@ class WorkspacesConfig(AppConfig):
         sync_types.register_all()
         sync_registry.set_membership(Member)
         sync_registry.on_changes(activity_services.record_activity)
-        sync_registry.on_prune("workspace_activity", activity_services.activity_prune)
+        sync_registry.on_prune(activity_services.activity_prune)

@@ -92,10 +92,12 @@ class Invitation(OwnedModel):
         REVOKED = "revoked", "revoked"
         REPLACED = "replaced", "replaced"
 
-    user = models.ForeignKey(
+    user = models.ForeignKey(  # type: ignore[assignment]  # nullable here
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    space = models.ForeignKey("sync.Space", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    space = models.ForeignKey(  # type: ignore[assignment]  # nullable here
+        "sync.Space", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
     # What the invitee sees of the workspace and the inviter, who are not theirs to read until they join.
     workspace_name = models.CharField(max_length=200)
@@ -181,7 +183,7 @@ class Activity(models.Model):
     class Meta:
         verbose_name_plural = "activity"
         indexes = [
-            models.Index("workspace", models.F("at").desc(), "id", name="activity_workspace_at"),
+            models.Index(fields=["workspace", "-at"], name="activity_workspace_at"),
             models.Index(fields=["at"], name="activity_at"),
         ]
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class AuditCallback(Protocol):
     def __call__(
         self, *, event: str, by: User | None, target: User | None, workspace_id: str, **metadata: Any
-    ) -> None: ...
+    ) -> object: ...
 
 
 # Called inside the write transaction when a member leaves or is removed, with the writer, the

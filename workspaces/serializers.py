@@ -8,7 +8,7 @@ from core.serializers import DateTimeField, StrictModelSerializer, StrictSeriali
 from sync.fields import SERVER_FIELDS, api_fields, entity_data, timestamp_text
 from workspaces.models import Activity, Invitation, Member, Role, Workspace
 
-INVITABLE_ROLES = [Role.VIEWER, Role.EDITOR, Role.ADMIN]
+INVITABLE_ROLES = [(role.value, role.label) for role in (Role.VIEWER, Role.EDITOR, Role.ADMIN)]
 
 
 class WorkspaceSerializer(StrictModelSerializer):
@@ -75,6 +75,24 @@ def member_data(member: Member) -> dict[str, Any]:
     return {name: data[name] for name in ["id", *Member.sync_fields, *SERVER_FIELDS]}
 
 
+class MemberDataSerializer(serializers.ModelSerializer):
+    """The `member` sync type's fields (it is never pushed: members change through their endpoints)."""
+
+    id = UUIDField(read_only=True)
+    workspace = UUIDField(source="workspace_id", read_only=True)
+    user = UUIDField(source="user_id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    display_name = serializers.CharField(source="user.display_name", read_only=True)
+    joined_at = DateTimeField(read_only=True)
+    created_at = DateTimeField(read_only=True)
+    updated_at = DateTimeField(read_only=True)
+
+    class Meta:
+        model = Member
+        fields = api_fields(Member)
+        read_only_fields = fields
+
+
 class MemberRoleSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
@@ -106,7 +124,7 @@ def invitation_representation(invitation: Invitation) -> dict[str, Any]:
 
 class InvitationCreateSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
-    role = serializers.ChoiceField(choices=[(r.value, r.label) for r in INVITABLE_ROLES])
+    role = serializers.ChoiceField(choices=INVITABLE_ROLES)
 
 
 class InvitationTokenSerializer(StrictSerializer):
@@ -131,7 +149,6 @@ class ActivitySerializer(serializers.ModelSerializer):
     at = DateTimeField(read_only=True)
     actor = ActorSerializer(read_only=True, allow_null=True)
     entity = ActivityEntitySerializer(read_only=True)
-    fields = serializers.DictField(read_only=True)
 
     class Meta:
         model = Activity
@@ -148,3 +165,8 @@ class ActivitySerializer(serializers.ModelSerializer):
             "entity": {"type": instance.entity_type, "id": str(instance.entity_id), "title": instance.title},
             "fields": instance.fields,
         }
+
+
+# The member named `fields` cannot be a class attribute (it is the serializer's own `fields`): declared
+# here, for the schema; the representation above writes it.
+ActivitySerializer._declared_fields["fields"] = serializers.DictField(read_only=True)

@@ -16,8 +16,8 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
@@ -305,7 +305,7 @@ def invitation_create(*, user: User, workspace_id: UUID, email: str, role: str) 
     same address is replaced (its token stops working). The answer, and the work done, are the same
     whether or not the address has an account, so it tells nothing about who uses Daymark."""
     email = email.strip().lower()
-    invitee = User.objects.filter(email=email).first()
+    invitee = get_user_model().objects.filter(email=email).first()
     invitee_space = personal_space_id(invitee) if invitee is not None else None
     with change_writer(user, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
@@ -344,7 +344,9 @@ def invitation_create(*, user: User, workspace_id: UUID, email: str, role: str) 
             role=role,
             invited_email=email,
         )
-        transaction.on_commit(lambda: _send_invitation(invitation, token, inviter=user))
+    # After the write committed (or, inside a caller's transaction, once it is done), so no lock is held
+    # while the mail server answers.
+    _send_invitation(invitation, token, inviter=user)
     return invitation
 
 

@@ -8,7 +8,7 @@ from workspaces import services
 from workspaces.models import Invitation, Member, Workspace
 from workspaces.serializers import (
     InvitationSerializer,
-    MemberSerializer,
+    MemberDataSerializer,
     WorkspaceSerializer,
     invitation_representation,
     member_data,
@@ -35,7 +35,7 @@ def register_all() -> None:
     register(
         SyncType(
             model=Member,
-            serializer=MemberSerializer,
+            serializer=MemberDataSerializer,
             represent=member_representation,
             to_data=member_data,
             feed_queryset=lambda queryset: queryset.select_related("user"),

@@ -138,8 +138,9 @@ class TestReading:
         for n in range(size):
             shared_list(team, f"L{n}")
         client = team.client("viewer")
-        # 1: the authenticated user (JWT), 2: the workspace, 3: the caller's role, 4: the page with actors.
-        with django_assert_num_queries(4):
+        # 1: the authenticated user (JWT), 2: the workspace, 3 and 4: the caller's role (sync.spaces: is it
+        # their personal space, their membership), 5: the page with the actors.
+        with django_assert_num_queries(5):
             response = client.get(team.url(f"/activity?limit={size}"))
         assert len(response.json()["results"]) == size
 

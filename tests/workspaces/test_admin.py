@@ -46,7 +46,8 @@ def test_the_lists_and_a_detail_page_render(team: Team, staff_client: Client, na
     assert page.status_code == 200
 
     model = {"workspace": Workspace, "member": Member, "invitation": Invitation, "activity": Activity}[name]
-    entity = model.objects.first()
+    entity = model._default_manager.first()
+    assert entity is not None
     assert staff_client.get(f"/admin/workspaces/{name}/{entity.pk}/change/").status_code == 200
 
 

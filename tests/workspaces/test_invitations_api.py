@@ -34,7 +34,7 @@ def pending() -> Any:
 
 
 def emailed_token() -> str:
-    match = re.search(r"token=([A-Za-z0-9_\-]+)", mail.outbox[-1].body)
+    match = re.search(r"token=([A-Za-z0-9_\-]+)", str(mail.outbox[-1].body))
     assert match is not None, mail.outbox[-1].body
     return match.group(1)
 
@@ -159,7 +159,9 @@ class TestCreate:
     def test_an_invitation_is_audited(self, team: Team) -> None:
         invite(team, "a@example.com")
 
-        event = AuditEvent.objects.get(event="workspace_invitation_created")
+        event = AuditEvent.objects.get(
+            event="workspace_invitation_created", metadata__invited_email="a@example.com"
+        )
         assert event.user_id == team.users["owner"].pk
         assert event.metadata["invited_email"] == "a@example.com"
 

@@ -46,9 +46,9 @@ class TestList:
         for _ in range(size):
             MemberFactory.create(workspace=team.workspace, role="viewer")
         client = team.client("viewer")
-        # 1: the authenticated user (JWT), 2: the workspace, 3: the caller's role, 4: the page of members
-        # with their accounts.
-        with django_assert_num_queries(4):
+        # 1: the authenticated user (JWT), 2: the workspace, 3 and 4: the caller's role (sync.spaces: is it
+        # their personal space, their membership), 5: the page of members with their accounts.
+        with django_assert_num_queries(5):
             response = client.get(team.url("/members?limit=200"))
         assert len(response.json()["results"]) == 4 + size
 
