@@ -13,7 +13,8 @@ once, in its latest state, JSON-ready from the database: SyncType's `feed_column
 statement reads the tombstones and the records of entities that moved out of the spaces read
 incrementally. A move's record is a tombstone only for a user who cannot see the space the entity went to;
 one who can gets the entity from there. A space in the cursor that the user no longer sees is one
-workspace tombstone; a space the user sees that the cursor does not hold is sent whole (no tombstones).
+workspace tombstone (a 410 once pruning removed that space); a space the user sees that the cursor does
+not hold is sent whole (no tombstones).
 The number of statements does not depend on how many spaces the user sees.
 
 A page holds at most `limit` changes, taken space by space (by space id) in change order. A space read
@@ -24,13 +25,16 @@ whatever `limit` says: a position below the watermark would be 410, and the clie
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from uuid import UUID
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Model, Q, QuerySet
+from psycopg import IsolationLevel
 
 from core.models import User
 from core.pagination import parse_limit
@@ -73,7 +77,8 @@ class _SpaceState:
 
 class _Snapshot(NamedTuple):
     spaces: dict[int, _SpaceState]
-    gone: list[int]  # spaces the cursor holds that the user no longer sees
+    gone: list[UUID]  # the workspaces of spaces the cursor holds that the user no longer sees
+    partial: frozenset[int]  # spaces the cursor's last page stopped inside (sync.cursors)
 
 
 def check_cursor(user: User, cursor: Cursor) -> None:
@@ -84,7 +89,7 @@ def check_cursor(user: User, cursor: Cursor) -> None:
 
 def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snapshot:
     connection = connections[router.db_for_read(Space)]
-    positions = cursor.positions_for(user)
+    positions, partial = cursor.spaces_for(user)
     types = registry.all_types() if with_pending else []
     sql, params = _snapshot_sql(connection, user, positions, types, with_pending)
     with connection.cursor() as db:
@@ -107,12 +112,55 @@ def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snap
         if 0 < position < state_or_none.pruned_through:
             raise CursorExpired()
     gone = sorted(space_id for space_id in positions if space_id not in spaces)
-    return _Snapshot(spaces, gone)
+    return _Snapshot(spaces, _gone_workspaces(gone, partial), partial)
+
+
+def _gone_workspaces(gone: list[int], partial: frozenset[int]) -> list[UUID]:
+    """The workspaces whose tombstones the cursor's unseen spaces call for.
+
+    The client drops what it holds of such a workspace by the workspace its members and lists name, and
+    items by their list. Where its last page stopped inside the space, it may hold items whose list comes
+    later (the list changed after them): it cannot tell they were the workspace's, so the cursor is
+    expired (410: a full sync drops them). So is one holding a space whose row is gone: a deleted
+    workspace's space removed by pruning past the retention window, which cannot be named any more."""
+    if not gone:
+        return []
+    if partial.intersection(gone):
+        raise CursorExpired()
+    found = dict(Space.objects.filter(pk__in=gone).values_list("pk", "workspace_id"))
+    if len(found) < len(gone):
+        raise CursorExpired()
+    return [workspace_id for _, workspace_id in sorted(found.items()) if workspace_id is not None]
 
 
 def changes_since(user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
     """`{"cursor", "has_more", "changes"}` after `cursor`, at most `limit` changes (see the module doc)."""
     connection = connections[router.db_for_read(Space)]
+    with _one_snapshot(connection):
+        return _changes_since(connection, user, cursor, limit)
+
+
+@contextmanager
+def _one_snapshot(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """On PostgreSQL the answer's statements read one snapshot (REPEATABLE READ, read only): an entity
+    read is never newer than the heads of the first statement, so a list that changes while the answer is
+    read is not missing beside its items. Inside a caller's transaction (tests) it reads that one."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.isolation_level
+    raw.isolation_level = IsolationLevel.REPEATABLE_READ
+    try:
+        with transaction.atomic(using=connection.alias):
+            yield
+    finally:
+        if not raw.closed:
+            raw.isolation_level = previous
+
+
+def _changes_since(connection: BaseDatabaseWrapper, user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
     snapshot = _snapshot(user, cursor)
     spaces = snapshot.spaces
     rows: list[_Row] = []
@@ -132,17 +180,24 @@ def changes_since(user: User, cursor: Cursor, limit: int) -> dict[str, Any]:
     page = below + beyond[:limit]
 
     positions = {space_id: state.head for space_id, state in spaces.items()}
+    # Spaces this page stops inside: an item may have come without its list (see _gone_workspaces).
+    partial: set[int] = set()
     if has_more:
         last_space, last_number = _order(beyond[limit - 1]) if limit else (0, 0)
         for space_id, state in spaces.items():
             if space_id == last_space:
                 positions[space_id] = last_number
+                if last_number < state.head:
+                    partial.add(space_id)
             elif space_id > last_space:
                 # Not reached by this page: where it was, or past what the page read below its watermark.
                 positions[space_id] = max(state.position, state.floor)
+                stopped_inside = state.position < state.floor < state.head  # read up to its watermark
+                if stopped_inside or (state.floor == state.position and space_id in snapshot.partial):
+                    partial.add(space_id)
     changes = _workspace_tombstones(snapshot.gone) + _render(connection, sorted(page, key=_order))
     return {
-        "cursor": encode_cursor(user, positions),
+        "cursor": encode_cursor(user, positions, frozenset(partial)),
         "has_more": has_more,
         "changes": changes,
     }
@@ -158,16 +213,11 @@ def _order(row: _Row) -> tuple[int, int]:
     return (row[0], row[1])
 
 
-def _workspace_tombstones(gone: list[int]) -> list[dict[str, Any]]:
-    if not gone:
-        return []
-    workspaces = Space.objects.filter(pk__in=gone, workspace_id__isnull=False).values_list(
-        "workspace_id", flat=True
-    )
-    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in workspaces]
+def _workspace_tombstones(gone: list[UUID]) -> list[dict[str, Any]]:
+    return [{"type": "workspace", "id": str(workspace_id), "deleted": True} for workspace_id in gone]
 
 
-def _bounds(connection: BaseDatabaseWrapper, reading: list[_SpaceState], upper: str) -> tuple[str, list[int]]:
+def _bounds(reading: list[_SpaceState]) -> tuple[str, list[int]]:
     """A CTE `b(sid, lo, fl, hi)` of the spaces read: position, floor, head; and its parameters."""
     values = ", ".join(
         ["(CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint))"] * len(reading)
@@ -181,19 +231,27 @@ def _bounds(connection: BaseDatabaseWrapper, reading: list[_SpaceState], upper: 
 def _column_rows(
     connection: BaseDatabaseWrapper, sync_type: registry.SyncType, reading: list[_SpaceState], limit: int
 ) -> list[_Row]:
+    """One statement for every space read: per space, its first `limit + 1` rows above its floor straight
+    from the (space, number) index, and for a space read whole everything up to its watermark; of the
+    former, the first `limit + 1` by space and number."""
     select = _select_of(connection, sync_type)
-    bounds, params = _bounds(connection, reading, select.number)
-    join = f" JOIN b ON {select.space} = b.sid"
-    base = select.sql.replace(f" FROM {select.table}", f", {select.space} FROM {select.table}{join}", 1)
-    in_range = f"{select.number} > b.lo AND {select.number} <= b.hi"
-    sql = (
-        f"{bounds} SELECT * FROM ({base} WHERE {in_range} AND {select.number} > b.fl"
-        f" ORDER BY {select.space}, {select.number} LIMIT %s) beyond"
-    )
-    params = [*params, limit + 1]
-    if any(state.floor > state.position for state in reading):
-        # Everything up to the watermark of a space read whole, whatever the limit.
-        sql += f" UNION ALL SELECT * FROM ({base} WHERE {in_range} AND {select.number} <= b.fl) below"
+    base = select.sql.replace(f" FROM {select.table}", f", {select.space} AS sp FROM {select.table}", 1)
+    in_space = f"{select.space} = %s AND {select.number} > %s AND {select.number} <= %s"
+    beyond: list[str] = []
+    below: list[str] = []
+    params: list[Any] = []
+    below_params: list[Any] = []
+    for state in reading:
+        beyond.append(f"SELECT * FROM ({base} WHERE {in_space} ORDER BY {select.number} LIMIT %s) s")
+        params += [state.id, state.floor, state.head, limit + 1]
+        if state.floor > state.position:
+            below.append(f"SELECT * FROM ({base} WHERE {in_space}) w")
+            below_params += [state.id, state.position, state.floor]
+    sql = f"SELECT * FROM ({' UNION ALL '.join(beyond)}) u ORDER BY sp, {select.number_alias} LIMIT %s"
+    params.append(limit + 1)
+    if below:
+        sql = f"SELECT * FROM ({sql}) f UNION ALL {' UNION ALL '.join(below)}"
+        params += below_params
     with connection.cursor() as db:
         db.execute(sql, params)
         values = db.fetchall()
@@ -234,7 +292,7 @@ def _departure_rows(
     """The tombstones and moves out above each space's position, read with the prune watermarks in one
     snapshot: a prune that committed after the first statement may have removed records this answer
     needs, and then it is a 410. A move out to a space the user sees is not a tombstone for them."""
-    bounds, params = _bounds(connection, reading, "")
+    bounds, params = _bounds(reading)
     with connection.cursor() as db:
         db.execute(f"{bounds} {_departures_sql(connection)}", [*params, limit + 1])
         values = db.fetchall()
@@ -302,6 +360,7 @@ class _Select:
     pk: str
     space: str
     number: str
+    number_alias: str
 
 
 _statements: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[Any, Any]] = weakref.WeakKeyDictionary()
@@ -352,6 +411,7 @@ def _select_of(connection: BaseDatabaseWrapper, sync_type: registry.SyncType) ->
             table=_table(connection, model),
             pk=_column(connection, model, model._meta.pk.name),
             space=_column(connection, model, "space"),
+            number_alias=connection.ops.quote_name(aliases[-2]),
             number=_column(connection, model, "change_number"),
         )
 

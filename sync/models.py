@@ -53,7 +53,8 @@ class ChangeRecord(models.Model):
     the record the entity left behind, a tombstone for those who cannot see where it went)."""
 
     id = models.BigAutoField(primary_key=True)
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the (space, number) constraint, which serves every lookup by space.
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+", db_index=False)
     number = models.BigIntegerField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

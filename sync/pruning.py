@@ -5,9 +5,9 @@ OPERATION_RETENTION_DAYS and idempotency keys older than IDEMPOTENCY_KEY_TTL_HOU
 batches, each batch its own short transaction. Before change records go, each affected space's
 `pruned_through` is raised to the highest number removed, in the same transaction: a cursor whose position
 there is below it is then answered 410 and the client does a full sync, instead of silently missing a
-deletion. The spaces of deleted workspaces go once they are older than the window: no cursor that can
-still be served holds them. A merge that
-needed a pruned record reports a conflict (`fields_changed_since` answers None).
+deletion. The spaces of deleted workspaces go once they are older than the window: a cursor that still
+holds one is answered 410 (sync.feed), since the workspace it should drop cannot be named any more. A
+merge that needed a pruned record reports a conflict (`fields_changed_since` answers None).
 """
 
 from __future__ import annotations

@@ -109,6 +109,14 @@ class HeldSpaces:
             self._visible[user.pk] = visible_roles(user)
         return self._visible[user.pk]
 
+    def sees(self, user: User, space_id: int) -> bool:
+        """Whether the user sees the space; read again once when the transaction's answer says no (an
+        earlier operation of a push may have made the space, or joined it)."""
+        if space_id in self.visible(user):
+            return True
+        self._visible.pop(user.pk, None)
+        return space_id in self.visible(user)
+
     def require_role(self, user: User, space_id: int, role: str) -> None:
         """`sync.spaces.require_role`, checked once per user and space while the space is locked (a
         membership change locks the space too, so the answer holds until this transaction ends)."""
@@ -525,7 +533,7 @@ def owned_or_404(model: type[Entity], user: User, entity_id: UUID, role: str = E
         raise RuntimeError("owned_or_404 reads for a write: call it inside change_writer")
     entity = model.objects.filter(pk=entity_id).first()
     for _attempt in range(3):
-        if entity is None or entity.space_id not in held.visible(user):
+        if entity is None or not held.sees(user, entity.space_id):
             raise Http404
         if entity.space_id in held.states:
             # Read while its space is locked by this write: nothing else can change it or move it away.
@@ -560,7 +568,7 @@ def create_once(
     if entity_id is not None:
         existing = model.objects.filter(pk=entity_id).first()
         if existing is not None:
-            if existing.space_id not in writer.held.visible(writer.user) or changed_values(existing, data):
+            if not writer.held.sees(writer.user, existing.space_id) or changed_values(existing, data):
                 raise IdConflict()
             return existing, False
     entity = model(**_own_values(model, complete(data) if complete else data))
