@@ -48,9 +48,10 @@ def record_activity(
         workspace_id = workspaces.get(record.space_id)
         if workspace_id is None or workspace_id in deleted_workspaces or record.entity_type in _NOT_LOGGED:
             continue
-        entity = entities.get((record.entity_type, record.entity_id))
-        if record.entity_type == "item" and getattr(entity, "list_id", None) in moved_lists:
-            continue  # a list's items move with it: the list's own entry says so
+        key = (record.entity_type, record.entity_id)
+        entity = entities.get(key)
+        if record.entity_type == "item" and moved_lists and key in moved_in:
+            continue  # a list's items move with it (in bulk, with no entity): the list's own entry says so
         action = _action(record, entity, moved_in)
         if action is None:
             continue

@@ -65,6 +65,7 @@ def user_create_by_staff(*, user: User, by_staff: User) -> User:
     with transaction.atomic():
         user.save()
         profile_for(user)
+        invitations_attach(user=user)
         audit_user_action(event=Event.USER_CREATED, by=by_staff, target=user)
     return user
 

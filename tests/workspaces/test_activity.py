@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from lists.models import Item, List
 from sync.services import change_writer
-from tests.factories import ListFactory, MemberFactory
+from sync.spaces import personal_space_id
+from tests.factories import ItemFactory, ListFactory, MemberFactory
 from tests.workspaces.conftest import PEOPLE, Team
 from workspaces.models import Activity
 
@@ -94,6 +95,25 @@ class TestEntries:
             ("created", "item", "Milk"),
             ("created", "list", "Groceries"),
         ]
+
+    def test_a_list_moved_in_and_out_is_one_entry_each_not_one_per_item(self, team: Team) -> None:
+        editor = team.users["editor"]
+        a_list = ListFactory.create(user=editor, name="Moving")
+        ItemFactory.create(list=a_list)
+        ItemFactory.create(list=a_list)
+        space_id = team.workspace.space_id
+        with change_writer(editor, personal=False) as writer:  # what the lists app's move does
+            writer.lock(a_list.space_id, space_id)
+            writer.move(a_list, space_id, [])
+            writer.move_many(Item, list(a_list.items.values_list("pk", flat=True)), space_id)
+        personal = personal_space_id(editor)
+        with change_writer(editor, personal=False) as writer:
+            writer.lock(space_id, personal)
+            writer.move(a_list, personal, [])
+            writer.move_many(Item, list(a_list.items.values_list("pk", flat=True)), personal)
+
+        assert actions(team)[:2] == [("moved_out", "list", "Moving"), ("moved_in", "list", "Moving")]
+        assert not Activity.objects.filter(entity_type="item").exists()
 
     def test_personal_changes_are_in_no_log(self, team: Team) -> None:
         before = Activity.objects.count()
