@@ -186,6 +186,19 @@ class TestListAndRevoke:
 
         assert [row["email"] for row in rows] == ["a@example.com"]
 
+    @pytest.mark.parametrize("size", [2, 20])
+    def test_the_page_costs_the_same_whatever_its_size(
+        self, team: Team, size: int, django_assert_num_queries: Any
+    ) -> None:
+        for n in range(size):
+            invite(team, f"p{n}@example.com")
+        client = team.client("admin")
+        # 1: the authenticated user (JWT), 2: the workspace, 3 and 4: the caller's role (sync.spaces: is it
+        # their personal space, their membership), 5: the page of invitations.
+        with django_assert_num_queries(5):
+            response = client.get(team.url("/invitations?limit=200"))
+        assert len(response.json()["results"]) == size
+
     @pytest.mark.parametrize("who", PEOPLE)
     def test_admins_revoke(self, team: Team, who: str) -> None:
         invitation_id = invite(team, "a@example.com").json()["id"]
@@ -345,6 +358,23 @@ class TestUserInvitations:
         assert [row["id"] for row in rows] == [mine]
         assert rows[0]["workspace_name"] == "Team"
         assert rows[0]["invited_by_name"] == "Olive Owner"
+
+    def test_someone_else_cannot_decline_it_and_a_second_decline_is_invalid(self, team: Team) -> None:
+        invitee = UserFactory.create()
+        invitation_id = invite(team, invitee.email).json()["id"]
+        url = f"/api/v1/user/invitations/{invitation_id}/decline"
+
+        theirs = team.client("outsider").post(url)
+        first = client_for(invitee).post(url)
+        again = client_for(invitee).post(url)
+
+        assert (theirs.status_code, problem_code(theirs)) == (400, "invitation_invalid")
+        assert first.status_code == 200
+        assert (again.status_code, problem_code(again)) == (400, "invitation_invalid")
+
+    @pytest.mark.parametrize("query", ["limit=0", "limit=-1", "cursor=%%%", "ordering=email"])
+    def test_bad_parameters_are_a_400(self, team: Team, query: str) -> None:
+        assert team.client("outsider").get(f"/api/v1/user/invitations?{query}").status_code == 400
 
     def test_declining_keeps_the_invitee_out(self, team: Team) -> None:
         invitee = UserFactory.create()
