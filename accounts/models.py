@@ -78,6 +78,7 @@ class Profile(OwnedModel):
     """The user's profile as one versioned, synced entity (`profile`). `display_name` and `timezone` live
     on the user row (login and "today" need them); every change to any of them bumps this version."""
 
+    personal_only = True
     sync_type = "profile"
     # `display_name` and `timezone` live on the user row, versioned with the profile (profile_services).
     sync_fields = ("display_name", "timezone", "preferences", "onboarding")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.http import Http404
 from django.utils import timezone
 
 from core.models import User
@@ -25,13 +26,13 @@ from sync.services import (
 
 
 def owned_list(user: User, list_id: UUID | List) -> List:
-    """One of the user's lists, as a reference from another entity: anything else is a 400 that does not
-    say whether the list exists."""
+    """A list the user may write to, as a reference from another entity, read under its space's lock (call
+    it inside `change_writer`): a list they cannot see is a 400 that does not say whether it exists."""
     list_pk = list_id.pk if isinstance(list_id, List) else list_id
-    found = List.objects.for_user(user).filter(pk=list_pk).first()
-    if found is None:
-        raise validation_error({"list": ["No such list."]})
-    return found
+    try:
+        return owned_or_404(List, user, list_pk)
+    except Http404:
+        raise validation_error({"list": ["No such list."]}) from None
 
 
 # --- lists ------------------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def list_create(*, user: User, data: dict[str, Any], list_id: UUID | None = None
 
 
 def list_update(*, user: User, list_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[List, bool]:
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         entity = owned_or_404(List, user, list_id)
         merged = versioned_update(writer, entity, base, changed_values(entity, data))
     return entity, merged
@@ -51,7 +52,7 @@ def list_update(*, user: User, list_id: UUID, base: BaseVersion, data: dict[str,
 
 def list_delete(*, user: User, list_id: UUID, base: BaseVersion) -> None:
     """Deletes the list and its items; each item's deletion is recorded for sync."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         entity = owned_or_404(List, user, list_id)
         check_delete_base(entity, base)
         writer.record_deletions("item", Item.objects.filter(list=entity).values_list("id", "version"))
@@ -84,13 +85,13 @@ def _completion(item: Item | None, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def item_create(*, user: User, data: dict[str, Any], item_id: UUID | None = None) -> tuple[Item, bool]:
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         data = {**data, "list": owned_list(user, data["list"])}
         return create_once(writer, Item, item_id, data, complete=lambda values: _completion(None, values))
 
 
 def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[Item, bool]:
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         entity = owned_or_404(Item, user, item_id)  # first: another user's item is a 404, not a 400 on `list`
         if "list" in data:
             data = {**data, "list": owned_list(user, data["list"])}
@@ -104,5 +105,5 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
 
 
 def item_delete(*, user: User, item_id: UUID, base: BaseVersion) -> None:
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
         versioned_delete(writer, owned_or_404(Item, user, item_id), base)
