@@ -134,8 +134,9 @@ class TestRead:
         for _ in range(size):
             workspace = WorkspaceFactory.create(user=user)
             MemberFactory.create(workspace=workspace, role="viewer")
-        # 1: the authenticated user (JWT), 2: the page with the caller's role and each member count.
-        with django_assert_num_queries(2):
+        # 1: the authenticated user (JWT), 2: the spaces the caller sees (for_user), 3: the page with the
+        # caller's role and each member count.
+        with django_assert_num_queries(3):
             response = user_client.get(f"/api/v1/workspaces?limit={size}")
         assert [row["member_count"] for row in response.json()["results"]] == [2] * size
 
