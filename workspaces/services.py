@@ -182,14 +182,14 @@ def _member_or_404(workspace: Workspace, member_user_id: UUID) -> Member:
     return member
 
 
-def member_change_role(*, user: User, workspace_id: UUID, member_user_id: UUID, role: str) -> Member:
+def member_change_role(*, user: User, workspace_id: UUID, member_user_id: UUID, role: str | None) -> Member:
     """Admins move editors and viewers between viewer, editor and admin; the owner changes anyone's role,
     and `owner` hands ownership over (the old owner becomes admin). The owner cannot step down otherwise
     (409 `last_owner`)."""
     with change_writer(user, personal=False) as writer:
         workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
         member = _member_or_404(workspace, member_user_id)
-        if member.role == role:
+        if role is None or member.role == role:
             return member
         if caller_role != Role.OWNER:
             if role_rank(member.role) >= role_rank(Role.ADMIN) or role_rank(role) > role_rank(Role.ADMIN):

@@ -100,10 +100,14 @@ class MemberListView(_WorkspacePage):
 
 class MemberDetailView(APIView):
     permission_classes = [IsAuthenticated]
+    extra_error_statuses = {"PATCH": {409}, "DELETE": {409}}  # last_owner
 
     @extend_schema(request=MemberRoleSerializer, responses={200: MemberSerializer})
     def patch(self, request: Request, workspace_id: UUID, user_id: UUID) -> Response:
-        role = _validated(MemberRoleSerializer, request)["role"]
+        # A PATCH: without `role` it changes nothing (and answers the member, to those who may change it).
+        serializer = MemberRoleSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        role = serializer.validated_data.get("role")
         member = services.member_change_role(
             user=request_user(request), workspace_id=workspace_id, member_user_id=user_id, role=role
         )
@@ -173,6 +177,7 @@ class UserInvitationListView(generics.GenericAPIView):
         user = self.request.user
         return selectors.invitations_to(user) if isinstance(user, User) else Invitation.objects.none()
 
+    @extend_schema(responses={200: InvitationSerializer(many=True)})
     def get(self, request: Request) -> Response:
         rows = self.paginate_queryset(self.get_queryset()) or []
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)

@@ -125,6 +125,13 @@ class TestChangeRole:
         member.refresh_from_db()
         assert member.version == 1
 
+    def test_a_patch_without_a_role_changes_nothing(self, team: Team) -> None:
+        url = team.url(f"/members/{team.users['viewer'].pk}")
+
+        assert team.client("admin").patch(url, {}, format="json").json()["role"] == "viewer"
+        assert team.client("editor").patch(url, {}, format="json").status_code == 403
+        assert Member.objects.get(user=team.users["viewer"]).version == 1
+
     def test_a_role_change_is_audited(self, team: Team) -> None:
         team.client("admin").patch(team.url(f"/members/{team.users['viewer'].pk}"), {"role": "editor"})
 
@@ -134,7 +141,7 @@ class TestChangeRole:
         assert (event.metadata["old"], event.metadata["new"]) == ("viewer", "editor")
 
     @pytest.mark.parametrize(
-        "body", [{}, {"role": "boss"}, {"role": 1}, {"role": None}, {"role": "admin", "extra": 1}, ["admin"]]
+        "body", [{"role": "boss"}, {"role": 1}, {"role": None}, {"role": "admin", "extra": 1}, ["admin"]]
     )
     def test_bad_input_is_a_400(self, team: Team, body: Any) -> None:
         before = roles(team)

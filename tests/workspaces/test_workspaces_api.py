@@ -238,6 +238,12 @@ class TestDelete:
         assert team.client("owner").delete(team.url() + "?version=x").status_code == 400
         assert Workspace.objects.filter(pk=team.workspace.pk).exists()
 
+    def test_a_bad_query_version_beside_if_match_is_still_a_400(self, team: Team) -> None:
+        response = team.client("owner").delete(team.url() + "?version=x", HTTP_IF_MATCH="*")
+
+        assert response.status_code == 400
+        assert Workspace.objects.filter(pk=team.workspace.pk).exists()
+
     def test_pending_invitations_to_it_are_gone(self, team: Team) -> None:
         invitee = UserFactory.create()
         team.client("owner").post(team.url("/invitations"), {"email": invitee.email, "role": "viewer"})
