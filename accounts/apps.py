@@ -12,9 +12,12 @@ class AccountsConfig(AppConfig):
 
         # schema registers the OpenAPI security schemes, checks the deploy checks.
         from accounts import checks, schema, sync_types  # noqa: F401
+        from accounts.audit import audit_workspace_action
         from accounts.signals import digest_refresh_token, record_admin_login
+        from workspaces import registry as workspaces_registry
 
         sync_types.register_all()
+        workspaces_registry.set_audit(audit_workspace_action)
         user_logged_in.connect(record_admin_login, dispatch_uid="accounts.record_admin_login")
         pre_save.connect(
             digest_refresh_token, sender=OutstandingToken, dispatch_uid="accounts.digest_refresh_token"

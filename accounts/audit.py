@@ -54,3 +54,15 @@ def audit_user_action(*, event: str, by: User | None, target: User, **metadata: 
         target_id=str(target.pk),
         metadata={**metadata, "target_email": target.email},
     )
+
+
+def audit_workspace_action(
+    *, event: str, by: User | None, target: User | None, workspace_id: str, **metadata: Any
+) -> AuditEvent:
+    """A membership event of a workspace (workspaces.registry calls it): `by` acted, on `target`'s
+    membership when there is one."""
+    if target is not None:
+        metadata = {**metadata, "target_user": str(target.pk), "target_email": target.email}
+    return audit_record(
+        event=event, user=by, target_type="workspace", target_id=workspace_id, metadata=metadata
+    )

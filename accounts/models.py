@@ -78,6 +78,7 @@ class Profile(OwnedModel):
     """The user's profile as one versioned, synced entity (`profile`). `display_name` and `timezone` live
     on the user row (login and "today" need them); every change to any of them bumps this version."""
 
+    personal_only = True
     sync_type = "profile"
     # `display_name` and `timezone` live on the user row, versioned with the profile (profile_services).
     sync_fields = ("display_name", "timezone", "preferences", "onboarding")
@@ -169,6 +170,14 @@ class AuditEvent(models.Model):
         DATA_IMPORTED = "data_imported", "data imported"
         RATE_LIMITED = "rate_limited", "rate limited"
         ADMIN_LOGIN = "admin_login", "staff login to the admin"
+        WORKSPACE_MEMBER_JOINED = "workspace_member_joined", "joined a workspace"
+        WORKSPACE_MEMBER_LEFT = "workspace_member_left", "left a workspace"
+        WORKSPACE_MEMBER_REMOVED = "workspace_member_removed", "removed from a workspace"
+        WORKSPACE_ROLE_CHANGED = "workspace_role_changed", "workspace role changed"
+        WORKSPACE_OWNERSHIP_TRANSFERRED = "workspace_ownership_transferred", "workspace ownership handed over"
+        WORKSPACE_INVITATION_CREATED = "workspace_invitation_created", "invited to a workspace"
+        WORKSPACE_INVITATION_REVOKED = "workspace_invitation_revoked", "workspace invitation revoked"
+        WORKSPACE_DELETED = "workspace_deleted", "workspace deleted"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -9,6 +9,7 @@ from lists.models import Item
 class AntiTodoEntry(OwnedModel):
     """Something the user did that was never on a list, on a day in the user's time zone."""
 
+    personal_only = True
     sync_type = "anti_todo"
     sync_fields = ("date", "title", "note", "item")
 

@@ -12,11 +12,13 @@ from insights import views as insights_views
 from lists import views as lists_views
 from portability import views as portability_views
 from sync import views as sync_views
+from workspaces import views as workspaces_views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("lists", lists_views.ListViewSet, basename="list")
 router.register("items", lists_views.ItemViewSet, basename="item")
 router.register("anti-todo", antitodo_views.AntiTodoViewSet, basename="anti-todo")
+router.register("workspaces", workspaces_views.WorkspaceViewSet, basename="workspace")
 
 urlpatterns = [
     path("auth/register", accounts_views.RegisterView.as_view(), name="auth-register"),
@@ -42,5 +44,46 @@ urlpatterns = [
     path("user/api-keys/<uuid:key_id>", accounts_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
     path("user", accounts_views.UserView.as_view(), name="user"),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
+    path(
+        "workspaces/<uuid:workspace_id>/members",
+        workspaces_views.MemberListView.as_view(),
+        name="workspace-members",
+    ),
+    path(
+        "workspaces/<uuid:workspace_id>/members/<uuid:user_id>",
+        workspaces_views.MemberDetailView.as_view(),
+        name="workspace-member",
+    ),
+    path(
+        "workspaces/<uuid:workspace_id>/invitations",
+        workspaces_views.InvitationListView.as_view(),
+        name="workspace-invitations",
+    ),
+    path(
+        "workspaces/<uuid:workspace_id>/invitations/<uuid:invitation_id>",
+        workspaces_views.InvitationDetailView.as_view(),
+        name="workspace-invitation",
+    ),
+    path(
+        "workspaces/<uuid:workspace_id>/activity",
+        workspaces_views.ActivityView.as_view(),
+        name="workspace-activity",
+    ),
+    path("user/invitations", workspaces_views.UserInvitationListView.as_view(), name="user-invitations"),
+    path(
+        "user/invitations/<uuid:invitation_id>/accept",
+        workspaces_views.UserInvitationAcceptView.as_view(),
+        name="user-invitation-accept",
+    ),
+    path(
+        "user/invitations/<uuid:invitation_id>/decline",
+        workspaces_views.UserInvitationDeclineView.as_view(),
+        name="user-invitation-decline",
+    ),
+    path(
+        "invitations/accept",
+        workspaces_views.InvitationAcceptByTokenView.as_view(),
+        name="invitation-accept",
+    ),
     *router.urls,
 ]

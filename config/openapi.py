@@ -92,6 +92,88 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("patch", "focus-card"): ("focus", "updateFocusCard", "Change a card's intention or order", ""),
     ("post", "focus-card/generate"): ("focus", "generateFocusCard", "Pick a day's card from open items", ""),
     ("get", "focus-cards"): ("focus", "listFocusCards", "The focus cards of a date range", ""),
+    ("get", "workspaces"): (
+        "workspaces",
+        "listWorkspaces",
+        "List the workspaces the user belongs to",
+        "Each with the caller's own `role` and the `member_count`.",
+    ),
+    ("post", "workspaces"): (
+        "workspaces",
+        "createWorkspace",
+        "Create a workspace",
+        "The caller becomes its owner.",
+    ),
+    ("get", "workspaces/{id}"): ("workspaces", "getWorkspace", "Read a workspace", ""),
+    ("patch", "workspaces/{id}"): ("workspaces", "renameWorkspace", "Rename a workspace (admin)", ""),
+    ("delete", "workspaces/{id}"): (
+        "workspaces",
+        "deleteWorkspace",
+        "Delete a workspace with its lists and items (owner)",
+        "",
+    ),
+    ("get", "workspaces/{workspace_id}/members"): (
+        "workspaces",
+        "listMembers",
+        "List a workspace's members",
+        "",
+    ),
+    ("patch", "workspaces/{workspace_id}/members/{user_id}"): (
+        "workspaces",
+        "changeMemberRole",
+        "Change a member's role",
+        "Admins change editors and viewers, up to admin; the owner changes anyone, and `owner` hands "
+        "ownership over (the old owner becomes admin).",
+    ),
+    ("delete", "workspaces/{workspace_id}/members/{user_id}"): (
+        "workspaces",
+        "removeMember",
+        "Remove a member, or leave",
+        "A member removing themself leaves; the owner cannot leave (409 `last_owner`).",
+    ),
+    ("get", "workspaces/{workspace_id}/invitations"): (
+        "workspaces",
+        "listInvitations",
+        "List a workspace's pending invitations (admin)",
+        "",
+    ),
+    ("post", "workspaces/{workspace_id}/invitations"): (
+        "workspaces",
+        "createInvitation",
+        "Invite an email to a workspace (admin)",
+        "Emails a single-use link that expires. Inviting an address again replaces its pending invitation.",
+    ),
+    ("delete", "workspaces/{workspace_id}/invitations/{invitation_id}"): (
+        "workspaces",
+        "revokeInvitation",
+        "Revoke a pending invitation (admin)",
+        "",
+    ),
+    ("get", "workspaces/{workspace_id}/activity"): (
+        "workspaces",
+        "listActivity",
+        "What happened in a workspace, newest first",
+        "",
+    ),
+    ("get", "user/invitations"): ("workspaces", "listMyInvitations", "Invitations to the user's email", ""),
+    ("post", "user/invitations/{invitation_id}/accept"): (
+        "workspaces",
+        "acceptInvitation",
+        "Join a workspace by an invitation",
+        "Answers the workspace. Any invitation that cannot be used is the same 400 `invitation_invalid`.",
+    ),
+    ("post", "user/invitations/{invitation_id}/decline"): (
+        "workspaces",
+        "declineInvitation",
+        "Decline an invitation",
+        "",
+    ),
+    ("post", "invitations/accept"): (
+        "workspaces",
+        "acceptInvitationByToken",
+        "Join a workspace with an emailed token",
+        "The account's email must be the invited one. Answers the workspace.",
+    ),
     ("get", "sync"): (
         "sync",
         "pullChanges",
@@ -120,6 +202,7 @@ TAGS = [
     {"name": "focus", "description": "Focus cards: the items a user means to finish on one day."},
     {"name": "anti-todo", "description": "What the user did that was never on a list."},
     {"name": "insights", "description": "Statistics computed from the user's data."},
+    {"name": "workspaces", "description": "Shared workspaces: members, roles, invitations, activity."},
     {"name": "sync", "description": "Offline sync: pull the change feed, push offline operations."},
 ]
 
@@ -206,6 +289,10 @@ DESCRIPTIONS = {
     "Profile": "The user's profile.",
     "ApiKey": "A personal API key (without its secret).",
     "ApiKeyCreated": "A new API key; `key` is the secret, shown only in this answer.",
+    "Workspace": "A set of lists shared by its members.",
+    "Member": "A member of a workspace and their role.",
+    "Invitation": "An invitation to join a workspace.",
+    "Activity": "One entry of a workspace's activity log.",
 }
 
 
@@ -232,6 +319,9 @@ SYNC_TYPES = {
     "item": "ItemData",
     "focus_card": "FocusCardData",
     "anti_todo": "AntiTodoEntryData",
+    "workspace": "WorkspaceData",
+    "member": "MemberData",
+    "invitation": "InvitationData",
 }
 # The request component a pushed operation's `data` follows, by type.
 PUSH_DATA = {
@@ -240,11 +330,28 @@ PUSH_DATA = {
     "item": "PatchedItemRequest",
     "focus_card": "FocusCardPushRequest",
     "anti_todo": "PatchedAntiTodoEntryRequest",
+    "workspace": "PatchedWorkspaceRequest",
 }
 
 
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _member_data(member: dict[str, Any]) -> dict[str, Any]:
+    """A member in sync: the member of `workspaces/{id}/members` with its id, workspace and version."""
+    timestamp = {"type": "string", "format": "date-time", "readOnly": True}
+    schema = copy.deepcopy(member)
+    schema["properties"] = {
+        "id": UUID,
+        "workspace": UUID,
+        **schema["properties"],
+        "version": {"type": "integer", "readOnly": True},
+        "created_at": timestamp,
+        "updated_at": timestamp,
+    }
+    schema["required"] = sorted(schema["properties"])
+    return schema
 
 
 def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +363,9 @@ def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
         "ItemData": copy.deepcopy(schemas["Item"]),
         "FocusCardData": _without(schemas["FocusCard"], "done_count", items=card_items),
         "AntiTodoEntryData": copy.deepcopy(schemas["AntiTodoEntry"]),
+        "WorkspaceData": _without(schemas["Workspace"], "role", "member_count"),
+        "MemberData": _member_data(schemas["Member"]),
+        "InvitationData": copy.deepcopy(schemas["Invitation"]),
     }
     for schema in data.values():
         schema.pop("description", None)

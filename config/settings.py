@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "lists",
     "focus",
     "antitodo",
+    # After the personal types: the registry's order is the contract's (docs/api/sync.md, Types).
+    "workspaces",
     "insights",
     "portability",
     "devdata",
@@ -252,6 +254,10 @@ SPECTACULAR_SETTINGS = {
         "OnboardingStep": "accounts.profile_services.ONBOARDING_STEPS",
         "SyncAction": "sync.push.ACTIONS",
         "ImportMode": ["merge", "replace"],
+        "WorkspaceRole": "workspaces.models.Role",
+        "InvitedRole": "workspaces.serializers.INVITABLE_ROLES",
+        "InvitationStatus": "workspaces.models.Invitation.Status",
+        "ActivityAction": "workspaces.models.Activity.Action",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.postprocess"],
@@ -356,6 +362,15 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 API_KEY_LAST_USED_INTERVAL_SECONDS = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=300)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
+
+# --- Workspaces ------------------------------------------------------------------------------------------
+WORKSPACE_INVITATION_TTL_DAYS = env.int("WORKSPACE_INVITATION_TTL_DAYS", default=7)
+WORKSPACE_INVITATIONS_PER_DAY = env.int("WORKSPACE_INVITATIONS_PER_DAY", default=50)
+WORKSPACE_ACTIVITY_RETENTION_DAYS = env.int("WORKSPACE_ACTIVITY_RETENTION_DAYS", default=90)
+# The link of an invitation email; `{token}` is replaced by the invitation's token.
+INVITATION_ACCEPT_URL = env.str(
+    "INVITATION_ACCEPT_URL", default="http://localhost:8000/invitations/accept?token={token}"
+)
 
 # --- Logging ---------------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -19,15 +19,20 @@ else:
     from django.contrib.auth.base_user import AbstractBaseUser as User
 
 
-# The ids of the spaces a user sees, as a subquery: `sync.spaces.visible_space_ids`, set by the sync app
-# when Django is ready (core imports no app).
+# The ids of the spaces a user sees: `sync.spaces.visible_space_ids`, set by the sync app when Django is
+# ready (core imports no app).
 visible_spaces: list[Callable[[Any], Any]] = []
 
 
 class OwnedQuerySet(models.QuerySet):
     def for_user(self, user: User | UUID) -> Self:
         """Everything `user` can see: their personal space and the spaces of their workspaces (the
-        membership table that `sync.spaces` reads; docs/architecture.md, convention 2)."""
+        membership table that `sync.spaces` reads; docs/architecture.md, convention 2). A type that only
+        ever lives in personal spaces (`personal_only`) is simply the user's own rows."""
+        if getattr(self.model, "personal_only", False):
+            return self.filter(user=user)
+        # The ids as values, read first (one small query): with a subquery PostgreSQL cannot know how many
+        # rows a space holds, and planned the items page as a scan of the user's whole space.
         return self.filter(space_id__in=visible_spaces[0](user))
 
     def personal(self, user: User | UUID) -> Self:
@@ -52,6 +57,8 @@ class OwnedModel(models.Model):
 
     sync_type: ClassVar[str] = ""
     sync_fields: ClassVar[tuple[str, ...]] = ()
+    # Entities that stay personal (a profile, focus cards, anti-todo): always in their owner's space.
+    personal_only: ClassVar[bool] = False
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

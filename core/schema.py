@@ -52,6 +52,7 @@ _DESCRIPTIONS = {
     410: "cursor_expired",
     412: "precondition_failed (If-Match is not the current version)",
     413: "payload_too_large (a body over 1 MiB)",
+    414: "uri_too_long (a request line longer than the server reads)",
     415: "unsupported_media_type (a body that is not application/json)",
     422: "idempotency_key_reused",
     428: "version_required",
@@ -71,7 +72,7 @@ def _is_ours(obj: Any) -> bool:
     return module.split(".")[0] in DOMAIN_PACKAGES
 
 
-DOMAIN_PACKAGES = {"accounts", "lists", "focus", "antitodo", "insights", "sync", "config"}
+DOMAIN_PACKAGES = {"accounts", "lists", "focus", "antitodo", "insights", "workspaces", "sync", "config"}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -109,11 +110,12 @@ class AutoSchema(openapi.AutoSchema):
         if "{" in self.path:
             statuses.add(404)
         if method == "GET" and self._is_list_view():
-            statuses.add(400)  # filters, ordering, limit and cursor are validated
+            # Filters, ordering, limit and cursor are validated; a query string can outgrow the request line.
+            statuses |= {400, 414}
         if method in ("PUT", "PATCH", "DELETE") and self._versioned():
             statuses |= {409, 412, 428}
         if method == "DELETE" and self._versioned():
-            statuses.add(400)  # a `?version=` or If-Match that is not a version
+            statuses |= {400, 414}  # a `?version=` or If-Match that is not a version; a too long `?version=`
         extra: dict[str, set[int]] = getattr(self.view, "extra_error_statuses", {})
         return statuses | set(extra.get(method, ()))
 

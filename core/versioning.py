@@ -66,6 +66,9 @@ def base_version_from(request: Request, *, from_body: bool = True, allow_query: 
     A body `version` that is present must be a version: `null` is a 400, not "no version"."""
     header = request.headers.get("If-Match")
     if header is not None:
+        if allow_query and "version" in request.query_params:
+            # Ignored beside If-Match, but never garbage: bad input is a 400 wherever it is.
+            parse_version_value(request.query_params["version"], from_query=True)
         return parse_if_match(header)
     body = request.data if from_body else None
     if isinstance(body, dict) and "version" in body:

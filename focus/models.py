@@ -9,6 +9,7 @@ from lists.models import Item
 class FocusCard(OwnedModel):
     """The short list of items a user means to finish on one day (a day in the user's time zone)."""
 
+    personal_only = True
     sync_type = "focus_card"
     # `items`, the ordered ids of its entries (FocusCardItem rows), is filled by focus.sync_types.
     sync_fields = ("date", "intention", "source", "items")

@@ -25,8 +25,7 @@ from antitodo.models import AntiTodoEntry
 from core.dates import days_of, local_day_bounds, local_today, user_zone
 from focus.models import FocusCard
 from lists.models import Item
-from sync.models import Space
-from sync.spaces import visible_space_ids
+from sync.spaces import visible_heads
 
 TOP_LISTS = 5
 CACHE_SECONDS = 24 * 3600  # a key is never stale (see the module doc); this only bounds its memory
@@ -50,10 +49,7 @@ def insights(user: Any, first: date, last: date) -> dict[str, Any]:
     today = local_today(user)
     # The heads of every space the user sees: any write there may change what the user completed.
     counter = ".".join(
-        f"{space}-{head}"
-        for space, head in Space.objects.filter(pk__in=visible_space_ids(user))
-        .order_by("pk")
-        .values_list("pk", "last_change_number")
+        f"{space}-{head}" for space, head in visible_heads(user).values_list("pk", "last_change_number")
     )
     key = f"insights:v1:{user.pk}:{counter}:{first}:{last}:{zone.key}:{today}"
     answer: dict[str, Any] | None = cache.get(key)

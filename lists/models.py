@@ -101,8 +101,9 @@ class Item(OwnedModel):
         indexes = [
             *OwnedModel.Meta.indexes,
             # The items page (`?list=`, ordered by position with the id as tie-breaker) reads its 50 rows
-            # straight from this index instead of sorting the whole list.
-            models.Index(fields=["user", "list", "position", "id"], name="item_user_list_position_id"),
+            # straight from this index instead of sorting the whole list. A list names its space, so who
+            # may see it is checked on the rows read, not part of the index.
+            models.Index(fields=["list", "position", "id"], name="item_list_position_id"),
             models.Index(fields=["user", "status", "due_date"], name="item_user_status_due"),
             models.Index(fields=["user", "completed_at"], name="item_user_completed"),
             # Insights count what a user completed, in any space (`completed_by`).

@@ -210,16 +210,6 @@ def writable_list(user: User, list_id: UUID | List) -> List:
         raise validation_error({"list": ["No such list."]}) from None
 
 
-def owned_list(user: User, list_id: UUID | List) -> List:
-    """One of the lists the user sees, as a reference from another entity: anything else is a 400 that
-    does not say whether the list exists."""
-    list_pk = list_id.pk if isinstance(list_id, List) else list_id
-    found = List.objects.for_user(user).filter(pk=list_pk).first()
-    if found is None:
-        raise validation_error({"list": ["No such list."]})
-    return found
-
-
 def _completion(user: User, item: Item | None, data: dict[str, Any]) -> dict[str, Any]:
     """`completed_at` and `completed_by` follow `status`: set when it becomes done (the client's time, if
     sent and not in the future; the writer as who did it), cleared when reopened."""

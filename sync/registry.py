@@ -188,9 +188,10 @@ def membership_model() -> type[Model]:
     return model
 
 
-# Callbacks run inside the write transaction with the change records it wrote and the entities they name
-# ({(type, id): entity, None for a deletion}): the workspaces app writes its activity from them.
-ChangesHook = Callable[[list[Any], dict[tuple[str, UUID], Any]], None]
+# Callbacks run inside the write transaction with the change records it wrote, the entities they name
+# ({(type, id): entity, None for a deletion}) and the space rows the write holds locked ({id: Space}, every
+# record's space among them): the workspaces app writes its activity from them.
+ChangesHook = Callable[[list[Any], dict[tuple[str, UUID], Any], dict[int, Any]], None]
 _changes_hooks: list[ChangesHook] = []
 
 

@@ -53,11 +53,13 @@ class EntityVersion(NamedTuple):
     version: int
 
 
-def _write_changes(changes: list[PendingChange], entities: dict[tuple[str, UUID], Any]) -> None:
+def _write_changes(
+    changes: list[PendingChange], entities: dict[tuple[str, UUID], Any], spaces: dict[int, Space]
+) -> None:
     records = [ChangeRecord(**change._asdict()) for change in changes]
     ChangeRecord.objects.bulk_create(records)
     for hook in registry.changes_hooks():
-        hook(records, entities)
+        hook(records, entities, spaces)
 
 
 class _Mark(NamedTuple):
@@ -231,7 +233,7 @@ class HeldSpaces:
         """Inserts the change records taken so far, for a reader of the change log inside the transaction."""
         pending = self._records[self._written :]
         if pending:
-            _write_changes(pending, self._entities)
+            _write_changes(pending, self._entities, self.states)
             self._written = len(self._records)
 
     def finish(self) -> None:

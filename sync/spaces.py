@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
@@ -79,12 +79,21 @@ def memberships(user: User | UUID) -> QuerySet[Any]:
     return model._default_manager.filter(user_id=_id(user))
 
 
-def visible_space_ids(user: User | UUID) -> QuerySet[Any]:
-    """The ids of the spaces `user` sees, as a subquery for `space_id__in`."""
-    personal = Space.objects.filter(user_id=_id(user)).values("id")
+def visible_space_ids(user: User | UUID) -> list[int]:
+    """The ids of the spaces `user` sees, read now (one query): as values rather than a subquery, so the
+    database plans a read of them knowing how many rows each space holds."""
+    personal = Space.objects.filter(user_id=_id(user)).values_list("id", flat=True)
     if registry.membership_model_or_none() is None:
-        return personal
-    return personal.union(memberships(user).values("space_id"))
+        return list(personal)
+    return list(personal.union(memberships(user).values_list("space_id", flat=True)))
+
+
+def visible_heads(user: User) -> QuerySet[Space]:
+    """The spaces the user sees, in id order, in one query (their counters say whether anything changed)."""
+    visible = Q(user_id=_id(user))
+    if registry.membership_model_or_none() is not None:
+        visible |= Q(pk__in=memberships(user).values("space_id"))
+    return Space.objects.filter(visible).order_by("pk")
 
 
 def visible_roles(user: User) -> dict[int, str]:

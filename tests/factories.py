@@ -15,6 +15,8 @@ from focus.models import FocusCard
 from focus.services import focus_card_put
 from lists.models import Item, List
 from lists.services import item_create, list_create
+from workspaces.models import Member, Workspace
+from workspaces.services import invitation_accept, invitation_create, workspace_create
 
 DEFAULT_PASSWORD = "a-long-enough-test-password"
 
@@ -107,3 +109,39 @@ class AntiTodoEntryFactory(factory.django.DjangoModelFactory[AntiTodoEntry]):
             kwargs["item"] = kwargs["item"].pk
         entry, _ = anti_todo_create(user=user, data=kwargs)
         return entry
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory[Workspace]):
+    """A workspace through the service: `user` is its creator and owner."""
+
+    class Meta:
+        model = Workspace
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+
+    @classmethod
+    def _create(cls, model_class: type[Workspace], *args: Any, **kwargs: Any) -> Workspace:
+        workspace, _ = workspace_create(user=kwargs["user"], data={"name": kwargs["name"]})
+        return workspace
+
+
+class MemberFactory(factory.django.DjangoModelFactory[Member]):
+    """A member as people become one: the owner invites them with the role, they accept."""
+
+    class Meta:
+        model = Member
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = "editor"
+
+    @classmethod
+    def _create(cls, model_class: type[Member], *args: Any, **kwargs: Any) -> Member:
+        workspace, user = kwargs["workspace"], kwargs["user"]
+        owner = Member.objects.select_related("user").get(workspace=workspace, role="owner").user
+        invitation = invitation_create(
+            user=owner, workspace_id=workspace.pk, email=user.email, role=kwargs["role"]
+        )
+        invitation_accept(user=user, invitation_id=invitation.pk)
+        return Member.objects.get(workspace=workspace, user=user)

@@ -7,8 +7,9 @@ import logging
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from core.problems import validation_error
-from sync.services import held_spaces, lock_spaces
+from sync.services import held_spaces, lock_spaces, write_held_records
 from sync.spaces import personal_space_id
+from workspaces.services import workspaces_release_user
 
 logger = logging.getLogger("daymark.accounts")
 
@@ -28,6 +29,11 @@ def account_delete(*, user: User, password: str) -> None:
     with held_spaces():
         # Waits for the user's writes in flight, so none commits into a half-deleted account.
         lock_spaces(personal_space_id(user))
+        # Its workspaces are handed over (or deleted when it was alone) and its memberships end, so what it
+        # created there stays with the workspace.
+        workspaces_release_user(user=user)
+        # Their change records name this user as actor: in the database before the delete nulls it.
+        write_held_records()
         # Recorded before the delete, with the email: the event outlives the account (user becomes null).
         audit_record(event=Event.ACCOUNT_DELETED, user=user, target_type="user", target_id=user_id)
         user.delete()

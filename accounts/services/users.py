@@ -15,6 +15,7 @@ from accounts.validators import EMAIL_TAKEN
 from core.problems import validation_error
 from core.versioning import ANY_VERSION
 from sync.services import change_writer
+from workspaces.services import invitations_attach
 
 Event = AuditEvent.Event
 
@@ -31,6 +32,8 @@ def user_register(*, email: str, password: str, display_name: str = "", timezone
             )
             with change_writer(user) as writer:
                 profile_create(writer)
+            # Invitations sent to this address before the account existed become the account's.
+            invitations_attach(user=user)
             audit_record(event=Event.REGISTRATION, user=user, target_type="user", target_id=str(user.pk))
     except IntegrityError:
         if User.objects.filter(email=User.objects.normalize_email(email)).exists():
@@ -62,6 +65,7 @@ def user_create_by_staff(*, user: User, by_staff: User) -> User:
     with transaction.atomic():
         user.save()
         profile_for(user)
+        invitations_attach(user=user)
         audit_user_action(event=Event.USER_CREATED, by=by_staff, target=user)
     return user
 

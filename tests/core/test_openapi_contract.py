@@ -219,7 +219,8 @@ def test_the_sync_answers_are_typed_with_a_change_union_by_type(schema: dict[str
     operation_union = resolve(
         schema, request_schema(schema, "sync", "post")["properties"]["operations"]["items"]
     )
-    assert set(operation_union["discriminator"]["mapping"]) == set(change["discriminator"]["mapping"])
+    pushable = {t.name for t in registry.all_types() if t.create or t.update or t.delete}
+    assert set(operation_union["discriminator"]["mapping"]) == pushable
 
 
 def test_the_export_body_is_documented(schema: dict[str, Any]) -> None:

@@ -105,9 +105,9 @@ def test_a_fixed_number_of_queries_whatever_the_data(
         user = UserFactory.create()
         _data(user, items)
         client = client_for(user)
-        # 1 the token's user, 2 the sync counter (the cache key), 3 item counters, 4 completions by day,
-        # 5 anti-todo by day, 6 focus, 7 top lists.
-        with django_assert_num_queries(7):
+        # 1 the token's user, 2 the counters of the user's spaces (the cache key), 3 the spaces the user
+        # sees, 4 item counters, 5 completions by day, 6 anti-todo by day, 7 focus, 8 top lists.
+        with django_assert_num_queries(8):
             body = client.get(f"{URL}?from=2026-04-25&to=2026-05-20").json()
         # The same question again, nothing written: the user and the counter; the rest from the cache.
         with django_assert_num_queries(2):

@@ -489,8 +489,8 @@ class TestQueryCounts:
         Item.objects.bulk_create(
             [Item(user=user, space=a_list.space, list=a_list, title=f"t{n}", position=n) for n in range(size)]
         )
-        # 1: the authenticated user (JWT), 2: the page of items.
-        with django_assert_num_queries(2):
+        # 1: the authenticated user (JWT), 2: the spaces the user sees, 3: the page of items.
+        with django_assert_num_queries(3):
             response = user_client.get(f"/api/v1/items?limit={size}")
         assert len(response.json()["results"]) == size
 
@@ -504,7 +504,8 @@ class TestQueryCounts:
         Item.objects.bulk_create(
             [Item(user=user, space=a_list.space, list=a_list, title="t") for a_list in lists]
         )
-        # 1: the authenticated user (JWT), 2: the page of lists with open_count aggregated.
-        with django_assert_num_queries(2):
+        # 1: the authenticated user (JWT), 2: the spaces the user sees, 3: the page of lists with
+        # open_count aggregated.
+        with django_assert_num_queries(3):
             response = user_client.get(f"/api/v1/lists?limit={size}")
         assert {row["open_count"] for row in response.json()["results"]} == {1}

@@ -11,8 +11,8 @@ from accounts.models import User
 from lists.models import Item
 from tests.factories import ItemFactory, ListFactory
 
-BEFORE = [("lists", "0004_space_index_only_with_number")]
-AFTER = [("lists", "0006_backfill_item_people")]
+BEFORE = [("lists", "0005_items_page_index_by_list")]
+AFTER = [("lists", "0007_backfill_item_people")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> None:

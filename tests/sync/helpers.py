@@ -86,7 +86,12 @@ def apply_changes(replica: dict[tuple[str, str], dict[str, Any]], changes: list[
 
 
 def _drop_workspace(replica: dict[tuple[str, str], dict[str, Any]], workspace_id: str) -> None:
-    held = [key for key, data in replica.items() if data.get("workspace") == workspace_id]
+    # Only what lives in the workspace: an invitation to it lives in the invitee's personal space and stays.
+    held = [
+        key
+        for key, data in replica.items()
+        if key[0] in ("member", "list") and data.get("workspace") == workspace_id
+    ]
     dropped_lists = {entity_id for type_name, entity_id in held if type_name == "list"}
     held += [key for key, data in replica.items() if key[0] == "item" and data.get("list") in dropped_lists]
     for key in held:

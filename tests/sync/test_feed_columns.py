@@ -15,7 +15,15 @@ from focus.models import FocusCard
 from lists.models import Item, List
 from lists.services import list_update
 from sync import feed, registry
-from tests.factories import AntiTodoEntryFactory, FocusCardFactory, ItemFactory, ListFactory
+from tests.factories import (
+    AntiTodoEntryFactory,
+    FocusCardFactory,
+    ItemFactory,
+    ListFactory,
+    MemberFactory,
+    WorkspaceFactory,
+)
+from workspaces.services import invitation_create
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +55,10 @@ def _edge_values(user: Any) -> None:
     FocusCardFactory.create(user=user, items=[])
     AntiTodoEntryFactory.create(user=user, date=date(2026, 1, 1), note=AWKWARD, item=done)
     AntiTodoEntryFactory.create(user=user, date=date(2026, 1, 2))
+    workspace = WorkspaceFactory.create(user=user, name=AWKWARD)
+    MemberFactory.create(workspace=workspace, role="viewer", user__display_name=AWKWARD)
+    elsewhere = WorkspaceFactory.create(name=AWKWARD)
+    invitation_create(user=elsewhere.user, workspace_id=elsewhere.pk, email=user.email, role="admin")
 
 
 def _instance(sync_type: registry.SyncType, entity_id: str) -> Any:

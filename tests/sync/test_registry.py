@@ -19,7 +19,7 @@ from sync.serializers import SyncOperationSerializer
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-TYPES = ["profile", "list", "item", "focus_card", "anti_todo"]
+TYPES = ["profile", "list", "item", "focus_card", "anti_todo", "workspace", "member", "invitation"]
 
 
 def test_the_registry_holds_the_contracts_types_in_order() -> None:
@@ -36,8 +36,10 @@ def test_the_push_operations_type_is_the_registrys() -> None:
 def test_the_committed_schema_names_the_registrys_types() -> None:
     schema = yaml.safe_load((ROOT / "docs/api/openapi.yaml").read_text())
 
-    operation = schema["components"]["schemas"]["Operation"]
-    assert list(operation["discriminator"]["mapping"]) == registry.names()
+    components = schema["components"]["schemas"]
+    assert list(components["Change"]["discriminator"]["mapping"]) == registry.names()
+    pushable = [t.name for t in registry.all_types() if t.create or t.update or t.delete]
+    assert list(components["Operation"]["discriminator"]["mapping"]) == pushable
 
 
 def test_the_client_guide_names_the_registrys_types() -> None:
@@ -49,7 +51,8 @@ def test_the_client_guide_names_the_registrys_types() -> None:
 
 
 def test_an_export_has_one_section_per_writable_type_in_dependency_order(user: Any) -> None:
-    writable = [t for t in registry.all_types() if t.create is not None]
+    # Workspaces are shared, not one person's data: they are not exported.
+    writable = [t for t in registry.all_types() if t.create is not None and t.name != "workspace"]
 
     assert [sync_type for _, sync_type in sections()] == writable
     assert [section for section, _ in sections()] == ["lists", "items", "focus_cards", "anti_todo"]
@@ -101,15 +104,20 @@ def test_the_feed_columns_are_the_field_list(name: str) -> None:
 
 def test_a_create_records_every_field_of_the_list(user: Any) -> None:
     from sync.models import ChangeRecord
-    from tests.factories import AntiTodoEntryFactory, FocusCardFactory, ItemFactory
+    from sync.spaces import visible_space_ids
+    from tests.factories import AntiTodoEntryFactory, FocusCardFactory, ItemFactory, WorkspaceFactory
+    from workspaces.services import invitation_create
 
     ItemFactory.create(list__user=user)
     FocusCardFactory.create(user=user, items=[])
     AntiTodoEntryFactory.create(user=user)
+    WorkspaceFactory.create(user=user)
+    elsewhere = WorkspaceFactory.create()
+    invitation_create(user=elsewhere.user, workspace_id=elsewhere.pk, email=user.email, role="viewer")
 
     for sync_type in registry.all_types():
         first = (
-            ChangeRecord.objects.filter(space__user=user, entity_type=sync_type.name)
+            ChangeRecord.objects.filter(space_id__in=visible_space_ids(user), entity_type=sync_type.name)
             .order_by("number")
             .first()
         )

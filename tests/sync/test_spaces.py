@@ -19,7 +19,26 @@ from sync import cursors
 from sync.cursors import MAX_LENGTH, encode_cursor
 from sync.models import ProcessedOperation, Space
 from sync.spaces import create_workspace_space, personal_space_id
-from tests.sync.helpers import SYNC_URL, make_item, make_list, op, position, pull, pull_all, push
+from tests.factories import MemberFactory, UserFactory, WorkspaceFactory
+from tests.sync.helpers import (
+    SYNC_URL,
+    apply_changes,
+    make_item,
+    make_list,
+    op,
+    position,
+    pull,
+    pull_all,
+    push,
+    server_state,
+)
+from workspaces.services import (
+    member_change_role,
+    member_leave,
+    member_remove,
+    workspace_delete,
+    workspace_rename,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -319,3 +338,252 @@ def test_on_postgresql_an_answer_reads_one_snapshot(user: Any, monkeypatch: Any)
     with connection.cursor() as db:
         db.execute("SHOW transaction_isolation")
         assert db.fetchone()[0] == "read committed"  # the connection is left as it was
+
+
+# --- workspaces: joining and losing access -----------------------------------------------------------------
+
+
+def _workspace(owner: Any, name: str = "Home") -> Any:
+    return WorkspaceFactory.create(user=owner, name=name)
+
+
+def _join(workspace: Any, user: Any, role: str = "editor") -> Any:
+    return MemberFactory.create(workspace=workspace, user=user, role=role)
+
+
+def _replica(client: Any, cursor: Any = None, limit: int = 500) -> tuple[Any, dict[Any, Any]]:
+    replica: dict[Any, Any] = {}
+    cursor, changes = pull_all(client, cursor, limit=limit)
+    apply_changes(replica, changes)
+    return cursor, replica
+
+
+def _keys(changes: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    return [(c["type"], c["id"], c["deleted"]) for c in changes]
+
+
+def test_a_workspace_joined_since_the_cursor_is_sent_whole(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    _join(workspace, UserFactory.create())
+    workspace_rename(user=other_user, workspace_id=workspace.pk, base=BaseVersion(1), data={"name": "Ours"})
+    cursor, replica = _replica(user_client)
+
+    _join(workspace, user)
+    answer = pull(user_client, cursor)
+    apply_changes(replica, answer["changes"])
+
+    received = _keys(answer["changes"])
+    assert ("workspace", str(workspace.pk), False) in received
+    assert not any(deleted for _, _, deleted in received)
+    assert len([key for key in received if key[0] == "member"]) == 3
+    assert replica == server_state(user)
+
+
+def test_an_integer_cursor_of_api_1_0_sends_every_workspace_whole(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    _join(workspace, user)
+    _cursor, replica = _replica(user_client)
+
+    answer = pull(user_client, _head(user))
+
+    received = _keys(answer["changes"])
+    assert ("workspace", str(workspace.pk), False) in received
+    assert {key[0] for key in received} == {"workspace", "member"}
+    apply_changes(replica, answer["changes"])
+    assert replica == server_state(user)
+
+
+def _lose(how: str, workspace: Any, owner: Any, member: Any) -> None:
+    if how == "removed":
+        member_remove(user=owner, workspace_id=workspace.pk, member_user_id=member.pk)
+    elif how == "left":
+        member_leave(user=member, workspace_id=workspace.pk)
+    else:
+        workspace.refresh_from_db()
+        workspace_delete(user=owner, workspace_id=workspace.pk, base=BaseVersion(workspace.version))
+
+
+@pytest.mark.parametrize("how", ["removed", "left", "deleted"])
+def test_losing_access_is_one_workspace_tombstone_sent_once(
+    user: Any, other_user: Any, user_client: Any, how: str
+) -> None:
+    workspace = _workspace(other_user)
+    _join(workspace, user)
+    third = _join(workspace, UserFactory.create(), role="viewer")
+    personal = make_list(user=user)
+    cursor, replica = _replica(user_client)
+    # Changes the member never pulled: none may reach them once they lost access.
+    member_change_role(
+        user=other_user, workspace_id=workspace.pk, member_user_id=third.user_id, role="editor"
+    )
+    workspace_rename(user=other_user, workspace_id=workspace.pk, base=BaseVersion(1), data={"name": "Later"})
+
+    _lose(how, workspace, other_user, user)
+    answer = pull(user_client, cursor)
+    apply_changes(replica, answer["changes"])
+
+    assert answer["changes"][0] == {"type": "workspace", "id": str(workspace.pk), "deleted": True}
+    # Nothing of the workspace's own: only, for a deletion, the invitation the member had accepted, which
+    # lived in their personal space and goes with the workspace.
+    assert [c["type"] for c in answer["changes"][1:]] == (["invitation"] if how == "deleted" else [])
+    assert replica == server_state(user)
+    assert ("list", str(personal.pk)) in replica
+    assert not any(key[0] == "member" for key in replica)
+    if how != "deleted":
+        workspace_rename(
+            user=other_user, workspace_id=workspace.pk, base=BaseVersion(2), data={"name": "Gone"}
+        )
+    assert pull(user_client, answer["cursor"])["changes"] == []
+
+
+def test_every_member_gets_the_one_tombstone_of_a_deleted_workspace(
+    user: Any, other_user: Any, make_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    members = [
+        _join(workspace, UserFactory.create(), role=role).user for role in ("admin", "editor", "viewer")
+    ]
+    clients = [make_client(member) for member in (other_user, *members)]
+    cursors = [pull_all(client)[0] for client in clients]
+
+    _lose("deleted", workspace, other_user, None)
+
+    for client, cursor in zip(clients, cursors, strict=True):
+        changes = pull(client, cursor)["changes"]
+        assert changes[0] == {"type": "workspace", "id": str(workspace.pk), "deleted": True}
+        assert {c["type"] for c in changes[1:]} <= {"invitation"}
+
+
+def test_a_member_removed_and_added_again_between_two_pulls_converges(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    third = _join(workspace, UserFactory.create())
+    _join(workspace, user)
+    cursor, replica = _replica(user_client)
+
+    member_remove(user=other_user, workspace_id=workspace.pk, member_user_id=user.pk)
+    member_remove(user=other_user, workspace_id=workspace.pk, member_user_id=third.user_id)
+    workspace_rename(
+        user=other_user, workspace_id=workspace.pk, base=BaseVersion(1), data={"name": "Meanwhile"}
+    )
+    _join(workspace, user, role="viewer")
+    _cursor, changes = pull_all(user_client, cursor, limit=2)
+    apply_changes(replica, changes)
+
+    assert replica == server_state(user)
+    assert ("member", str(third.pk)) not in replica
+
+
+def test_a_page_stopping_inside_a_workspace_then_losing_it_is_a_410_and_a_full_sync_converges(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    for _ in range(3):
+        _join(workspace, UserFactory.create())
+    _join(workspace, user)
+    answer = pull(user_client, None, limit=1)
+    while not any(c["type"] == "member" for c in answer["changes"]):
+        answer = pull(user_client, answer["cursor"], limit=1)
+
+    member_remove(user=other_user, workspace_id=workspace.pk, member_user_id=user.pk)
+    response = user_client.get(SYNC_URL, {"cursor": answer["cursor"]})
+
+    assert response.status_code == 410
+    assert response.json()["code"] == "cursor_expired"
+    _cursor, replica = _replica(user_client)
+    assert replica == server_state(user)
+
+
+def test_a_page_ending_with_the_last_change_of_a_workspace_keeps_the_tombstone(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    _join(workspace, user)
+    cursor = _replica(user_client, limit=1)[0]
+
+    member_remove(user=other_user, workspace_id=workspace.pk, member_user_id=user.pk)
+    answer = pull(user_client, cursor)
+
+    assert answer["changes"] == [{"type": "workspace", "id": str(workspace.pk), "deleted": True}]
+
+
+# --- pruning, space by space --------------------------------------------------------------------------------
+
+
+def test_a_cursor_behind_a_workspaces_watermark_is_a_410_whatever_the_personal_space_says(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    _join(workspace, user)
+    cursor = pull_all(user_client)[0]
+    workspace_rename(user=other_user, workspace_id=workspace.pk, base=BaseVersion(1), data={"name": "New"})
+    space = Space.objects.get(workspace_id=workspace.pk)
+    Space.objects.filter(pk=space.pk).update(pruned_through=space.last_change_number)
+
+    response = user_client.get(SYNC_URL, {"cursor": cursor})
+
+    assert response.status_code == 410
+    assert response.json()["code"] == "cursor_expired"
+
+
+def test_a_workspace_joined_after_a_prune_arrives_whole_whatever_the_page_size(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    for _ in range(4):
+        _join(workspace, UserFactory.create())
+    space = Space.objects.get(workspace_id=workspace.pk)
+    Space.objects.filter(pk=space.pk).update(pruned_through=space.last_change_number - 1)
+    cursor, replica = _replica(user_client)
+
+    _join(workspace, user)
+    _cursor, changes = pull_all(user_client, cursor, limit=2)
+    apply_changes(replica, changes)
+
+    assert replica == server_state(user)
+
+
+# --- the cost of many spaces -------------------------------------------------------------------------------
+
+
+def _member_of(user: Any, owner: Any, count: int) -> list[Any]:
+    workspaces = []
+    for n in range(count):
+        workspace = _workspace(owner, f"W{n}")
+        _join(workspace, user)
+        workspaces.append(workspace)
+    return workspaces
+
+
+def _statements(client: Any, cursor: Any) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(SYNC_URL, {"cursor": cursor} if cursor else {})
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_a_pull_costs_the_same_statements_for_1_or_20_workspaces(make_client: Any) -> None:
+    owner = UserFactory.create()
+    one, twenty = UserFactory.create(), UserFactory.create()
+    few, many = _member_of(one, owner, 1), _member_of(twenty, owner, 20)
+    one_client, twenty_client = make_client(one), make_client(twenty)
+
+    assert _statements(one_client, None) == _statements(twenty_client, None)
+    one_cursor, twenty_cursor = pull_all(one_client)[0], pull_all(twenty_client)[0]
+    for workspace in few + many:
+        workspace_rename(user=owner, workspace_id=workspace.pk, base=BaseVersion(1), data={"name": "renamed"})
+        member_leave(user=_join(workspace, UserFactory.create()).user, workspace_id=workspace.pk)
+
+    assert _statements(one_client, one_cursor) == _statements(twenty_client, twenty_cursor)
+    assert len(pull(twenty_client, twenty_cursor)["changes"]) == 20 * 2  # a rename, a member's tombstone
+    one_cursor, twenty_cursor = (
+        pull(one_client, one_cursor)["cursor"],
+        pull(twenty_client, twenty_cursor)["cursor"],
+    )
+    # Nothing new: the user and the spaces' state only, however many spaces.
+    assert _statements(one_client, one_cursor) == _statements(twenty_client, twenty_cursor) == 2

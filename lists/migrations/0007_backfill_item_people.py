@@ -1,7 +1,7 @@
 """`created_by` and `completed_by` of the items made before they existed. Those items were all personal,
 so their creator is their owner, and so is the completer of a done one. Its own migration: the columns'
-indexes and constraints of 0005 are created when that one ends, which PostgreSQL refuses on a table with
-rows updated in the same transaction. Reversing leaves the values (0005's reversal drops the columns)."""
+indexes and constraints of 0006 are created when that one ends, which PostgreSQL refuses on a table with
+rows updated in the same transaction. Reversing leaves the values (0006's reversal drops the columns)."""
 
 from django.db import migrations, models
 
@@ -13,6 +13,6 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("lists", "0005_item_people")]
+    dependencies = [("lists", "0006_item_people")]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lists", "0006_backfill_item_people"),
+        ("lists", "0007_backfill_item_people"),
         ("workspaces", "0001_initial"),
     ]
 

@@ -1,5 +1,5 @@
 """Items name people: `assignee`, and the read-only `created_by` and `completed_by` (filled in for the
-existing items by 0006)."""
+existing items by 0007)."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("lists", "0004_space_index_only_with_number"),
+        ("lists", "0005_items_page_index_by_list"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

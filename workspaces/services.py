@@ -1,0 +1,542 @@
+"""Writes of workspaces, members and invitations (docs/architecture.md, convention 3).
+
+Every write opens `change_writer`, locks the workspace's space (and any other space it writes, in one
+call, so the order is fixed), then checks the caller's role through `sync.spaces.require_role`: a removal
+or a role change committed by someone else just before is seen. Member and invitation actions take no
+version (docs/api/workspaces.md): each is atomic, and the later of two wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.http import Http404
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied
+
+from core.models import User
+from core.problems import IdConflict, RateLimited
+from core.versioning import BaseVersion
+from sync import registry as sync_registry
+from sync.services import ChangeWriter, change_writer, changed_values, check_delete_base, versioned_update
+from sync.spaces import (
+    create_workspace_space,
+    personal_space_id,
+    require_role,
+    retire_space,
+    role_in,
+    role_rank,
+)
+from workspaces import registry
+from workspaces.models import Invitation, Member, Role, Workspace
+from workspaces.problems import AlreadyMember, InvitationInvalid, LastOwner
+
+logger = logging.getLogger("daymark.workspaces")
+
+# Audit event names (accounts.models.AuditEvent.Event has the same values).
+MEMBER_JOINED = "workspace_member_joined"
+MEMBER_LEFT = "workspace_member_left"
+MEMBER_REMOVED = "workspace_member_removed"
+ROLE_CHANGED = "workspace_role_changed"
+OWNERSHIP_TRANSFERRED = "workspace_ownership_transferred"
+INVITATION_CREATED = "workspace_invitation_created"
+INVITATION_REVOKED = "workspace_invitation_revoked"
+WORKSPACE_DELETED = "workspace_deleted"
+
+
+def _space_id_of(workspace_id: UUID) -> int:
+    """The workspace's space; a workspace that does not exist is a 404 (one that exists but is not the
+    caller's is a 404 too, from require_role)."""
+    space_id = Workspace.objects.filter(pk=workspace_id).values_list("space_id", flat=True).first()
+    if space_id is None:
+        raise Http404
+    return space_id
+
+
+def _locked_workspace(
+    writer: ChangeWriter, user: User, workspace_id: UUID, role: str
+) -> tuple[Workspace, str]:
+    """The workspace, its space locked, and the caller's role there, which is at least `role`."""
+    space_id = _space_id_of(workspace_id)
+    writer.lock(space_id)
+    caller_role = require_role(user, space_id, role)
+    return Workspace.objects.get(pk=workspace_id), caller_role
+
+
+def _described(workspace: Workspace, role: str | None) -> Workspace:
+    """The workspace with the derived values its representation shows (the caller's role, the count)."""
+    workspace.role = role  # type: ignore[attr-defined]
+    workspace.member_count = Member.objects.filter(workspace=workspace).count()  # type: ignore[attr-defined]
+    return workspace
+
+
+def _forbidden(detail: str) -> PermissionDenied:
+    return PermissionDenied(detail)
+
+
+# --- workspaces ---------------------------------------------------------------------------------------
+
+
+def workspace_create(
+    *, user: User, data: dict[str, Any], workspace_id: UUID | None = None
+) -> tuple[Workspace, bool]:
+    """A workspace in a space of its own, with the caller as its owner. The same create sent again (same
+    id and name, by its creator while still a member) answers the existing one; anything else with that
+    id is 409 `id_conflict`."""
+    with change_writer(user, personal=False) as writer:
+        if workspace_id is not None:
+            existing = Workspace.objects.filter(pk=workspace_id).first()
+            if existing is not None:
+                role = role_in(user, existing.space_id)
+                if existing.user_id != user.pk or role is None or changed_values(existing, data):
+                    raise IdConflict()
+                return _described(existing, role), False
+        workspace = Workspace(name=data["name"])
+        if workspace_id is not None:
+            workspace.pk = workspace_id
+        space = create_workspace_space(workspace.pk)
+        writer.lock(space.pk)
+        workspace.space = space
+        writer.save(workspace, created=True)
+        owner = Member(workspace=workspace, user=user, role=Role.OWNER, space=space)
+        writer.save(owner, created=True)
+    return _described(workspace, Role.OWNER), True
+
+
+def workspace_rename(
+    *, user: User, workspace_id: UUID, base: BaseVersion, data: dict[str, Any]
+) -> tuple[Workspace, bool]:
+    """Renaming needs admin; the version rules of docs/api/versions.md apply."""
+    with change_writer(user, personal=False) as writer:
+        workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
+        _described(workspace, caller_role)
+        merged = versioned_update(writer, workspace, base, changed_values(workspace, data))
+    return workspace, merged
+
+
+def workspace_delete(*, user: User, workspace_id: UUID, base: BaseVersion) -> None:
+    """The owner deletes the workspace with its lists, items and members. Members' clients learn it from
+    the one workspace tombstone the feed sends them (their cursor holds a space they are no longer a member
+    of), so its entities get no tombstones of their own. Pending invitations to it are withdrawn from their
+    invitees' spaces. The space row stays (sync.spaces), with the workspace's own tombstone."""
+    with change_writer(user, personal=False) as writer:
+        space_id = _space_id_of(workspace_id)
+        invitations = list(Invitation.objects.filter(workspace_id=workspace_id))
+        writer.lock(space_id, *{i.space_id for i in invitations if i.space_id is not None})
+        require_role(user, space_id, Role.OWNER)
+        workspace = Workspace.objects.get(pk=workspace_id)
+        check_delete_base(workspace, base)
+        _delete_workspace(writer, workspace)
+        registry.audit(event=WORKSPACE_DELETED, by=user, target=None, workspace_id=workspace_id)
+
+
+def _delete_workspace(writer: ChangeWriter, workspace: Workspace) -> None:
+    """Everything in the workspace's space goes, then its invitations, members and the workspace itself
+    (its tombstone); the space is retired. The caller holds the locks of the space and of the invitees'
+    spaces."""
+    _delete_space_contents(writer, workspace.space_id)
+    for invitation in Invitation.objects.filter(workspace=workspace):
+        if invitation.space_id is None:
+            invitation.delete()
+        else:
+            writer.delete(invitation)
+    Member.objects.filter(workspace=workspace).delete()
+    writer.delete(workspace)
+    retire_space(workspace.space_id)
+
+
+_OWN_TYPES = frozenset({Workspace.sync_type, Member.sync_type, Invitation.sync_type})
+
+
+def _delete_space_contents(writer: ChangeWriter, space_id: int) -> None:
+    """Deletes every entity of the other apps' types in the space (lists, items, whatever lives there),
+    the types registered last (the ones that refer to earlier ones) first. Deletion hooks run as for any
+    deletion, so entities elsewhere that point at these (a focus card's entries) are changed and synced."""
+    for sync_type in reversed(sync_registry.all_types()):
+        if sync_type.name in _OWN_TYPES:
+            continue
+        model = sync_type.model
+        ids = list(model._default_manager.filter(space_id=space_id).values_list("pk", flat=True))
+        if not ids:
+            continue
+        for hook in sync_registry.deletion_hooks(sync_type.name):
+            hook(writer, ids)
+        model._default_manager.filter(pk__in=ids).delete()
+
+
+# --- members ------------------------------------------------------------------------------------------
+
+
+def _member_or_404(workspace: Workspace, member_user_id: UUID) -> Member:
+    member = Member.objects.select_related("user").filter(workspace=workspace, user_id=member_user_id).first()
+    if member is None:
+        raise Http404
+    return member
+
+
+def member_change_role(*, user: User, workspace_id: UUID, member_user_id: UUID, role: str | None) -> Member:
+    """Admins move editors and viewers between viewer, editor and admin; the owner changes anyone's role,
+    and `owner` hands ownership over (the old owner becomes admin). The owner cannot step down otherwise
+    (409 `last_owner`)."""
+    with change_writer(user, personal=False) as writer:
+        workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
+        member = _member_or_404(workspace, member_user_id)
+        if role is None or member.role == role:
+            return member
+        if caller_role != Role.OWNER:
+            if role_rank(member.role) >= role_rank(Role.ADMIN) or role_rank(role) > role_rank(Role.ADMIN):
+                raise _forbidden("Admins change the roles of editors and viewers, up to admin.")
+        elif member.user_id == user.pk:
+            raise LastOwner()
+        if role == Role.OWNER:
+            previous = Member.objects.get(workspace=workspace, role=Role.OWNER)
+            previous.role = Role.ADMIN
+            writer.save(previous, ["role"])  # first: a workspace has one owner at every moment
+            member.role = Role.OWNER
+            writer.save(member, ["role"])
+            registry.audit(
+                event=OWNERSHIP_TRANSFERRED, by=user, target=member.user, workspace_id=workspace_id
+            )
+            return member
+        old_role, member.role = member.role, role
+        writer.save(member, ["role"])
+        registry.audit(
+            event=ROLE_CHANGED, by=user, target=member.user, workspace_id=workspace_id, old=old_role, new=role
+        )
+    return member
+
+
+def member_remove(*, user: User, workspace_id: UUID, member_user_id: UUID) -> None:
+    """Admins remove editors and viewers, the owner anyone but themself; a member removing themself
+    leaves. Access ends with the commit: the next request is a 404, the next pull a workspace tombstone."""
+    if member_user_id == user.pk:
+        member_leave(user=user, workspace_id=workspace_id)
+        return
+    with change_writer(user, personal=False) as writer:
+        workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
+        member = _member_or_404(workspace, member_user_id)
+        if member.role == Role.OWNER:
+            raise LastOwner()
+        if caller_role != Role.OWNER and role_rank(member.role) >= role_rank(Role.ADMIN):
+            raise _forbidden("Admins remove editors and viewers; only the owner removes an admin.")
+        _remove(writer, workspace, member)
+        registry.audit(
+            event=MEMBER_REMOVED, by=user, target=member.user, workspace_id=workspace_id, role=member.role
+        )
+
+
+def member_remove_by_staff(*, by_staff: User, workspace_id: UUID, member_user_id: UUID) -> None:
+    """Staff remove a member from the admin (abuse, a support request): any member but the owner, who
+    stays until they hand ownership over. The audit event names the staff member."""
+    with change_writer(by_staff, personal=False) as writer:
+        space_id = _space_id_of(workspace_id)
+        writer.lock(space_id)
+        workspace = Workspace.objects.get(pk=workspace_id)
+        member = _member_or_404(workspace, member_user_id)
+        if member.role == Role.OWNER:
+            raise LastOwner()
+        _remove(writer, workspace, member)
+        registry.audit(
+            event=MEMBER_REMOVED,
+            by=by_staff,
+            target=member.user,
+            workspace_id=workspace_id,
+            role=member.role,
+            by_staff=True,
+        )
+
+
+def member_leave(*, user: User, workspace_id: UUID) -> None:
+    """Any member but the owner may leave (the owner hands ownership over first: 409 `last_owner`)."""
+    with change_writer(user, personal=False) as writer:
+        workspace, _role = _locked_workspace(writer, user, workspace_id, Role.VIEWER)
+        member = _member_or_404(workspace, user.pk)
+        if member.role == Role.OWNER:
+            raise LastOwner()
+        _remove(writer, workspace, member)
+        registry.audit(event=MEMBER_LEFT, by=user, target=user, workspace_id=workspace_id, role=member.role)
+
+
+def _remove(writer: ChangeWriter, workspace: Workspace, member: Member) -> None:
+    unassign_member_items(writer, space_id=workspace.space_id, user_id=member.user_id)
+    writer.delete(member)
+
+
+def unassign_member_items(writer: ChangeWriter, *, space_id: int, user_id: UUID) -> None:
+    """The departing member's items in the workspace become unassigned: the hooks the lists app
+    registers (`workspaces.registry.on_member_removed`) write that through `writer`."""
+    for hook in registry.member_removal_hooks():
+        hook(writer, space_id, user_id)
+
+
+# --- invitations --------------------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _check_invitation_rate(user: User) -> None:
+    """At most WORKSPACE_INVITATIONS_PER_DAY invitations by one inviter in any 24 hours."""
+    limit = settings.WORKSPACE_INVITATIONS_PER_DAY
+    since = timezone.now() - timedelta(days=1)
+    recent = list(
+        Invitation.objects.filter(invited_by=user, created_at__gt=since)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        wait = (recent[-1] + timedelta(days=1) - timezone.now()).total_seconds()
+        raise RateLimited(
+            f"At most {limit} invitations a day; retry after the seconds in Retry-After.", wait=int(wait) + 1
+        )
+
+
+def invitation_create(*, user: User, workspace_id: UUID, email: str, role: str) -> Invitation:
+    """An admin invites an email with a role up to their own (never owner). A pending invitation to the
+    same address is replaced (its token stops working). The answer, and the work done, are the same
+    whether or not the address has an account, so it tells nothing about who uses Daymark."""
+    email = email.strip().lower()
+    invitee = get_user_model().objects.filter(email=email).first()
+    invitee_space = personal_space_id(invitee) if invitee is not None else None
+    with change_writer(user, personal=False) as writer:
+        space_id = _space_id_of(workspace_id)
+        writer.lock(space_id, *([invitee_space] if invitee_space is not None else []))
+        inviter_role = require_role(user, space_id, Role.ADMIN)
+        if role == Role.OWNER or role_rank(role) > role_rank(inviter_role):
+            raise _forbidden("The invited role is at most your own, and never owner.")
+        workspace = Workspace.objects.get(pk=workspace_id)
+        if Member.objects.filter(workspace=workspace, user__email=email).exists():
+            raise AlreadyMember()
+        _check_invitation_rate(user)
+        for previous in Invitation.objects.filter(
+            workspace=workspace, email=email, status=Invitation.Status.PENDING
+        ):
+            _set_status(writer, previous, Invitation.Status.REPLACED)
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation(
+            workspace=workspace,
+            workspace_name=workspace.name,
+            email=email,
+            role=role,
+            token_hash=token_hash(token),
+            expires_at=timezone.now() + timedelta(days=settings.WORKSPACE_INVITATION_TTL_DAYS),
+            invited_by=user,
+            invited_by_name=user.display_name or user.email,
+            user=invitee,
+            space_id=invitee_space,
+        )
+        _insert_invitation(writer, invitation)
+        registry.audit(
+            event=INVITATION_CREATED,
+            by=user,
+            target=invitee,
+            workspace_id=workspace_id,
+            invitation_id=str(invitation.pk),
+            role=role,
+            invited_email=email,
+        )
+    # After the write committed (or, inside a caller's transaction, once it is done), so no lock is held
+    # while the mail server answers.
+    _send_invitation(invitation, token, inviter=user)
+    return invitation
+
+
+def _insert_invitation(writer: ChangeWriter, invitation: Invitation) -> None:
+    """Created in the invitee's personal space. One to an email with no account is in no space, where no
+    one reads it, so it has nothing to record until `invitations_attach` (the writer would put it in the
+    inviter's space)."""
+    if invitation.space_id is not None:
+        writer.save(invitation, created=True)
+    else:
+        invitation.save(force_insert=True)
+
+
+def _set_status(writer: ChangeWriter, invitation: Invitation, status: str) -> None:
+    invitation.status = status
+    if invitation.space_id is not None:
+        writer.save(invitation, ["status"])
+    else:
+        invitation.version += 1
+        invitation.save(update_fields=["status", "version", "updated_at"])
+
+
+def _send_invitation(invitation: Invitation, token: str, *, inviter: User) -> None:
+    link = settings.INVITATION_ACCEPT_URL.format(token=token)
+    who = inviter.display_name or inviter.email
+    body = (
+        f"{who} invites you to the Daymark workspace “{invitation.workspace_name}” as {invitation.role}.\n\n"
+        f"Accept here: {link}\n\n"
+        f"The invitation works once and expires in {settings.WORKSPACE_INVITATION_TTL_DAYS} days. "
+        "If you do not know this person, ignore this email."
+    )
+    try:
+        send_mail(
+            f"{who} invites you to {invitation.workspace_name} on Daymark", body, None, [invitation.email]
+        )
+    except Exception as error:  # the invitation stands; the inviter can send it again
+        # The error's kind only: its message may quote the body, and so the token.
+        logger.error("Could not send the invitation email: %s", type(error).__name__)
+
+
+def invitation_revoke(*, user: User, workspace_id: UUID, invitation_id: UUID) -> None:
+    """An admin withdraws a pending invitation: its token and id stop working."""
+    with change_writer(user, personal=False) as writer:
+        space_id = _space_id_of(workspace_id)
+        invitee_space = (
+            Invitation.objects.filter(pk=invitation_id, workspace_id=workspace_id)
+            .values_list("space_id", flat=True)
+            .first()
+        )
+        writer.lock(space_id, *([invitee_space] if invitee_space is not None else []))
+        require_role(user, space_id, Role.ADMIN)
+        invitation = Invitation.objects.filter(
+            pk=invitation_id, workspace_id=workspace_id, status=Invitation.Status.PENDING
+        ).first()
+        if invitation is None:
+            raise Http404
+        _set_status(writer, invitation, Invitation.Status.REVOKED)
+        registry.audit(
+            event=INVITATION_REVOKED,
+            by=user,
+            target=invitation.user,
+            workspace_id=workspace_id,
+            invitation_id=str(invitation.pk),
+        )
+
+
+def _usable_invitation(user: User, *, invitation_id: UUID | None, token: str | None) -> Invitation:
+    """A pending, unexpired invitation to the user's email, found by id or token; anything else is the one
+    `invitation_invalid` answer."""
+    if invitation_id is not None:
+        invitation = Invitation.objects.filter(pk=invitation_id).first()
+    elif token:
+        invitation = Invitation.objects.filter(token_hash=token_hash(token)).first()
+    else:
+        invitation = None
+    if (
+        invitation is None
+        or invitation.email != user.email.lower()
+        or invitation.status != Invitation.Status.PENDING
+        or invitation.expires_at <= timezone.now()
+    ):
+        raise InvitationInvalid()
+    return invitation
+
+
+def invitation_accept(
+    *, user: User, invitation_id: UUID | None = None, token: str | None = None
+) -> Workspace:
+    """The invitee joins with the invited role. The invitation works once."""
+    found = _usable_invitation(user, invitation_id=invitation_id, token=token)
+    own_space = personal_space_id(user)
+    with change_writer(user, personal=False) as writer:
+        workspace = Workspace.objects.filter(pk=found.workspace_id).first()
+        if workspace is None:
+            raise InvitationInvalid()
+        writer.lock(workspace.space_id, own_space)
+        # Again under the locks: a concurrent accept, revoke or replacement has committed or waits.
+        invitation = _usable_invitation(user, invitation_id=found.pk, token=None)
+        _attach(invitation, user, own_space)
+        _set_status(writer, invitation, Invitation.Status.ACCEPTED)
+        member = Member.objects.filter(workspace=workspace, user=user).first()
+        if member is None:
+            member = Member(workspace=workspace, user=user, role=invitation.role, space_id=workspace.space_id)
+            writer.save(member, created=True)
+            registry.audit(
+                event=MEMBER_JOINED,
+                by=user,
+                target=user,
+                workspace_id=workspace.pk,
+                invitation_id=str(invitation.pk),
+                role=member.role,
+            )
+        role = member.role
+    return _described(workspace, role)
+
+
+def invitation_decline(*, user: User, invitation_id: UUID) -> Invitation:
+    found = _usable_invitation(user, invitation_id=invitation_id, token=None)
+    with change_writer(user) as writer:  # the invitation lives in the user's personal space
+        invitation = _usable_invitation(user, invitation_id=found.pk, token=None)
+        _attach(invitation, user, writer.personal_space_id)
+        _set_status(writer, invitation, Invitation.Status.DECLINED)
+    return invitation
+
+
+def _attach(invitation: Invitation, user: User, space_id: int) -> None:
+    """An invitation made before the account existed, not yet attached: it becomes the account's."""
+    if invitation.space_id is None:
+        invitation.user, invitation.space_id = user, space_id
+
+
+def invitations_attach(*, user: User) -> int:
+    """Invitations to the new account's email, made before it existed, become its own and reach its
+    clients by sync. Registration calls it. Returns how many."""
+    waiting = list(Invitation.objects.filter(email=user.email.lower(), space__isnull=True))
+    if not waiting:
+        return 0
+    with change_writer(user) as writer:  # they join the user's personal space
+        own_space = writer.personal_space_id
+        for invitation in waiting:
+            invitation.user, invitation.space_id = user, own_space
+            writer.save(invitation)
+    return len(waiting)
+
+
+# --- accounts ---------------------------------------------------------------------------------------------
+
+
+def workspaces_release_user(*, user: User) -> None:
+    """Before an account is deleted, its memberships end the way leaving would: a workspace it owns goes to
+    the member with the highest role (the longest-standing among equals), or is deleted when no one else
+    is in it; the entities it created in each workspace become the owner's (they belong to the workspace,
+    not to the account); its assigned items there become unassigned. Account deletion calls it."""
+    for member in Member.objects.filter(user=user).select_related("workspace"):
+        workspace = member.workspace
+        invitee_spaces = Invitation.objects.filter(workspace=workspace, space__isnull=False).values_list(
+            "space_id", flat=True
+        )
+        with change_writer(user, personal=False) as writer:
+            writer.lock(workspace.space_id, *set(invitee_spaces))
+            others = list(
+                Member.objects.filter(workspace=workspace).exclude(pk=member.pk).select_related("user")
+            )
+            if member.role == Role.OWNER and not others:
+                _delete_workspace(writer, workspace)
+                registry.audit(event=WORKSPACE_DELETED, by=user, target=None, workspace_id=workspace.pk)
+                continue
+            if member.role == Role.OWNER:
+                successor = min(others, key=lambda m: (-role_rank(m.role), m.joined_at))
+                member.role = Role.ADMIN
+                writer.save(member, ["role"])
+                successor.role = Role.OWNER
+                writer.save(successor, ["role"])
+                registry.audit(
+                    event=OWNERSHIP_TRANSFERRED, by=user, target=successor.user, workspace_id=workspace.pk
+                )
+                owner = successor.user
+            else:
+                owner = next(m.user for m in others if m.role == Role.OWNER)
+            _hand_over_created(workspace.space_id, user, owner)
+            _remove(writer, workspace, member)
+            registry.audit(
+                event=MEMBER_LEFT, by=user, target=user, workspace_id=workspace.pk, role=member.role
+            )
+
+
+def _hand_over_created(space_id: int, user: User, owner: User) -> None:
+    """`user` on a workspace's entities names who created them, which no client sees (not a synced field):
+    the account's go to the owner so they outlive it."""
+    for sync_type in sync_registry.all_types():
+        if sync_type.name in (Member.sync_type, Invitation.sync_type):
+            continue
+        sync_type.model._default_manager.filter(space_id=space_id, user=user).update(user=owner)
