@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from accounts.models import User
+from core.versioning import BaseVersion
 from lists.models import Item, List
 from lists.services import item_update, list_update
 from tests.conftest import client_for
 from tests.factories import ItemFactory, ListFactory, MemberFactory, UserFactory, WorkspaceFactory
 from tests.sync.helpers import apply_changes, pull_all, server_state
-from core.versioning import BaseVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,11 @@ def world(db: Any) -> tuple[User, Any, Any, Readers]:
     mover = UserFactory.create()
     old = WorkspaceFactory.create(user=mover, name="Old")
     new = WorkspaceFactory.create(user=mover, name="New")
-    readers = {"old only": UserFactory.create(), "new only": UserFactory.create(), "both": UserFactory.create()}
+    readers = {
+        "old only": UserFactory.create(),
+        "new only": UserFactory.create(),
+        "both": UserFactory.create(),
+    }
     MemberFactory.create(workspace=old, user=readers["old only"], role="viewer")
     MemberFactory.create(workspace=new, user=readers["new only"], role="viewer")
     MemberFactory.create(workspace=old, user=readers["both"], role="viewer")

@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from lists.models import Item, List
 from sync.models import ChangeRecord
 from tests.factories import ItemFactory, ListFactory
-from tests.lists.conftest import EDITORS, MEMBERS, PEOPLE, STRANGERS, Shared, snapshot
+from tests.lists.conftest import EDITORS, MEMBERS, PEOPLE, Shared, snapshot
 
 pytestmark = pytest.mark.django_db
 
