@@ -18,6 +18,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
@@ -102,7 +103,12 @@ def workspace_create(
         workspace = Workspace(name=data["name"])
         if workspace_id is not None:
             workspace.pk = workspace_id
-        space = create_workspace_space(workspace.pk)
+        try:
+            with transaction.atomic():
+                space = create_workspace_space(workspace.pk)
+        except IntegrityError:
+            # The id's space exists: a concurrent create of the same id, or a workspace deleted since.
+            raise IdConflict() from None
         writer.lock(space.pk)
         workspace.space = space
         writer.save(workspace, created=True)

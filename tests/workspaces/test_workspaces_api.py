@@ -67,6 +67,16 @@ class TestCreate:
         assert response.status_code == 409
         assert Member.objects.filter(workspace=theirs).count() == 1
 
+    def test_the_id_of_a_deleted_workspace_is_an_id_conflict(self, user_client: APIClient) -> None:
+        chosen = str(uuid.uuid4())
+        user_client.post("/api/v1/workspaces", {"id": chosen, "name": "Gone"})
+        user_client.delete(f"/api/v1/workspaces/{chosen}?version=1")
+
+        response = user_client.post("/api/v1/workspaces", {"id": chosen, "name": "Gone"})
+
+        assert response.status_code == 409
+        assert problem_code(response) == "id_conflict"
+
     @pytest.mark.parametrize(
         "body",
         [
