@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from accounts.models import Profile
 from accounts.profile_services import preferences_of
@@ -21,7 +21,9 @@ from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionR
 from core.versioning import BaseVersion
 from focus.models import FocusCard, FocusCardItem
 from lists.models import Item
+from lists.services import space_user_ids
 from sync.services import ChangeWriter, change_writer, versioned_delete, versioned_update
+from sync.spaces import personal_space_id
 
 MAX_CARD_ITEMS = 50
 DEFAULT_SIZE = 3
@@ -226,10 +228,15 @@ def generation_order(day: date) -> list[Any]:
 
 
 def pick_items(user: User, day: date, size: int, exclude: Sequence[UUID] = ()) -> list[UUID]:
-    """One query: the `size` best open items of the user's non-archived lists for `day`."""
+    """One query: the `size` best open items for `day` of the user's non-archived lists, and of the
+    workspaces' lists those assigned to the user (a team's other work is not theirs to plan)."""
     if size <= 0:
         return []
-    candidates = Item.objects.for_user(user).filter(status=Item.Status.OPEN, list__archived=False)
+    candidates = Item.objects.for_user(user).filter(
+        Q(space_id=personal_space_id(user)) | Q(assignee_id=user.pk),
+        status=Item.Status.OPEN,
+        list__archived=False,
+    )
     if exclude:
         candidates = candidates.exclude(pk__in=exclude)
     return list(candidates.order_by(*generation_order(day)).values_list("pk", flat=True)[:size])
@@ -291,11 +298,36 @@ def _generate(*, user: User, day: date, size: int, regenerate: bool) -> tuple[Fo
 # --- an item's deletion -------------------------------------------------------------------------------------
 
 
-def on_items_deleted(writer: ChangeWriter, item_ids: list[UUID]) -> None:
-    """Before items are deleted: each card holding some loses those entries as a new version of `items`."""
-    cards = FocusCard.objects.filter(user_id=writer.user.pk, entries__item_id__in=item_ids).distinct()
+def _drop_entries(writer: ChangeWriter, cards: QuerySet[FocusCard], item_ids: list[UUID]) -> None:
+    """Each card loses its entries of these items, as a new version of `items`. The cards' personal
+    spaces are locked together (in id order), after the space the write began in."""
+    found = list(cards.filter(entries__item_id__in=item_ids).distinct())
+    writer.lock(*{card.space_id for card in found})
     gone = set(item_ids)
-    for card in cards:
+    for card in found:
         remaining = [item_id for item_id in card_item_ids(card) if item_id not in gone]
         writer.save(card, ["items"])
         _set_entries(card, remaining)
+
+
+def on_items_deleted(writer: ChangeWriter, item_ids: list[UUID]) -> None:
+    """Before items are deleted: every card holding some (its owner's, or a workspace member's) loses
+    those entries."""
+    _drop_entries(writer, FocusCard.objects.all(), item_ids)
+
+
+def on_items_moved(writer: ChangeWriter, item_ids: list[UUID], to_space_id: int) -> None:
+    """Items moved to a space a card's owner cannot see leave that card (docs/api/workspaces.md)."""
+    _drop_entries(writer, FocusCard.objects.exclude(user_id__in=space_user_ids(to_space_id)), item_ids)
+
+
+def cards_drop_unseen_items(writer: ChangeWriter, space_id: int, user_id: UUID) -> None:
+    """A member leaves a workspace (or is removed): their cards lose the entries of its items."""
+    cards = FocusCard.objects.filter(space__user_id=user_id)
+    item_ids = list(
+        FocusCardItem.objects.filter(card__in=cards, item__space_id=space_id).values_list(
+            "item_id", flat=True
+        )
+    )
+    if item_ids:
+        _drop_entries(writer, cards, item_ids)

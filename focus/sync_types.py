@@ -7,8 +7,10 @@ from typing import Any
 from focus import services
 from focus.models import FocusCard, FocusCardItem
 from focus.serializers import FocusCardSyncSerializer, card_representation
+from lists.services import on_items_moved
 from sync.fields import entity_data
 from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
+from workspaces.registry import on_member_removed
 
 
 def card_data(card: FocusCard) -> dict[str, Any]:
@@ -47,3 +49,6 @@ def register_all() -> None:
         )
     )
     on_delete("item", services.on_items_deleted)
+    on_items_moved(services.on_items_moved)
+    # A member who leaves a workspace (or is removed) no longer plans its items.
+    on_member_removed(services.cards_drop_unseen_items)

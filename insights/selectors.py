@@ -61,14 +61,19 @@ def insights(user: Any, first: date, last: date) -> dict[str, Any]:
 
 def _compute(user: Any, first: date, last: date, zone: ZoneInfo, today: date) -> dict[str, Any]:
     start, end = local_day_bounds(first, last, zone)
+    # What the user did themself, in their personal lists and in their workspaces' (docs/api/workspaces.md):
+    # items they created and completed; the open overdue ones are theirs to do (personal, or assigned).
     items = Item.objects.for_user(user)
-    completed_in_range = Q(status=Item.Status.DONE, completed_at__gte=start, completed_at__lt=end)
+    completed_in_range = Q(
+        completed_by=user, status=Item.Status.DONE, completed_at__gte=start, completed_at__lt=end
+    )
+    theirs_to_do = Q(space__user=user) | Q(assignee=user)
 
     # 1: the item counters in one aggregate.
     counts = items.aggregate(
-        created=Count("id", filter=Q(created_at__gte=start, created_at__lt=end)),
+        created=Count("id", filter=Q(created_by=user, created_at__gte=start, created_at__lt=end)),
         completed=Count("id", filter=completed_in_range),
-        overdue_open=Count("id", filter=Q(status=Item.Status.OPEN, due_date__lt=today)),
+        overdue_open=Count("id", filter=theirs_to_do & Q(status=Item.Status.OPEN, due_date__lt=today)),
     )
     # 2: completions per local day.
     completed_by_day = dict(

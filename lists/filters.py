@@ -1,20 +1,55 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import django_filters
 from django.db.models import QuerySet
 
-from lists.models import Item
+from core.problems import validation_error
+from lists.models import Item, List
+
+
+def _uuid(name: str, value: str, word: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise validation_error({name: [f"Must be an id or '{word}'."]}) from None
+
+
+def in_workspace(queryset: QuerySet, value: str, user: object) -> QuerySet:
+    """`?workspace=personal` (the user's own lists) or `?workspace=<id>` (what the user sees of it: nothing
+    when they are not a member, as for an id that does not exist)."""
+    if value == "personal":
+        return queryset.filter(space__user=user)
+    return queryset.filter(space__workspace_id=_uuid("workspace", value, "personal"))
+
+
+class WorkspaceFilterMixin(django_filters.FilterSet):
+    workspace = django_filters.CharFilter(
+        method="filter_workspace", max_length=36, help_text="A workspace id, or `personal`."
+    )
+
+    def filter_workspace(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return in_workspace(queryset, value, getattr(self.request, "user", None))
+
+
+class ListFilter(WorkspaceFilterMixin):
+    class Meta:
+        model = List
+        fields: list[str] = []
 
 
 def start_of_local_day(day: date, tz_name: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
 
 
-class ItemFilter(django_filters.FilterSet):
+class ItemFilter(WorkspaceFilterMixin):
     list = django_filters.UUIDFilter(field_name="list_id")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", max_length=36, help_text="A user id, or `me`."
+    )
     status = django_filters.ChoiceFilter(choices=Item.Status.choices)
     # Integer choices, so the schema says `integer, enum [1..4]` (string keys made it contradict itself).
     priority = django_filters.TypedChoiceFilter(choices=[(p, str(p)) for p in range(1, 5)], coerce=int)
@@ -31,6 +66,11 @@ class ItemFilter(django_filters.FilterSet):
     def _tz(self) -> str:
         user = getattr(self.request, "user", None)
         return getattr(user, "timezone", "UTC") or "UTC"
+
+    def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "me":
+            return queryset.filter(assignee_id=getattr(self.request.user, "pk", None))
+        return queryset.filter(assignee_id=_uuid("assignee", value, "me"))
 
     def filter_completed_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.filter(completed_at__gte=start_of_local_day(value, self._tz()))

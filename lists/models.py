@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from core.models import OwnedModel
@@ -7,13 +8,18 @@ from core.models import OwnedModel
 
 class List(OwnedModel):
     sync_type = "list"
-    sync_fields = ("name", "color", "position", "archived")
+    sync_fields = ("name", "color", "position", "archived", "workspace")
 
     name = models.CharField(max_length=200)
     # `#RRGGBB` or null; null (no color) is not the same as an empty string.
     color = models.CharField(max_length=7, null=True, blank=True)  # noqa: DJ001
     position = models.IntegerField(default=0)
     archived = models.BooleanField(default=False)
+    # Null for a personal list; else the workspace whose space the list (and its items) lives in: the
+    # services keep the two in agreement. Deleting the workspace deletes its lists.
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="lists"
+    )
 
     class Meta(OwnedModel.Meta):
         constraints = [
@@ -34,7 +40,19 @@ class List(OwnedModel):
 
 class Item(OwnedModel):
     sync_type = "item"
-    sync_fields = ("list", "title", "notes", "status", "priority", "due_date", "position", "completed_at")
+    sync_fields = (
+        "list",
+        "title",
+        "notes",
+        "status",
+        "priority",
+        "due_date",
+        "position",
+        "completed_at",
+        "assignee",
+        "created_by",
+        "completed_by",
+    )
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -48,6 +66,24 @@ class Item(OwnedModel):
     due_date = models.DateField(null=True, blank=True)
     position = models.IntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Who is to do it: a user who can see the item (in a personal list its owner; in a workspace a member).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Read-only, set by the services: who created it, who completed it (cleared when reopened). Unlike
+    # `user`, which account deletion hands to a workspace's new owner, these name the people and go null
+    # with their account.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # led by the index (completed_by, completed_at) below
+    )
 
     class Meta(OwnedModel.Meta):
         constraints = [
@@ -70,6 +106,8 @@ class Item(OwnedModel):
             models.Index(fields=["list", "position", "id"], name="item_list_position_id"),
             models.Index(fields=["user", "status", "due_date"], name="item_user_status_due"),
             models.Index(fields=["user", "completed_at"], name="item_user_completed"),
+            # Insights count what a user completed, in any space (`completed_by`).
+            models.Index(fields=["completed_by", "completed_at"], name="item_completer_completed"),
         ]
 
     def __str__(self) -> str:

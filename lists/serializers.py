@@ -22,6 +22,9 @@ class ListSerializer(StrictModelSerializer):
         error_messages={"invalid": "Must be a color like #1A2B3C, or null."},
     )
     open_count = serializers.IntegerField(read_only=True, default=0)
+    # A workspace is named by id and checked by the services (a 404 for one the caller is not in, as for
+    # one that does not exist). Absent from an update, the list stays where it is.
+    workspace = UUIDField(source="workspace_id", required=False, allow_null=True)
 
     class Meta:
         model = List
@@ -36,6 +39,12 @@ class ListSerializer(StrictModelSerializer):
             return entity_data(instance, open_count=int(getattr(instance, "open_count", 0)))
         return super().to_representation(instance)
 
+    def to_internal_value(self, data: Any) -> Any:
+        values = super().to_internal_value(data)
+        if "workspace_id" in values:
+            values["workspace"] = values.pop("workspace_id")
+        return values
+
 
 class ItemSerializer(StrictModelSerializer):
     id = UUIDField(required=False)
@@ -46,6 +55,11 @@ class ItemSerializer(StrictModelSerializer):
     )
     priority = serializers.IntegerField(min_value=1, max_value=4, required=False, default=3)
     completed_at = DateTimeField(required=False, allow_null=True)
+    # Users are named by id, never looked up here (the services check who may be named, without telling
+    # whether an account exists). Absent from an update, the assignee stays as it is.
+    assignee = UUIDField(source="assignee_id", required=False, allow_null=True)
+    created_by = UUIDField(source="created_by_id", read_only=True, allow_null=True)
+    completed_by = UUIDField(source="completed_by_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Item
@@ -64,6 +78,8 @@ class ItemSerializer(StrictModelSerializer):
         values = super().to_internal_value(data)
         if "list_id" in values:
             values["list"] = values.pop("list_id")
+        if "assignee_id" in values:
+            values["assignee"] = values.pop("assignee_id")
         return values
 
 

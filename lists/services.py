@@ -1,12 +1,20 @@
-"""Writes of lists and items (docs/architecture.md, convention 3): ownership of references, versions,
-change records."""
+"""Writes of lists and items (docs/architecture.md, convention 3): roles, moves between spaces, references,
+versions, change records.
+
+A list lives in a space: the owner's personal one, or a workspace's (`workspace`); an item lives in its
+list's space, always. Every write names the role it needs where it writes (editor, `sync.spaces`), and takes
+the locks of every space it touches in one `writer.lock(...)` before it reads what it decides on, so two
+writers of the same spaces never deadlock and a membership removed meanwhile is seen.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,57 +22,197 @@ from core.models import User
 from core.problems import validation_error
 from core.versioning import BaseVersion
 from lists.models import Item, List
+from sync import registry
+from sync.fields import model_values
+from sync.models import Space
 from sync.services import (
+    ChangeWriter,
     change_writer,
     changed_values,
+    check_base,
     check_delete_base,
     create_once,
     owned_or_404,
     versioned_delete,
-    versioned_update,
 )
+from sync.spaces import EDITOR, personal_space_id, space_of_workspace
+
+# Called inside the write when items leave a space for another (their list moved, or they moved to a list
+# elsewhere), with the writer, the item ids and the space they went to: focus cards whose owner cannot see
+# that space drop them (focus.services). Filled by apps' `ready()`; lists imports no app that imports it.
+ItemsMovedHook = Callable[[ChangeWriter, list[UUID], int], None]
+_items_moved_hooks: list[ItemsMovedHook] = []
 
 
-def owned_list(user: User, list_id: UUID | List) -> List:
-    """A list the user may write to, as a reference from another entity, read under its space's lock (call
-    it inside `change_writer`): a list they cannot see is a 400 that does not say whether it exists."""
-    list_pk = list_id.pk if isinstance(list_id, List) else list_id
-    try:
-        return owned_or_404(List, user, list_pk)
-    except Http404:
-        raise validation_error({"list": ["No such list."]}) from None
+def on_items_moved(hook: ItemsMovedHook) -> None:
+    if hook not in _items_moved_hooks:
+        _items_moved_hooks.append(hook)
+
+
+def _items_moved(writer: ChangeWriter, item_ids: list[UUID], to_space_id: int) -> None:
+    if item_ids:
+        for hook in _items_moved_hooks:
+            hook(writer, item_ids, to_space_id)
+
+
+# --- who may be named in a space ------------------------------------------------------------------------
+
+
+def space_user_ids(space_id: int) -> QuerySet[Any]:
+    """The ids of the users who see the space: the owner of a personal one, the members of a workspace's."""
+    owner = Space.objects.filter(pk=space_id, user__isnull=False).values("user_id")
+    membership = registry.membership_model_or_none()
+    if membership is None:
+        return owner
+    return owner.union(membership._default_manager.filter(space_id=space_id).values("user_id"))
+
+
+def _sees(user_id: UUID, space_id: int) -> bool:
+    return any(found == user_id for found in space_user_ids(space_id).values_list("user_id", flat=True))
+
+
+UNSEEN_ASSIGNEE = "Must be someone who can see the item: in a personal list its owner, else a member."
+
+
+def _check_assignee(assignee_id: UUID | None, space_id: int) -> None:
+    if assignee_id is not None and not _sees(assignee_id, space_id):
+        raise validation_error(
+            {
+                "assignee": [
+                    "Must be someone who can see the item: in a personal list its owner, else a member."
+                ]
+            }
+        )
+
+
+def _personal_owner(writer: ChangeWriter, space_id: int) -> UUID | None:
+    """The owner of a personal space, None for a workspace's: read from the space's row the write has
+    locked (no query)."""
+    if space_id not in writer.held.states:
+        writer.lock(space_id)
+    owner: UUID | None = writer.held.states[space_id].user_id
+    return owner
+
+
+def _owner_in(space_id: int, writer: ChangeWriter) -> UUID:
+    """Whom a row of the space belongs to: the owner of a personal space; in a workspace's, the writer
+    (`user` on a workspace's entity is who put it there)."""
+    owner = _personal_owner(writer, space_id)
+    return owner if owner is not None else writer.user.pk
 
 
 # --- lists ------------------------------------------------------------------------------------------------
 
 
+def _space_of(user: User, workspace_id: UUID | None) -> int:
+    """The space of a list in `workspace_id`, or the user's personal space for None. A workspace that does
+    not exist is a 404, as one the user is not a member of (`require_role`)."""
+    if workspace_id is None:
+        return personal_space_id(user)
+    space = space_of_workspace(workspace_id)
+    if space is None:
+        raise Http404
+    return space.pk
+
+
 def list_create(*, user: User, data: dict[str, Any], list_id: UUID | None = None) -> tuple[List, bool]:
-    with change_writer(user) as writer:
-        return create_once(writer, List, list_id, data)
+    """A list in the user's personal space, or in a workspace where they are at least editor (403 below,
+    404 when not a member)."""
+    data = {**data, "workspace": data.get("workspace")}  # a retried create is compared on it too
+    with change_writer(user, personal=False) as writer:
+        space_id = _space_of(user, data["workspace"])
+        writer.held.require_role(user, space_id, EDITOR)
+        return create_once(writer, List, list_id, data, complete=lambda values: {**values, "space": space_id})
+
+
+def _peek_space(model: type[List] | type[Item], entity_id: Any) -> int | None:
+    if isinstance(entity_id, model):
+        return entity_id.space_id
+    return model.objects.filter(pk=entity_id).values_list("space_id", flat=True).first()
+
+
+def _lock_visible(writer: ChangeWriter, user: User, space_ids: Iterable[int | None]) -> None:
+    """Both sides of a move, locked together (in id order) before anything is read for the decision: only
+    spaces the user sees (another's is a 404 anyway, and its lock is not ours to take)."""
+    visible = writer.held.visible(user)
+    writer.lock(*(space_id for space_id in space_ids if space_id is not None and space_id in visible))
+
+
+def _set(entity: List | Item, changes: dict[str, Any]) -> None:
+    for attribute, value in model_values(type(entity), changes).items():
+        setattr(entity, attribute, value)
 
 
 def list_update(*, user: User, list_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[List, bool]:
+    """Changes a list (editor where it is). A new `workspace` moves it, with its items, in this one write:
+    editor on both sides; whoever the items were assigned to and cannot see the new space is unassigned."""
     with change_writer(user, personal=False) as writer:
-        entity = owned_or_404(List, user, list_id)
-        merged = versioned_update(writer, entity, base, changed_values(entity, data))
+        to_space: int | None = None
+        if "workspace" in data:
+            to_space = _space_of(user, data["workspace"])
+            _lock_visible(writer, user, [_peek_space(List, list_id), to_space])
+        entity = owned_or_404(List, user, list_id, EDITOR)
+        changes = changed_values(entity, data)
+        moving = to_space is not None and to_space != entity.space_id
+        if moving:
+            assert to_space is not None
+            writer.held.require_role(user, to_space, EDITOR)
+        merged = check_base(entity, base, changes.keys())
+        if changes:
+            _set(entity, changes)
+            if moving:
+                assert to_space is not None
+                _move_list(writer, entity, to_space, changes.keys())
+            else:
+                writer.save(entity, changes.keys())
     return entity, merged
 
 
+def _move_list(writer: ChangeWriter, entity: List, to_space: int, fields: Iterable[str]) -> None:
+    """The list and its items leave their space together (both spaces are locked)."""
+    owner = _personal_owner(writer, to_space)
+    item_ids = list(Item.objects.filter(list=entity).values_list("pk", flat=True))
+    if owner is not None:
+        entity.user_id = owner  # a personal entity belongs to the space's owner
+        Item.objects.filter(pk__in=item_ids).exclude(user_id=owner).update(user_id=owner)
+    writer.move(entity, to_space, fields)
+    writer.move_many(Item, item_ids, to_space)
+    unseen = Item.objects.filter(pk__in=item_ids, assignee__isnull=False).exclude(
+        assignee_id__in=space_user_ids(to_space)
+    )
+    for item in unseen:
+        item.assignee = None
+        writer.save(item, ["assignee"])
+    _items_moved(writer, item_ids, to_space)
+
+
 def list_delete(*, user: User, list_id: UUID, base: BaseVersion) -> None:
-    """Deletes the list and its items; each item's deletion is recorded for sync."""
+    """Deletes the list and its items (editor where it is); each item's deletion is recorded for sync."""
     with change_writer(user, personal=False) as writer:
-        entity = owned_or_404(List, user, list_id)
+        entity = owned_or_404(List, user, list_id, EDITOR)
         check_delete_base(entity, base)
-        writer.record_deletions("item", Item.objects.filter(list=entity).values_list("id", "version"))
+        writer.record_deletions(
+            "item", Item.objects.filter(list=entity).values_list("id", "version"), space_id=entity.space_id
+        )
         writer.delete(entity)
 
 
 # --- items ------------------------------------------------------------------------------------------------
 
 
-def _completion(item: Item | None, data: dict[str, Any]) -> dict[str, Any]:
-    """`completed_at` follows `status`: set when it becomes done (the client's time, if sent and not in the
-    future), cleared when reopened."""
+def writable_list(user: User, list_id: UUID | List) -> List:
+    """A list the user may put items in, read under its space's lock: editor there (403 below); one they
+    cannot see is a 400 that does not say whether it exists, as for any reference. Inside a writer."""
+    list_pk = list_id.pk if isinstance(list_id, List) else list_id
+    try:
+        return owned_or_404(List, user, list_pk, EDITOR)
+    except Http404:
+        raise validation_error({"list": ["No such list."]}) from None
+
+
+def _completion(user: User, item: Item | None, data: dict[str, Any]) -> dict[str, Any]:
+    """`completed_at` and `completed_by` follow `status`: set when it becomes done (the client's time, if
+    sent and not in the future; the writer as who did it), cleared when reopened."""
     data = dict(data)
     status = data.get("status", item.status if item else Item.Status.OPEN)
     sent: datetime | None = data.get("completed_at")
@@ -77,33 +225,80 @@ def _completion(item: Item | None, data: dict[str, Any]) -> dict[str, Any]:
             data["completed_at"] = timezone.now()
         else:
             data.pop("completed_at", None)
+        if item is None or item.status != Item.Status.DONE:
+            data["completed_by"] = user.pk
     else:
         if sent is not None:
             raise validation_error({"completed_at": ["Only a done item has a completion time."]})
         data["completed_at"] = None
+        data["completed_by"] = None
     return data
 
 
 def item_create(*, user: User, data: dict[str, Any], item_id: UUID | None = None) -> tuple[Item, bool]:
+    """An item in a list where the user is at least editor; it lives in the list's space."""
     with change_writer(user, personal=False) as writer:
-        data = {**data, "list": owned_list(user, data["list"])}
-        return create_once(writer, Item, item_id, data, complete=lambda values: _completion(None, values))
+        target = writable_list(user, data["list"])
+        data = {**data, "list": target}
+        _check_assignee(data.get("assignee"), target.space_id)
+
+        def complete(values: dict[str, Any]) -> dict[str, Any]:
+            return {
+                **_completion(user, None, values),
+                "space": target.space_id,
+                "user": _owner_in(target.space_id, writer),
+                "created_by": user.pk,
+            }
+
+        return create_once(writer, Item, item_id, data, complete=complete)
 
 
 def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[Item, bool]:
+    """Changes an item (editor where it is). A `list` in another space moves it there: editor on both
+    sides; an assignee who cannot see the new space is unassigned unless the write names another."""
     with change_writer(user, personal=False) as writer:
+        if "list" in data:
+            _lock_visible(writer, user, [_peek_space(Item, item_id), _peek_space(List, data["list"])])
         entity = owned_or_404(Item, user, item_id)  # first: another user's item is a 404, not a 400 on `list`
         if "list" in data:
-            data = {**data, "list": owned_list(user, data["list"])}
+            data = {**data, "list": writable_list(user, data["list"])}
         changes = changed_values(entity, data)
         if "status" in changes or "completed_at" in changes:
             changes = changed_values(
-                entity, _completion(entity, {**changes, "status": data.get("status", entity.status)})
+                entity, _completion(user, entity, {**changes, "status": data.get("status", entity.status)})
             )
-        merged = versioned_update(writer, entity, base, changes)
+        to_space = data["list"].space_id if "list" in changes else entity.space_id
+        if "assignee" in changes:
+            _check_assignee(changes["assignee"], to_space)
+        elif (
+            to_space != entity.space_id
+            and entity.assignee_id is not None
+            and not _sees(entity.assignee_id, to_space)
+        ):
+            changes["assignee"] = None
+        merged = check_base(entity, base, changes.keys())
+        if changes:
+            _set(entity, changes)
+            if to_space != entity.space_id:
+                entity.user_id = _owner_in(to_space, writer)
+                writer.move(entity, to_space, changes.keys())
+                _items_moved(writer, [entity.pk], to_space)
+            else:
+                writer.save(entity, changes.keys())
     return entity, merged
 
 
 def item_delete(*, user: User, item_id: UUID, base: BaseVersion) -> None:
     with change_writer(user, personal=False) as writer:
         versioned_delete(writer, owned_or_404(Item, user, item_id), base)
+
+
+# --- a member's departure -------------------------------------------------------------------------------
+
+
+def items_unassign_member(writer: ChangeWriter, space_id: int, user_id: UUID) -> None:
+    """A member leaves a workspace (or is removed): the items assigned to them there become unassigned,
+    each as a new version of `assignee`. Runs inside the removal's write, with the space locked."""
+    for item in Item.objects.filter(space_id=space_id, assignee_id=user_id):
+        item.assignee = None
+        writer.save(item, ["assignee"])

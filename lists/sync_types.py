@@ -6,6 +6,7 @@ from lists import services
 from lists.models import Item, List
 from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_representation
 from sync.registry import FeedColumns, SyncType, register, write_services
+from workspaces.registry import on_member_removed
 
 
 def register_all() -> None:
@@ -39,3 +40,5 @@ def register_all() -> None:
             ),
         )
     )
+    # A member who leaves a workspace (or is removed) is no longer anyone's assignee there.
+    on_member_removed(services.items_unassign_member)

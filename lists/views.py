@@ -11,7 +11,7 @@ from core.models import User
 from core.versioning import BaseVersion
 from core.views import VersionedModelViewSet
 from lists import services
-from lists.filters import ItemFilter
+from lists.filters import ItemFilter, ListFilter
 from lists.models import Item, List
 from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_representation
 from sync.fields import row_data, value_columns
@@ -20,6 +20,7 @@ from sync.fields import row_data, value_columns
 class ListViewSet(VersionedModelViewSet):
     model = List
     serializer_class = ListSerializer
+    filterset_class = ListFilter
     ordering_fields = ("position", "name", "created_at", "updated_at")
     default_ordering = "position"
 

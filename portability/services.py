@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import cache
@@ -32,8 +32,10 @@ from core.renderers import JSONRenderer
 from core.versioning import ANY_VERSION
 from sync import registry
 from sync.fields import SERVER_FIELDS
+from sync.models import Space
 from sync.services import held_spaces, lock_spaces
-from sync.spaces import personal_space_id
+from sync.spaces import EDITOR, at_least, personal_space_id, visible_roles, visible_space_ids
+from workspaces.models import Member
 
 logger = logging.getLogger("daymark.portability")
 
@@ -44,6 +46,10 @@ FORMAT_VERSION = 1
 # with an `export_section` is one (sync.registry.export_types, references). Server fields
 # (sync.fields.SERVER_FIELDS) are kept in an export for the reader, never imported (the server sets
 # them); `updated_at` decides which side of a merge is newer.
+
+# The document's list of the exporter's workspaces (`{id, name, role}`): what its lists' `workspace` name.
+# Not imported: membership is given by invitations, never taken by a document.
+WORKSPACES = "workspaces"
 
 # Sections whose entities are unique per user by a field: in `merge` mode, a document entity with the
 # value of one the user has is that entity (a focus card of a day that already has one).
@@ -56,10 +62,15 @@ def sections() -> list[tuple[str, registry.SyncType]]:
 
 
 def section_references() -> dict[str, dict[str, str]]:
-    """Fields that name other entities of the document: section -> field -> referenced section."""
+    """Fields that name other entities of the document: section -> field -> referenced section. A list's
+    `workspace` names no section: the importer's own workspaces decide where such a list goes."""
     section_of = {sync_type.name: section for section, sync_type in sections()}
     return {
-        section: {field: section_of[target] for field, target in registry.references(sync_type).items()}
+        section: {
+            field: section_of[target]
+            for field, target in registry.references(sync_type).items()
+            if target in section_of
+        }
         for section, sync_type in sections()
     }
 
@@ -139,9 +150,12 @@ def _document_pieces(user: User) -> Generator[bytes]:
         "profile": _export_profile(user),
     }
     yield render(head)[:-1]  # the object stays open for the sections
+    yield b"," + render(WORKSPACES) + b":" + render(_export_workspaces(user))
     for section, sync_type in sections():
         yield b"," + render(section) + b":["
-        queryset = sync_type.model.objects.filter(user=user).order_by("created_at", "id")
+        # Everything the user sees: their personal data and their workspaces' lists and items (each list
+        # names its `workspace`).
+        queryset = sync_type.model.objects.for_user(user).order_by("created_at", "id")
         for index, entity in enumerate(queryset.iterator(chunk_size=ENTITIES_PER_QUERY)):
             yield (b"," if index else b"") + render(_without_version(sync_type.to_data(entity)))
         yield b"]"
@@ -163,6 +177,15 @@ def _buffered(pieces: Iterator[bytes]) -> Generator[bytes]:
 
 def _without_version(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key != "version"}
+
+
+def _export_workspaces(user: User) -> list[dict[str, Any]]:
+    """The workspaces the user belongs to, with their role there (what the document's lists name)."""
+    members = Member.objects.filter(user=user).select_related("workspace").order_by("joined_at", "pk")
+    return [
+        {"id": str(member.workspace_id), "name": member.workspace.name, "role": member.role}
+        for member in members
+    ]
 
 
 def _export_profile(user: User) -> dict[str, Any]:
@@ -240,12 +263,13 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
     version = document.get("format_version")
     if isinstance(version, bool) or version != FORMAT_VERSION:  # `true == 1` in Python, not in JSON
         errors.add("document.format_version", f"Must be {FORMAT_VERSION}.")
-    known = {"format", "format_version", "exported_at", "profile", *(s for s, _ in sections())}
+    known = {"format", "format_version", "exported_at", "profile", WORKSPACES, *(s for s, _ in sections())}
     for key in document:
         if key not in known:
             errors.add(f"document.{key}", "Unknown field.")
     errors.raise_if_any()
 
+    _check_workspaces(document.get(WORKSPACES, []), errors)
     plan = ImportPlan(profile=_plan_profile(document.get("profile"), errors))
     own_ids: dict[str, set[uuid.UUID]] = {}
     references = section_references()
@@ -254,7 +278,40 @@ def plan_import(*, user: User, document: Any, mode: str) -> ImportPlan:
         plan.sections[section] = _plan_section(section, sync_type, references, rows, own_ids, errors)
     errors.raise_if_any()
     _assign_ids(user, plan, mode)
+    _place_lists(user, plan)
     return plan
+
+
+def _check_workspaces(workspaces: Any, errors: ImportErrors) -> None:
+    """The document's `workspaces`, informational: a list of objects with a UUID `id`."""
+    if not isinstance(workspaces, list):
+        errors.add(WORKSPACES, "Must be a list.")
+        return
+    for index, workspace in enumerate(workspaces):
+        where = f"{WORKSPACES}[{index}]"
+        if not isinstance(workspace, dict):
+            errors.add(where, "Must be an object.")
+            continue
+        try:
+            uuid.UUID(str(workspace.get("id")))
+        except ValueError:
+            errors.add(f"{where}.id", "A UUID is required.")
+
+
+def _place_lists(user: User, plan: ImportPlan) -> None:
+    """A list of a workspace where the importer is at least editor goes there; any other list of a
+    workspace (one they only view, or are not in) becomes one of their personal lists."""
+    editable = set(
+        Space.objects.filter(
+            pk__in=[space for space, role in visible_roles(user).items() if at_least(role, EDITOR)]
+        )
+        .exclude(workspace_id=None)
+        .values_list("workspace_id", flat=True)
+    )
+    for entity in plan.sections.get("lists", []):
+        workspace = entity.data.get("workspace")
+        if workspace is not None and workspace not in editable:
+            entity.data["workspace"] = None
 
 
 def _plan_profile(profile: Any, errors: ImportErrors) -> dict[str, Any] | None:
@@ -353,7 +410,7 @@ def _assign_ids(user: User, plan: ImportPlan, mode: str) -> None:
                 if local_id is not None and local_id != entity.entity_id:
                     mapping[entity.entity_id] = local_id
         wanted = [entity.entity_id for entity in entities if entity.entity_id not in mapping]
-        taken = rows.filter(pk__in=wanted).exclude(user=user)
+        taken = rows.filter(pk__in=wanted).exclude(space_id__in=visible_space_ids(user))
         for entity_id in taken.values_list("pk", flat=True):
             mapping[entity_id] = uuid.uuid4()
     plan.replaced_ids = {str(old): str(new) for old, new in mapping.items()}
@@ -413,12 +470,18 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
 def _local_versions(
     user: User, sync_type: registry.SyncType, entities: list[PlannedEntity]
 ) -> dict[uuid.UUID, tuple[datetime, int]]:
-    """`{id: (updated_at, version)}` of the user's entities that the document names (one query)."""
-    rows = sync_type.model.objects.filter(user=user, pk__in=[e.entity_id for e in entities])
+    """`{id: (updated_at, version)}` of the entities the user sees that the document names (one query),
+    and those the user may not change (they only view their space) as kept whatever the document says."""
+    rows = sync_type.model.objects.for_user(user).filter(pk__in=[e.entity_id for e in entities])
+    roles = visible_roles(user)
     return {
-        pk: (updated_at, version)
-        for pk, updated_at, version in rows.values_list("pk", "updated_at", "version")
+        pk: (updated_at if at_least(roles.get(space_id), EDITOR) else _NEVER_OLDER, version)
+        for pk, updated_at, version, space_id in rows.values_list("pk", "updated_at", "version", "space_id")
     }
+
+
+# The `updated_at` of an entity the importer may not change: no document is newer.
+_NEVER_OLDER = datetime.max.replace(tzinfo=UTC)
 
 
 def _import_entity(
@@ -439,10 +502,10 @@ def _import_entity(
 
 
 def _remove_owned(user: User) -> None:
-    """Deletes the user's entities through their services (so each deletion reaches sync), dependents
-    first."""
+    """Deletes the user's personal entities through their services (so each deletion reaches sync),
+    dependents first. What they share in workspaces belongs to the workspaces and stays."""
     for _, sync_type in reversed(sections()):
         assert sync_type.delete is not None
-        owned = list(sync_type.model.objects.filter(user=user).values_list("pk", flat=True))
+        owned = list(sync_type.model.objects.personal(user).values_list("pk", flat=True))
         for entity_id in owned:
             sync_type.delete(user=user, entity_id=entity_id, base=ANY_VERSION)

@@ -22,3 +22,9 @@ def exported(client: APIClient) -> dict[str, Any]:
     response = client.get("/api/v1/user/export")
     assert response.status_code == 200, response
     return dict(json.loads(streamed(response)))
+
+
+def as_account(document: dict[str, Any], old: Any, new: Any) -> dict[str, Any]:
+    """The document with one account's id replaced by another's (`created_by`, `completed_by` and
+    `assignee` of an import name the importing account)."""
+    return dict(json.loads(json.dumps(document).replace(str(old), str(new))))

@@ -15,7 +15,7 @@ from lists.models import Item
 from sync.models import ChangeRecord
 from tests.conftest import client_for
 from tests.factories import AntiTodoEntryFactory, FocusCardFactory, ItemFactory, ListFactory, UserFactory
-from tests.portability.helpers import exported
+from tests.portability.helpers import as_account, exported
 from tests.sync.helpers import pull
 
 pytestmark = pytest.mark.django_db
@@ -66,14 +66,15 @@ def _import(user_client: APIClient, document: Any, mode: str) -> Any:
 def test_a_round_trip_keeps_focus_cards_anti_todo_and_profile(user_client: APIClient, filled: User) -> None:
     first = exported(user_client)
     assert len(first["focus_cards"]) == len(first["anti_todo"]) == 1
-    email = filled.email
+    email, old_id = filled.email, filled.pk
     filled.delete()
-    again = client_for(UserFactory.create(email=email))
+    account = UserFactory.create(email=email)
+    again = client_for(account)
 
     response = _import(again, first, "replace")
 
     assert response.status_code == 200, response.content
-    assert _strip(exported(again)) == _strip(first)
+    assert _strip(exported(again)) == _strip(as_account(first, old_id, account.pk))
 
 
 def test_merge_into_another_account_remaps_card_and_entry_references(

@@ -61,6 +61,7 @@ def test_an_export_has_one_section_per_writable_type_in_dependency_order(user: A
     stream.close()
     assert [key for key in document if key not in ("format", "format_version", "exported_at")] == [
         "profile",
+        "workspaces",  # what the lists' `workspace` name, not a section of entities
         *(section for section, _ in sections()),
     ]
 
