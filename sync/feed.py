@@ -11,8 +11,9 @@ the returned cursor never misses a change.
 Then, per type with something pending, one statement reads the live entities of every such space (each
 once, in its latest state, JSON-ready from the database: SyncType's `feed_columns`, sync.columns), and one
 statement reads the tombstones and the records of entities that moved out of the spaces read
-incrementally. A move's record is a tombstone only for a user who cannot see the space the entity went to;
-one who can gets the entity from there. A space in the cursor that the user no longer sees is one
+incrementally. A move's record, or a deletion, is a tombstone only for a user who sees neither the space the
+entity went to nor one it is live in now: one who does gets the entity from there (pages go space by space,
+so possibly on an earlier page). A space in the cursor that the user no longer sees is one
 workspace tombstone (a 410 once pruning removed that space); a space the user sees that the cursor does
 not hold is sent whole (no tombstones).
 The number of statements does not depend on how many spaces the user sees.
