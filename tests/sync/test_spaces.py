@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.versioning import BaseVersion
-from lists.models import List
-from lists.services import item_delete, item_update
+from lists.models import Item, List
+from lists.services import item_delete, item_update, list_create, list_update
 from sync import cursors
 from sync.cursors import MAX_LENGTH, encode_cursor
 from sync.models import ProcessedOperation, Space
@@ -587,3 +587,152 @@ def test_a_pull_costs_the_same_statements_for_1_or_20_workspaces(make_client: An
     )
     # Nothing new: the user and the spaces' state only, however many spaces.
     assert _statements(one_client, one_cursor) == _statements(twenty_client, twenty_cursor) == 2
+
+
+# --- moves between spaces ----------------------------------------------------------------------------------
+
+
+def _shared_list(owner: Any, workspace: Any, items: int = 2, name: str = "Shared") -> tuple[Any, list[Any]]:
+    lst, _ = list_create(user=owner, data={"name": name, "workspace": workspace.pk})
+    return lst, [make_item(list=lst, user=owner) for _ in range(items)]
+
+
+def test_a_list_moved_between_spaces_is_one_change_for_whoever_sees_both(
+    user: Any, other_user: Any, user_client: Any, make_client: Any
+) -> None:
+    owner_client = make_client(other_user)
+    workspace = _workspace(other_user)
+    _join(workspace, user)
+    moving = make_list(user=other_user, name="Groceries")
+    items = [make_item(list=moving) for _ in range(3)]
+    owner_cursor, owner_replica = _replica(owner_client)
+    member_cursor, member_replica = _replica(user_client)
+
+    moved, _ = list_update(
+        user=other_user, list_id=moving.pk, base=BaseVersion(1), data={"workspace": workspace.pk}
+    )
+    owners, members = pull(owner_client, owner_cursor), pull(user_client, member_cursor)
+
+    moved_keys = {("list", str(moving.pk), False), *{("item", str(i.pk), False) for i in items}}
+    assert set(_keys(owners["changes"])) == moved_keys  # no tombstone: the owner sees both spaces
+    assert set(_keys(members["changes"])) == moved_keys  # new to the member
+    assert len(owners["changes"]) == len(members["changes"]) == 4
+    assert [c["data"]["workspace"] for c in owners["changes"] if c["type"] == "list"] == [str(workspace.pk)]
+    apply_changes(owner_replica, owners["changes"])
+    apply_changes(member_replica, members["changes"])
+    assert owner_replica == server_state(other_user)
+    assert member_replica == server_state(user)
+
+    list_update(user=other_user, list_id=moving.pk, base=BaseVersion(moved.version), data={"workspace": None})
+    owners, members = pull(owner_client, owners["cursor"]), pull(user_client, members["cursor"])
+
+    assert set(_keys(owners["changes"])) == moved_keys
+    assert set(_keys(members["changes"])) == {(t, i, True) for t, i, _ in moved_keys}  # left their view
+    apply_changes(owner_replica, owners["changes"])
+    apply_changes(member_replica, members["changes"])
+    assert owner_replica == server_state(other_user)
+    assert member_replica == server_state(user)
+
+
+def test_an_item_moved_to_a_list_of_another_space_reaches_each_side_once(
+    user: Any, other_user: Any, user_client: Any, make_client: Any
+) -> None:
+    owner_client = make_client(other_user)
+    workspace = _workspace(other_user)
+    _join(workspace, user)
+    shared, _ = _shared_list(other_user, workspace, items=0)
+    item = make_item(list=make_list(user=other_user))
+    owner_cursor, member_cursor = pull_all(owner_client)[0], pull_all(user_client)[0]
+
+    item_update(user=other_user, item_id=item.pk, base=BaseVersion(1), data={"list": shared.pk})
+    owners = pull(owner_client, owner_cursor)
+    members = pull(user_client, member_cursor)["changes"]
+
+    assert _keys(owners["changes"]) == [("item", str(item.pk), False)]
+    assert _keys(members) == [("item", str(item.pk), False)]
+    assert owners["changes"][0]["data"]["list"] == str(shared.pk)
+    item.refresh_from_db()
+    own = make_list(user=user)
+    item_update(user=user, item_id=item.pk, base=BaseVersion(item.version), data={"list": own.pk})
+    # The member took it to their own list: it left the owner's view.
+    assert _keys(pull(owner_client, owners["cursor"])["changes"]) == [("item", str(item.pk), True)]
+
+
+def test_a_list_moved_back_and_forth_between_two_pulls_appears_once(
+    other_user: Any, make_client: Any
+) -> None:
+    owner_client = make_client(other_user)
+    workspace = _workspace(other_user)
+    moving = make_list(user=other_user)
+    make_item(list=moving)
+    cursor = pull_all(owner_client)[0]
+
+    version = 1
+    for target in (workspace.pk, None, workspace.pk):
+        moved, _ = list_update(
+            user=other_user, list_id=moving.pk, base=BaseVersion(version), data={"workspace": target}
+        )
+        version = moved.version
+    for limit in (1, 2, 500):
+        keys = [(c["type"], c["id"]) for c in pull(owner_client, cursor, limit)["changes"]]
+        assert len(keys) == len(set(keys))
+    changes = pull(owner_client, cursor)["changes"]
+    assert not any(c["deleted"] for c in changes)
+    assert len(changes) == 2
+
+
+def test_an_item_whose_list_comes_later_is_never_left_behind_by_a_lost_workspace(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    workspace = _workspace(other_user)
+    lst, items = _shared_list(other_user, workspace, items=3)
+    # The list changes after its items: its number follows theirs, so a page may stop between them.
+    list_update(user=other_user, list_id=lst.pk, base=BaseVersion(1), data={"name": "renamed"})
+    _join(workspace, user)
+    replica: dict[Any, Any] = {}
+    answer = pull(user_client, None, limit=1)
+    apply_changes(replica, answer["changes"])
+    while ("item", str(items[0].pk)) not in replica:
+        answer = pull(user_client, answer["cursor"], limit=1)
+        apply_changes(replica, answer["changes"])
+    assert ("list", str(lst.pk)) not in replica  # the client holds an item without its list
+
+    member_remove(user=other_user, workspace_id=workspace.pk, member_user_id=user.pk)
+    response = user_client.get(SYNC_URL, {"cursor": answer["cursor"]})
+
+    assert response.status_code == 410
+    _cursor, replica = _replica(user_client)
+    assert replica == server_state(user)
+
+
+def test_a_pull_of_lists_and_items_costs_the_same_statements_for_1_or_20_workspaces(
+    make_client: Any, django_assert_num_queries: Any
+) -> None:
+    owner = UserFactory.create()
+    one, twenty = UserFactory.create(), UserFactory.create()
+    few, many = _member_of(one, owner, 1), _member_of(twenty, owner, 20)
+    for workspace in few + many:
+        _shared_list(owner, workspace, items=2)
+    one_client, twenty_client = make_client(one), make_client(twenty)
+    # A full sync: the user; the spaces with what each type has pending; then one statement per type with
+    # something pending, for every space at once: the profile, the invitations, the workspaces, the
+    # members, the lists, the items.
+    with django_assert_num_queries(1 + 1 + 6):
+        one_cursor = one_client.get(SYNC_URL).json()["cursor"]
+    with django_assert_num_queries(1 + 1 + 6):
+        twenty_cursor = twenty_client.get(SYNC_URL).json()["cursor"]
+
+    for workspace in few + many:
+        lst = List.objects.get(workspace=workspace)
+        first, second = Item.objects.filter(list=lst).order_by("pk")
+        item_update(user=owner, item_id=first.pk, base=BaseVersion(1), data={"title": "edited"})
+        item_delete(user=owner, item_id=second.pk, base=BaseVersion(1))
+        list_update(user=owner, list_id=lst.pk, base=BaseVersion(1), data={"name": "renamed"})
+    # Incremental: the user; the spaces; the lists; the items; the tombstones and moves out.
+    with django_assert_num_queries(1 + 1 + 2 + 1):
+        one_answer = one_client.get(SYNC_URL, {"cursor": one_cursor}).json()
+    with django_assert_num_queries(1 + 1 + 2 + 1):
+        twenty_answer = twenty_client.get(SYNC_URL, {"cursor": twenty_cursor}).json()
+
+    assert len(one_answer["changes"]) == 3
+    assert len(twenty_answer["changes"]) == 60
