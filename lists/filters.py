@@ -6,9 +6,17 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from core.problems import validation_error
 from lists.models import Item, List
+
+_UUID = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+
+def _id_or(word: str, what: str) -> dict[str, str]:
+    """The schema of a filter that takes an id or one word: anything else is a 400."""
+    return {"type": "string", "pattern": f"^({word}|{_UUID})$", "description": f"A {what} id, or `{word}`."}
 
 
 def _uuid(name: str, value: str, word: str) -> UUID:
@@ -31,6 +39,7 @@ class WorkspaceFilterMixin(django_filters.FilterSet):
         method="filter_workspace", max_length=36, help_text="A workspace id, or `personal`."
     )
 
+    @extend_schema_field(_id_or("personal", "workspace"))
     def filter_workspace(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return in_workspace(queryset, value, getattr(self.request, "user", None))
 
@@ -67,6 +76,7 @@ class ItemFilter(WorkspaceFilterMixin):
         user = getattr(self.request, "user", None)
         return getattr(user, "timezone", "UTC") or "UTC"
 
+    @extend_schema_field(_id_or("me", "user"))
     def filter_assignee(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "me":
             return queryset.filter(assignee_id=getattr(self.request.user, "pk", None))

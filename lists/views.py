@@ -21,6 +21,8 @@ class ListViewSet(VersionedModelViewSet):
     model = List
     serializer_class = ListSerializer
     filterset_class = ListFilter
+    # A create in a workspace the caller is not a member of is a 404, as for one that does not exist.
+    extra_error_statuses = {"POST": {404}}
     ordering_fields = ("position", "name", "created_at", "updated_at")
     default_ordering = "position"
 

@@ -308,10 +308,27 @@ def _place_lists(user: User, plan: ImportPlan) -> None:
         .exclude(workspace_id=None)
         .values_list("workspace_id", flat=True)
     )
+    placed: dict[uuid.UUID, uuid.UUID | None] = {}
     for entity in plan.sections.get("lists", []):
         workspace = entity.data.get("workspace")
         if workspace is not None and workspace not in editable:
-            entity.data["workspace"] = None
+            entity.data["workspace"] = workspace = None
+        placed[entity.entity_id] = workspace
+    # An assignee who cannot see where the item lands (another account's id in a personal list, someone
+    # not in the workspace) is dropped: the item comes unassigned.
+    members = set(
+        Member.objects.filter(workspace_id__in={w for w in placed.values() if w is not None}).values_list(
+            "workspace_id", "user_id"
+        )
+    )
+    for entity in plan.sections.get("items", []):
+        assignee = entity.data.get("assignee")
+        if assignee is None:
+            continue
+        workspace = placed.get(_refs(entity.data["list"])[0]) if entity.data.get("list") else None
+        sees = assignee == user.pk if workspace is None else (workspace, assignee) in members
+        if not sees:
+            entity.data["assignee"] = None
 
 
 def _plan_profile(profile: Any, errors: ImportErrors) -> dict[str, Any] | None:

@@ -77,6 +77,8 @@ def test_the_seeded_data_works_through_the_api(seeded: None) -> None:
 
     insights = client.get("/api/v1/user/insights?from=2000-01-01&to=2000-12-31")
     assert insights.status_code == 200
+    # The seeded completions are the user's own (`completed_by`), which is what insights count.
+    assert client.get("/api/v1/user/insights").json()["items"]["completed"] > 0
 
 
 def test_a_full_sync_of_the_sync_user_reads_every_entity(seeded: None) -> None:

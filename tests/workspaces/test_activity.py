@@ -115,6 +115,28 @@ class TestEntries:
         assert actions(team)[:2] == [("moved_out", "list", "Moving"), ("moved_in", "list", "Moving")]
         assert not Activity.objects.filter(entity_type="item").exists()
 
+    def test_the_lists_api_in_a_workspace_is_logged(self, team: Team) -> None:
+        editor = team.client("editor")
+        list_id = editor.post(
+            "/api/v1/lists", {"name": "Chores", "workspace": str(team.workspace.pk)}
+        ).json()["id"]
+        item = editor.post("/api/v1/items", {"list": list_id, "title": "Bins"}).json()
+        viewer_id = str(team.users["viewer"].pk)
+        item = editor.patch(f"/api/v1/items/{item['id']}", {"assignee": viewer_id, "version": 1}).json()
+        editor.patch(f"/api/v1/items/{item['id']}", {"status": "done", "version": 2}, format="json")
+
+        rows = team.client("viewer").get(team.url("/activity")).json()["results"][:4]
+
+        assert [(row["action"], row["entity"]["title"]) for row in rows] == [
+            ("completed", "Bins"),
+            ("assigned", "Bins"),
+            ("created", "Bins"),
+            ("created", "Chores"),
+        ]
+        assert rows[1]["fields"] == {"assignee": viewer_id}
+        assert rows[0]["fields"]["status"] == "done"
+        assert {row["actor"]["id"] for row in rows} == {str(team.users["editor"].pk)}
+
     def test_personal_changes_are_in_no_log(self, team: Team) -> None:
         before = Activity.objects.count()
 

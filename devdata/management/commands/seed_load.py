@@ -139,6 +139,7 @@ class Seeder:
                         due_date=due,
                         position=n % per_list,
                         completed_at=None,
+                        created_by_id=user.pk,
                     ),
                     created,
                 )
@@ -167,6 +168,8 @@ class Seeder:
                 due_date=None if self.rng.random() < 0.5 else day,
                 position=1000 + n,
                 completed_at=completed,
+                created_by_id=user.pk,
+                completed_by_id=user.pk,
             )
             by_day.setdefault(day, []).append(self.owned(item, created, completed))
         for day, items in by_day.items():
