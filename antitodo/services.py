@@ -59,7 +59,11 @@ def anti_todo_delete(*, user: User, entry_id: UUID, base: BaseVersion) -> None:
 
 
 def on_items_deleted(writer: ChangeWriter, item_ids: list[UUID]) -> None:
-    """Before items are deleted: entries linked to them lose the link as a new version of `item`."""
-    for entry in AntiTodoEntry.objects.filter(user_id=writer.user.pk, item_id__in=item_ids):
+    """Before items are deleted: entries linked to them lose the link as a new version of `item`, whoever
+    wrote them (a workspace's item may be linked by any member; their personal spaces are locked together,
+    after the space the deletion began in)."""
+    entries = list(AntiTodoEntry.objects.filter(item_id__in=item_ids))
+    writer.lock(*{entry.space_id for entry in entries})
+    for entry in entries:
         entry.item = None
         writer.save(entry, ["item"])
