@@ -6,7 +6,7 @@ replacing, reordering or losing entries is a change of `items` with a new versio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -308,6 +308,14 @@ def _drop_entries(writer: ChangeWriter, cards: QuerySet[FocusCard], item_ids: li
         remaining = [item_id for item_id in card_item_ids(card) if item_id not in gone]
         writer.save(card, ["items"])
         _set_entries(card, remaining)
+
+
+def card_spaces_holding(item_ids: Collection[UUID]) -> list[int]:
+    """The personal spaces of the cards holding any of these items: what deleting or moving them changes,
+    locked by the write before its own spaces' reads (sync.registry.on_holder_spaces)."""
+    return list(
+        FocusCard.objects.filter(entries__item_id__in=item_ids).values_list("space_id", flat=True).distinct()
+    )
 
 
 def on_items_deleted(writer: ChangeWriter, item_ids: list[UUID]) -> None:

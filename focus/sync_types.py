@@ -9,7 +9,7 @@ from focus.models import FocusCard, FocusCardItem
 from focus.serializers import FocusCardSyncSerializer, card_representation
 from lists.services import on_items_moved
 from sync.fields import entity_data
-from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
+from sync.registry import FeedColumns, SyncType, on_delete, on_holder_spaces, register, write_services
 from workspaces.registry import on_member_removed
 
 
@@ -49,6 +49,7 @@ def register_all() -> None:
         )
     )
     on_delete("item", services.on_items_deleted)
+    on_holder_spaces("item", services.card_spaces_holding)
     on_items_moved(services.on_items_moved)
     # A member who leaves a workspace (or is removed) no longer plans its items.
     on_member_removed(services.cards_drop_unseen_items)

@@ -35,7 +35,7 @@ from sync.services import (
     owned_or_404,
     versioned_delete,
 )
-from sync.spaces import EDITOR, personal_space_id, space_of_workspace
+from sync.spaces import EDITOR, at_least, personal_space_id, space_of_workspace
 
 # Called inside the write when items leave a space for another (their list moved, or they moved to a list
 # elsewhere), with the writer, the item ids and the space they went to: focus cards whose owner cannot see
@@ -131,11 +131,27 @@ def _peek_space(model: type[List] | type[Item], entity_id: Any) -> int | None:
     return model.objects.filter(pk=entity_id).values_list("space_id", flat=True).first()
 
 
-def _lock_visible(writer: ChangeWriter, user: User, space_ids: Iterable[int | None]) -> None:
-    """Both sides of a move, locked together (in id order) before anything is read for the decision: only
-    spaces the user sees (another's is a 404 anyway, and its lock is not ours to take)."""
-    visible = writer.held.visible(user)
-    writer.lock(*(space_id for space_id in space_ids if space_id is not None and space_id in visible))
+def _lock_with_holders(
+    writer: ChangeWriter, user: User, space_ids: Iterable[int | None], item_ids: Iterable[UUID]
+) -> None:
+    """The spaces a write of these items touches (those the user sees) and, when the user may write there,
+    the personal spaces of the focus cards holding the items (which a deletion or a move changes, as the
+    deletion and move hooks do): all locked in one go, in id order, before anything is read. A card owner's
+    space often has a lower id than the workspace's; locked after it, it could deadlock with that owner's
+    own writes (which lock their space first)."""
+    roles = writer.held.visible(user)
+    seen = [space_id for space_id in space_ids if space_id is not None and space_id in roles]
+    if not seen:
+        return  # nothing the user sees: the write's own checks answer 404
+    holders: set[int] = set()
+    if at_least(roles.get(seen[0]), EDITOR):
+        holders = registry.holder_spaces(Item.sync_type, list(item_ids))
+    writer.lock(*seen, *holders)
+
+
+def _list_item_ids(list_id: Any) -> list[UUID]:
+    list_pk = list_id.pk if isinstance(list_id, List) else list_id
+    return list(Item.objects.filter(list_id=list_pk).values_list("pk", flat=True))
 
 
 def _set(entity: List | Item, changes: dict[str, Any]) -> None:
@@ -150,7 +166,7 @@ def list_update(*, user: User, list_id: UUID, base: BaseVersion, data: dict[str,
         to_space: int | None = None
         if "workspace" in data:
             to_space = _space_of(user, data["workspace"])
-            _lock_visible(writer, user, [_peek_space(List, list_id), to_space])
+            _lock_with_holders(writer, user, [_peek_space(List, list_id), to_space], _list_item_ids(list_id))
         entity = owned_or_404(List, user, list_id, EDITOR)
         changes = changed_values(entity, data)
         moving = to_space is not None and to_space != entity.space_id
@@ -189,6 +205,7 @@ def _move_list(writer: ChangeWriter, entity: List, to_space: int, fields: Iterab
 def list_delete(*, user: User, list_id: UUID, base: BaseVersion) -> None:
     """Deletes the list and its items (editor where it is); each item's deletion is recorded for sync."""
     with change_writer(user, personal=False) as writer:
+        _lock_with_holders(writer, user, [_peek_space(List, list_id)], _list_item_ids(list_id))
         entity = owned_or_404(List, user, list_id, EDITOR)
         check_delete_base(entity, base)
         writer.record_deletions(
@@ -258,7 +275,9 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
     sides; an assignee who cannot see the new space is unassigned unless the write names another."""
     with change_writer(user, personal=False) as writer:
         if "list" in data:
-            _lock_visible(writer, user, [_peek_space(Item, item_id), _peek_space(List, data["list"])])
+            _lock_with_holders(
+                writer, user, [_peek_space(Item, item_id), _peek_space(List, data["list"])], [item_id]
+            )
         entity = owned_or_404(Item, user, item_id)  # first: another user's item is a 404, not a 400 on `list`
         if "list" in data:
             data = {**data, "list": writable_list(user, data["list"])}
@@ -290,6 +309,7 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
 
 def item_delete(*, user: User, item_id: UUID, base: BaseVersion) -> None:
     with change_writer(user, personal=False) as writer:
+        _lock_with_holders(writer, user, [_peek_space(Item, item_id)], [item_id])
         versioned_delete(writer, owned_or_404(Item, user, item_id), base)
 
 

@@ -7,7 +7,7 @@ export names it. The REST views call their own app's services directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 from uuid import UUID
@@ -165,6 +165,28 @@ def on_delete(sync_type: str, hook: DeletionHook) -> None:
 
 def deletion_hooks(sync_type: str) -> list[DeletionHook]:
     return list(_deletion_hooks.get(sync_type, ()))
+
+
+# Callbacks that name the spaces of entities elsewhere that refer to entities of a type (the personal spaces
+# of the focus cards holding some items): a deletion or a move of those entities changes them (the hooks
+# above), so a write locks these spaces together with its own, in space-id order, before it reads anything
+# (`holder_spaces`). Locked later, a card owner's space with a lower id than the workspace's would be taken
+# after a higher one, which can deadlock with that owner's own writes.
+HolderSpaces = Callable[[Collection[UUID]], Iterable[int]]
+_holder_spaces: dict[str, list[HolderSpaces]] = {}
+
+
+def on_holder_spaces(sync_type: str, finder: HolderSpaces) -> None:
+    finders = _holder_spaces.setdefault(sync_type, [])
+    if finder not in finders:
+        finders.append(finder)
+
+
+def holder_spaces(sync_type: str, ids: Collection[UUID]) -> set[int]:
+    """The spaces the registered finders name for these entities (none when no ids)."""
+    if not ids:
+        return set()
+    return {space for finder in _holder_spaces.get(sync_type, ()) for space in finder(ids)}
 
 
 # The membership table (the workspaces app's member model: `space`, `user`, `role`), which says which

@@ -119,8 +119,13 @@ class HeldSpaces:
 
     def require_role(self, user: User, space_id: int, role: str) -> None:
         """`sync.spaces.require_role`, checked once per user and space while the space is locked (a
-        membership change locks the space too, so the answer holds until this transaction ends)."""
+        membership change locks the space too, so the answer holds until this transaction ends). A space
+        the user does not see is a 404 before any lock: its lock is not theirs to take, and taken after
+        their personal space's it would come after a higher id (a stranger's write racing an invitation
+        to them, which locks both, could deadlock)."""
         if space_id not in self.states:
+            if not self.sees(user, space_id):
+                raise Http404
             self.lock([space_id])
         key = (user.pk, space_id)
         found = self._roles.get(key)

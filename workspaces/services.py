@@ -27,8 +27,10 @@ from core.models import User
 from core.problems import IdConflict, RateLimited
 from core.versioning import BaseVersion
 from sync import registry as sync_registry
+from sync.models import Space
 from sync.services import ChangeWriter, change_writer, changed_values, check_delete_base, versioned_update
 from sync.spaces import (
+    at_least,
     create_workspace_space,
     personal_space_id,
     require_role,
@@ -62,12 +64,39 @@ def _space_id_of(workspace_id: UUID) -> int:
     return space_id
 
 
+def _lock_seen(writer: ChangeWriter, user: User, space_id: int, *others: int | None) -> None:
+    """Locks the workspace's space with the other spaces the write changes, in one go (in id order), when
+    the caller sees the workspace. One they do not see is a 404 before any lock: its lock is not theirs to
+    take, and taken after their own space it could come after a higher id."""
+    if not writer.held.sees(user, space_id):
+        raise Http404
+    writer.lock(space_id, *(other for other in others if other is not None))
+
+
+def _personal_space_of(user_id: Any) -> int | None:
+    """The personal space of a member about to leave: their cards lose the workspace's items, so it is
+    locked with the workspace's space, not after it (it often has the lower id)."""
+    return Space.objects.filter(user_id=user_id).values_list("pk", flat=True).first()
+
+
+def _holders_of_contents(space_id: int) -> set[int]:
+    """The spaces of entities elsewhere that refer to the space's entities (members' focus cards holding its
+    items): deleting them all changes those, so they are locked with the space."""
+    spaces: set[int] = set()
+    for sync_type in sync_registry.all_types():
+        if sync_type.name in _OWN_TYPES:
+            continue
+        ids = list(sync_type.model._default_manager.filter(space_id=space_id).values_list("pk", flat=True))
+        spaces |= sync_registry.holder_spaces(sync_type.name, ids)
+    return spaces
+
+
 def _locked_workspace(
-    writer: ChangeWriter, user: User, workspace_id: UUID, role: str
+    writer: ChangeWriter, user: User, workspace_id: UUID, role: str, *others: int | None
 ) -> tuple[Workspace, str]:
-    """The workspace, its space locked, and the caller's role there, which is at least `role`."""
+    """The workspace, its space locked (with `others`), and the caller's role there, at least `role`."""
     space_id = _space_id_of(workspace_id)
-    writer.lock(space_id)
+    _lock_seen(writer, user, space_id, *others)
     caller_role = require_role(user, space_id, role)
     return Workspace.objects.get(pk=workspace_id), caller_role
 
@@ -136,7 +165,13 @@ def workspace_delete(*, user: User, workspace_id: UUID, base: BaseVersion) -> No
     with change_writer(user, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
         invitations = list(Invitation.objects.filter(workspace_id=workspace_id))
-        writer.lock(space_id, *{i.space_id for i in invitations if i.space_id is not None})
+        if not writer.held.sees(user, space_id):
+            raise Http404
+        if at_least(writer.held.visible(user).get(space_id), Role.OWNER):
+            others = {i.space_id for i in invitations} | _holders_of_contents(space_id)
+        else:
+            others = set()  # refused below: nothing else to lock
+        _lock_seen(writer, user, space_id, *others)
         require_role(user, space_id, Role.OWNER)
         workspace = Workspace.objects.get(pk=workspace_id)
         check_delete_base(workspace, base)
@@ -227,7 +262,9 @@ def member_remove(*, user: User, workspace_id: UUID, member_user_id: UUID) -> No
         member_leave(user=user, workspace_id=workspace_id)
         return
     with change_writer(user, personal=False) as writer:
-        workspace, caller_role = _locked_workspace(writer, user, workspace_id, Role.ADMIN)
+        workspace, caller_role = _locked_workspace(
+            writer, user, workspace_id, Role.ADMIN, _personal_space_of(member_user_id)
+        )
         member = _member_or_404(workspace, member_user_id)
         if member.role == Role.OWNER:
             raise LastOwner()
@@ -244,7 +281,7 @@ def member_remove_by_staff(*, by_staff: User, workspace_id: UUID, member_user_id
     stays until they hand ownership over. The audit event names the staff member."""
     with change_writer(by_staff, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
-        writer.lock(space_id)
+        writer.lock(space_id, *[s for s in [_personal_space_of(member_user_id)] if s is not None])
         workspace = Workspace.objects.get(pk=workspace_id)
         member = _member_or_404(workspace, member_user_id)
         if member.role == Role.OWNER:
@@ -263,7 +300,7 @@ def member_remove_by_staff(*, by_staff: User, workspace_id: UUID, member_user_id
 def member_leave(*, user: User, workspace_id: UUID) -> None:
     """Any member but the owner may leave (the owner hands ownership over first: 409 `last_owner`)."""
     with change_writer(user, personal=False) as writer:
-        workspace, _role = _locked_workspace(writer, user, workspace_id, Role.VIEWER)
+        workspace, _role = _locked_workspace(writer, user, workspace_id, Role.VIEWER, personal_space_id(user))
         member = _member_or_404(workspace, user.pk)
         if member.role == Role.OWNER:
             raise LastOwner()
@@ -315,7 +352,7 @@ def invitation_create(*, user: User, workspace_id: UUID, email: str, role: str) 
     invitee_space = personal_space_id(invitee) if invitee is not None else None
     with change_writer(user, personal=False) as writer:
         space_id = _space_id_of(workspace_id)
-        writer.lock(space_id, *([invitee_space] if invitee_space is not None else []))
+        _lock_seen(writer, user, space_id, invitee_space)
         inviter_role = require_role(user, space_id, Role.ADMIN)
         if role == Role.OWNER or role_rank(role) > role_rank(inviter_role):
             raise _forbidden("The invited role is at most your own, and never owner.")
@@ -499,6 +536,26 @@ def invitations_attach(*, user: User) -> int:
 
 
 # --- accounts ---------------------------------------------------------------------------------------------
+
+
+def spaces_released_with(user: User) -> set[int]:
+    """The spaces `workspaces_release_user` writes besides the user's personal one: each workspace's, its
+    invitees' (a workspace deleted withdraws its invitations) and, for a workspace the user is alone in,
+    the spaces of what refers to its contents. Account deletion locks them with the personal space in one
+    go (in id order): taken one workspace at a time after the personal space, a workspace's lower id would
+    come after a higher one."""
+    spaces: set[int] = set()
+    for member in Member.objects.filter(user=user).select_related("workspace"):
+        space_id = member.workspace.space_id
+        spaces.add(space_id)
+        spaces.update(
+            Invitation.objects.filter(workspace_id=member.workspace_id, space__isnull=False).values_list(
+                "space_id", flat=True
+            )
+        )
+        if not Member.objects.filter(workspace_id=member.workspace_id).exclude(pk=member.pk).exists():
+            spaces |= _holders_of_contents(space_id)
+    return spaces
 
 
 def workspaces_release_user(*, user: User) -> None:

@@ -9,7 +9,7 @@ from accounts.models import AuditEvent, User
 from core.problems import validation_error
 from sync.services import held_spaces, lock_spaces, write_held_records
 from sync.spaces import personal_space_id
-from workspaces.services import workspaces_release_user
+from workspaces.services import spaces_released_with, workspaces_release_user
 
 logger = logging.getLogger("daymark.accounts")
 
@@ -28,7 +28,8 @@ def account_delete(*, user: User, password: str) -> None:
     user_id = str(user.pk)
     with held_spaces():
         # Waits for the user's writes in flight, so none commits into a half-deleted account.
-        lock_spaces(personal_space_id(user))
+        # With it, every space that handing its workspaces over writes (in one go: in space-id order).
+        lock_spaces(personal_space_id(user), *spaces_released_with(user))
         # Its workspaces are handed over (or deleted when it was alone) and its memberships end, so what it
         # created there stays with the workspace.
         workspaces_release_user(user=user)
