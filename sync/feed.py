@@ -11,8 +11,9 @@ the returned cursor never misses a change.
 Then, per type with something pending, one statement reads the live entities of every such space (each
 once, in its latest state, JSON-ready from the database: SyncType's `feed_columns`, sync.columns), and one
 statement reads the tombstones and the records of entities that moved out of the spaces read
-incrementally. A move's record is a tombstone only for a user who cannot see the space the entity went to;
-one who can gets the entity from there. A space in the cursor that the user no longer sees is one
+incrementally. A move's record, or a deletion, is a tombstone only for a user who sees neither the space the
+entity went to nor one it is live in now: one who does gets the entity from there (pages go space by space,
+so possibly on an earlier page). A space in the cursor that the user no longer sees is one
 workspace tombstone (a 410 once pruning removed that space); a space the user sees that the cursor does
 not hold is sent whole (no tombstones).
 The number of statements does not depend on how many spaces the user sees.
@@ -177,7 +178,8 @@ def _changes_since(connection: BaseDatabaseWrapper, user: User, cursor: Cursor, 
     below = [row for row in rows if row[1] <= spaces[row[0]].floor]
     beyond = [row for row in rows if row[1] > spaces[row[0]].floor]
     has_more = len(beyond) > limit
-    page = below + beyond[:limit]
+    # Departures that are no tombstone for this user count for where the page stops, then go.
+    page = [row for row in below + beyond[:limit] if row[5] is not _NOT_FOR_THIS_USER]
 
     positions = {space_id: state.head for space_id, state in spaces.items()}
     # Spaces this page stops inside: an item may have come without its list (see _gone_workspaces).
@@ -207,6 +209,11 @@ def _changes_since(connection: BaseDatabaseWrapper, user: User, cursor: Cursor, 
 # needs: the row's JSON-ready values, or the model instance for a type without `feed_columns`, or None).
 # A plain tuple, not a NamedTuple: a full sync makes one per entity.
 _Row = tuple[int, int, str, str, bool, Any]
+
+
+# A departure read only for paging (`_departure_rows`): the departures are read `limit + 1` at a time, so
+# dropping some before the page is cut could let the cut pass departures that were never read.
+_NOT_FOR_THIS_USER = object()
 
 
 def _order(row: _Row) -> tuple[int, int]:
@@ -291,21 +298,30 @@ def _departure_rows(
 ) -> list[_Row]:
     """The tombstones and moves out above each space's position, read with the prune watermarks in one
     snapshot: a prune that committed after the first statement may have removed records this answer
-    needs, and then it is a 410. A move out to a space the user sees is not a tombstone for them."""
+    needs, and then it is a 410.
+
+    A departure is no tombstone for a user who sees where the entity is now: the space it moved to, or
+    wherever it went after (through spaces they do not see), or where its id was made again. Pages go
+    space by space, so that entity may have reached them already from a space read before this one;
+    a tombstone now would drop it for good. It comes (or came) from the space it is in."""
     bounds, params = _bounds(reading)
+    seen = sorted(visible)
+    seen_values = ", ".join(["(CAST(%s AS bigint))"] * len(seen))
+    sql = f"{bounds}, vis(sid) AS (VALUES {seen_values}) {_departures_sql(connection)}"
     with connection.cursor() as db:
-        db.execute(f"{bounds} {_departures_sql(connection)}", [*params, limit + 1])
+        db.execute(sql, [*params, *seen, limit + 1])
         values = db.fetchall()
     positions = {state.id: state.position for state in reading}
     rows: list[_Row] = []
-    for space_id, number, type_name, entity_id, target, pruned in values:
+    for space_id, number, type_name, entity_id, target, pruned, live_in_view in values:
         if number is None:
             if pruned > positions[space_id]:
                 raise CursorExpired()
             continue
-        if target is not None and target in visible:
-            continue
-        rows.append((space_id, number, type_name, entity_id, True, None))
+        not_for_them = (target is not None and target in visible) or bool(live_in_view)
+        rows.append(
+            (space_id, number, type_name, entity_id, True, _NOT_FOR_THIS_USER if not_for_them else None)
+        )
     return rows
 
 
@@ -473,16 +489,28 @@ def _snapshot_sql(
 
 
 def _departures_sql(connection: BaseDatabaseWrapper) -> str:
-    """After the bounds CTE: per space, a row with its prune watermark (and NULL number); then the first
-    `limit` tombstones and moves out in (position, head] by space and number. Parameter: the limit."""
+    """After the bounds CTE and `vis(sid)` (the spaces the user sees): per space, a row with its prune
+    watermark (and NULL number); then the first `limit` tombstones and moves out in (position, head] by
+    space and number, each with whether its entity is live in a space the user sees. Parameter: the
+    limit."""
+    types = registry.all_types()
 
     def build() -> str:
         number = _column(connection, ChangeRecord, "number")
         space = _column(connection, ChangeRecord, "space")
-        entity_id = uuid_text_sql(connection, _column(connection, ChangeRecord, "entity_id"))
+        record_id = _column(connection, ChangeRecord, "entity_id")
+        entity_id = uuid_text_sql(connection, record_id)
+        live = " ".join(
+            f"WHEN '{_sql_name(t.name)}' THEN EXISTS(SELECT 1"
+            f" FROM {_table(connection, t.model)} WHERE"
+            f" {_column(connection, t.model, t.model._meta.pk.name)} = {record_id}"
+            f" AND {_column(connection, t.model, 'space')} IN (SELECT sid FROM vis))"
+            for t in types
+        )
         departures = (
             f"SELECT {space}, {number}, {_column(connection, ChangeRecord, 'entity_type')},"
-            f" {entity_id}, {_column(connection, ChangeRecord, 'target_space')}, CAST(NULL AS bigint)"
+            f" {entity_id}, {_column(connection, ChangeRecord, 'target_space')}, CAST(NULL AS bigint),"
+            f" CASE {_column(connection, ChangeRecord, 'entity_type')} {live} ELSE {_false(connection)} END"
             f" FROM {_table(connection, ChangeRecord)} JOIN b ON {space} = b.sid"
             f" WHERE ({_column(connection, ChangeRecord, 'deleted')}"
             f" OR {_column(connection, ChangeRecord, 'target_space')} IS NOT NULL)"
@@ -490,9 +518,20 @@ def _departures_sql(connection: BaseDatabaseWrapper) -> str:
         )
         return (
             f"SELECT b.sid, CAST(NULL AS bigint), CAST(NULL AS varchar(32)), CAST(NULL AS text),"
-            f" CAST(NULL AS bigint), {_column(connection, Space, 'pruned_through')}"
+            f" CAST(NULL AS bigint), {_column(connection, Space, 'pruned_through')}, {_false(connection)}"
             f" FROM b JOIN {_table(connection, Space)} ON {_column(connection, Space, 'id')} = b.sid"
             f" UNION ALL SELECT * FROM ({departures}) d"
         )
 
-    return _cached(connection, ("departures",), build)
+    return _cached(connection, ("departures", tuple((t.name, id(t)) for t in types)), build)
+
+
+def _sql_name(name: str) -> str:
+    """A type's name as an SQL literal's content: registry names are lowercase words."""
+    if not name.replace("_", "").isalnum():
+        raise AssertionError(f"unexpected sync type name {name!r}")
+    return name
+
+
+def _false(connection: BaseDatabaseWrapper) -> str:
+    return "FALSE" if connection.vendor == "postgresql" else "0"

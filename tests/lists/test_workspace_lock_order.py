@@ -105,6 +105,18 @@ class TestNoLockOfAnUnseenSpace:
         assert response.status_code == 404, response.content
         assert team.workspace.space_id not in locks.locked()
 
+    @pytest.mark.parametrize("who", ["outsider", "former"])
+    def test_a_stranger_revoking_an_invitation(self, team: Team, locks: Locks, who: str) -> None:
+        invited = UserFactory.create()
+        invitation = team.client("owner").post(
+            team.url("/invitations"), {"email": invited.email, "role": "viewer"}, format="json"
+        )
+        locks.calls.clear()
+        response = team.client(who).delete(team.url(f"/invitations/{invitation.json()['id']}"))
+        assert response.status_code == 404
+        assert team.workspace.space_id not in locks.locked()
+        assert personal_space_id(invited) not in locks.locked()
+
 
 class TestOrder:
     def test_deleting_an_item_that_an_older_members_card_holds(self, shared: Shared, locks: Locks) -> None:

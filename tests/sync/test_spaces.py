@@ -736,3 +736,83 @@ def test_a_pull_of_lists_and_items_costs_the_same_statements_for_1_or_20_workspa
 
     assert len(one_answer["changes"]) == 3
     assert len(twenty_answer["changes"]) == 60
+
+
+def _through_an_unseen_space(owner: Any, item: Any, lists: list[Any]) -> None:
+    """Moves the item to each list in turn."""
+    for lst in lists:
+        item.refresh_from_db()
+        item_update(user=owner, item_id=item.pk, base=BaseVersion(item.version), data={"list": lst.pk})
+
+
+def test_an_entity_that_moved_through_an_unseen_space_to_a_seen_one_is_never_dropped(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    # Pages go space by space: the item arrives from the first space (read first), while the record it
+    # left in the second, naming a space the member does not see, is read on a later page. That record
+    # must not drop the item the page before delivered.
+    first, second, unseen = (_workspace(other_user, name) for name in ("First", "Second", "Unseen"))
+    _join(first, user)
+    _join(second, user)
+    (in_first, _), (_, items), (in_unseen, _) = (
+        _shared_list(other_user, w, items=n) for w, n in ((first, 0), (second, 3), (unseen, 0))
+    )
+    cursor, replica = _replica(user_client)
+
+    for item in items[1:]:
+        item_update(user=other_user, item_id=item.pk, base=BaseVersion(1), data={"title": "before the move"})
+    _through_an_unseen_space(other_user, items[0], [in_unseen, in_first])
+    _cursor, changes = pull_all(user_client, cursor, limit=1)
+    apply_changes(replica, changes)
+
+    assert replica == server_state(user)
+    assert replica[("item", str(items[0].pk))]["list"] == str(in_first.pk)
+
+
+def test_a_workspace_joined_again_whose_history_names_an_entity_now_seen_elsewhere_keeps_it(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    # The member holds the item from the space it is in now; the space it came from (through one they do
+    # not see) is sent whole when they join it, over several pages: its old record must not drop it.
+    here, back, unseen = (_workspace(other_user, name) for name in ("Here", "Back", "Unseen"))
+    _join(here, user)
+    (in_here, _), (_, items), (in_unseen, _) = (
+        _shared_list(other_user, w, items=n) for w, n in ((here, 0), (back, 4), (unseen, 0))
+    )
+    _through_an_unseen_space(other_user, items[0], [in_unseen, in_here])
+    for item in items[1:]:
+        item_update(user=other_user, item_id=item.pk, base=BaseVersion(1), data={"title": "after the move"})
+    cursor, replica = _replica(user_client)
+    assert ("item", str(items[0].pk)) in replica
+
+    _join(back, user)
+    _cursor, changes = pull_all(user_client, cursor, limit=2)
+    apply_changes(replica, changes)
+
+    assert replica == server_state(user)
+
+
+def test_departures_that_are_no_tombstone_for_the_reader_still_count_where_a_page_stops(
+    user: Any, other_user: Any, user_client: Any
+) -> None:
+    # Departures are read `limit + 1` at a time: had the moves to a space the member sees been dropped
+    # before the page was cut, the cut could pass the deletion read after them, and it would never come.
+    first, second = _workspace(other_user, "First"), _workspace(other_user, "Second")
+    _join(first, user)
+    _join(second, user)
+    (in_first, _), (in_second, items) = (
+        _shared_list(other_user, w, items=n) for w, n in ((first, 0), (second, 5))
+    )
+    cursor, replica = _replica(user_client)
+
+    for item in items[:3]:
+        item_update(user=other_user, item_id=item.pk, base=BaseVersion(1), data={"list": in_first.pk})
+    item_delete(user=other_user, item_id=items[3].pk, base=BaseVersion(1))
+    item_update(user=other_user, item_id=items[4].pk, base=BaseVersion(1), data={"title": "later"})
+    for _ in range(2):
+        make_item(list=in_second, user=other_user)
+    _cursor, changes = pull_all(user_client, cursor, limit=2)
+    apply_changes(replica, changes)
+
+    assert ("item", str(items[3].pk)) not in replica
+    assert replica == server_state(user)
