@@ -129,6 +129,16 @@ class TestOrder:
         item_delete(user=shared.team.users["editor"], item_id=shared.item.pk, base=BaseVersion(version=1))
         locks.assert_in_order()
 
+    def test_deleting_an_item_an_older_members_anti_todo_entry_links(
+        self, shared: Shared, locks: Locks
+    ) -> None:
+        from tests.factories import AntiTodoEntryFactory
+
+        AntiTodoEntryFactory.create(user=shared.team.users["owner"], item=shared.item)
+        locks.calls.clear()
+        item_delete(user=shared.team.users["editor"], item_id=shared.item.pk, base=BaseVersion(version=1))
+        locks.assert_in_order()
+
     def test_deleting_a_list_whose_item_an_older_members_card_holds(
         self, shared: Shared, locks: Locks
     ) -> None:
