@@ -3,6 +3,7 @@ them."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -58,8 +59,19 @@ def anti_todo_delete(*, user: User, entry_id: UUID, base: BaseVersion) -> None:
         versioned_delete(writer, owned_or_404(AntiTodoEntry, user, entry_id), base)
 
 
+def entry_spaces_linking(item_ids: Collection[UUID]) -> list[int]:
+    """The personal spaces of the entries linked to any of these items: what deleting them changes, locked
+    by the write with its own spaces before it reads anything (sync.registry.on_holder_spaces)."""
+    entries = AntiTodoEntry.objects.filter(item_id__in=item_ids)
+    return list(entries.values_list("space_id", flat=True).distinct())
+
+
 def on_items_deleted(writer: ChangeWriter, item_ids: list[UUID]) -> None:
-    """Before items are deleted: entries linked to them lose the link as a new version of `item`."""
-    for entry in AntiTodoEntry.objects.filter(user_id=writer.user.pk, item_id__in=item_ids):
+    """Before items are deleted: entries linked to them lose the link as a new version of `item`, whoever
+    wrote them (a workspace's item may be linked by any member). Their spaces were locked with the write's
+    own (`entry_spaces_linking`); `lock` only takes one that a write did not name (none held: a no-op)."""
+    entries = list(AntiTodoEntry.objects.filter(item_id__in=item_ids))
+    writer.lock(*{entry.space_id for entry in entries})
+    for entry in entries:
         entry.item = None
         writer.save(entry, ["item"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from antitodo import services
 from antitodo.models import AntiTodoEntry
 from antitodo.serializers import AntiTodoEntrySerializer, entry_representation
-from sync.registry import FeedColumns, SyncType, on_delete, register, write_services
+from sync.registry import FeedColumns, SyncType, on_delete, on_holder_spaces, register, write_services
 
 
 def register_all() -> None:
@@ -25,3 +25,4 @@ def register_all() -> None:
         )
     )
     on_delete("item", services.on_items_deleted)
+    on_holder_spaces("item", services.entry_spaces_linking)

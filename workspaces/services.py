@@ -439,7 +439,7 @@ def invitation_revoke(*, user: User, workspace_id: UUID, invitation_id: UUID) ->
             .values_list("space_id", flat=True)
             .first()
         )
-        writer.lock(space_id, *([invitee_space] if invitee_space is not None else []))
+        _lock_seen(writer, user, space_id, invitee_space)
         require_role(user, space_id, Role.ADMIN)
         invitation = Invitation.objects.filter(
             pk=invitation_id, workspace_id=workspace_id, status=Invitation.Status.PENDING

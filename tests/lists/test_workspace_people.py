@@ -169,3 +169,16 @@ class TestCardsOfOthers:
         assert response.status_code == 201, response.content
         assert [entry["item"] for entry in response.json()["items"]] == [str(shared.item.pk)]
         assert FocusCard.objects.filter(user=viewer).count() == 1
+
+
+class TestAntiTodoLinks:
+    def test_a_workspace_item_deleted_by_another_member_unlinks_every_entry(self, shared: Shared) -> None:
+        from antitodo.models import AntiTodoEntry
+        from tests.factories import AntiTodoEntryFactory
+
+        entry = AntiTodoEntryFactory.create(user=shared.team.users["viewer"], item=shared.item)
+        item_delete(user=shared.team.users["editor"], item_id=shared.item.pk, base=BaseVersion(version=1))
+        entry = AntiTodoEntry.objects.get(pk=entry.pk)
+        assert (entry.item_id, entry.version) == (None, 2)
+        record = ChangeRecord.objects.filter(entity_id=entry.pk).order_by("-id")[0]
+        assert (record.fields, record.space_id) == (["item"], entry.space_id)
