@@ -16,6 +16,7 @@ import pytest
 
 from accounts.services.account_deletion import account_delete
 from core.versioning import BaseVersion
+from lists.models import List
 from lists.services import item_delete, list_delete, list_update
 from sync.services import HeldSpaces
 from sync.spaces import personal_space_id
@@ -28,6 +29,7 @@ from tests.factories import (
     WorkspaceFactory,
 )
 from tests.lists.conftest import Shared
+from tests.portability.helpers import exported
 from tests.sync.helpers import op, push
 from tests.workspaces.conftest import Team
 from workspaces.services import member_leave, member_remove, workspace_delete
@@ -189,3 +191,18 @@ class TestOrder:
         locks.calls.clear()
         account_delete(user=editor, password="pw-for-the-test")
         locks.assert_in_order()
+
+
+def test_an_import_into_a_workspace_older_than_the_importer(shared: Shared, locks: Locks) -> None:
+    editor = shared.team.users["editor"]
+    assert personal_space_id(editor) > shared.space_id
+    document = exported(shared.team.client("editor"))
+    document["lists"] = [{**document["lists"][0], "id": str(uuid.uuid4()), "name": "Imported"}]
+    document["items"] = []
+    locks.calls.clear()
+    response = shared.team.client("editor").post(
+        "/api/v1/user/import", {"document": document, "mode": "merge"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert List.objects.get(name="Imported").space_id == shared.space_id
+    locks.assert_in_order()
