@@ -16,6 +16,7 @@ from accounts.models import Profile, User, default_onboarding, default_preferenc
 from core.problems import validation_error
 from core.versioning import BaseVersion
 from sync.services import ChangeWriter, change_writer, check_base
+from workspaces.models import Member
 
 PREFERENCE_KEYS = ("focus_size", "focus_auto_generate", "week_start")
 ONBOARDING_STEPS = ("create_list", "add_item", "generate_focus", "log_anti_todo", "read_insights")
@@ -73,7 +74,11 @@ def profile_update(*, user: User, base: BaseVersion, data: dict[str, Any]) -> tu
     """Applies `display_name`, `timezone`, and `preferences`/`onboarding` merged key by key; one version
     bump of the profile for all of them. Returns the profile and whether the write merged over a stale
     base version."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
+        # A rename changes the user's memberships too (`display_name` of the `member` sync type, read from
+        # the account): their workspaces' spaces are locked with the personal space, in one go (id order).
+        memberships = Member.objects.filter(user=user) if "display_name" in data else Member.objects.none()
+        writer.lock(writer.personal_space_id, *memberships.values_list("space_id", flat=True))
         profile = Profile.objects.filter(user=user).first() or profile_create(writer)
         user.refresh_from_db(fields=list(USER_FIELDS))
         profile.user = user
@@ -100,4 +105,8 @@ def profile_update(*, user: User, base: BaseVersion, data: dict[str, Any]) -> tu
                 k.split(".", 1)[1]: v for k, v in changes.items() if k.startswith("onboarding.")
             }
             writer.save(profile, changes.keys())
+            if "display_name" in changes:
+                # Each membership gets a new version, so every member's replica converges on the new name.
+                for member in memberships:
+                    writer.save(member, ["display_name"])
     return profile, merged

@@ -396,9 +396,9 @@ def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
     }
     feed_members = {
         "cursor": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "Send it back unchanged in the next pull or push.",
+            "type": "string",
+            "maxLength": 4096,
+            "description": "Opaque: send it back unchanged in the next pull or push.",
         },
         "has_more": {"type": "boolean", "description": "Pull again with `cursor` while true."},
         "changes": {"type": "array", "items": _ref("Change")},

@@ -23,7 +23,7 @@ from focus.models import FocusCard, FocusCardItem
 from lists.models import Item
 from lists.services import space_user_ids
 from sync.services import ChangeWriter, change_writer, versioned_delete, versioned_update
-from sync.spaces import personal_space_id
+from sync.spaces import personal_space_id, visible_heads
 
 MAX_CARD_ITEMS = 50
 DEFAULT_SIZE = 3
@@ -55,6 +55,16 @@ def _owned_item_ids(user: User, item_ids: Sequence[UUID]) -> list[UUID]:
     if len(found) != len(item_ids):
         raise validation_error({"items": ["No such item."]})
     return list(item_ids)
+
+
+def _lock_with_item_spaces(writer: ChangeWriter, user: User, items: QuerySet[Item]) -> None:
+    """The user's personal space and the spaces of these items (those the user sees), locked together in
+    id order before the items are checked: an item that moves out of the user's sight, or a removal from
+    its workspace, then either commits first (and the check refuses it) or waits for this write (and then
+    drops the entry from the card). Checked without its space's lock, a card could keep an item its owner
+    no longer sees, and show its live title."""
+    seen = items.filter(space__in=visible_heads(user))  # one query, with the user's spaces as a subquery
+    writer.lock(writer.personal_space_id, *seen.values_list("space_id", flat=True).distinct())
 
 
 def _set_entries(card: FocusCard, item_ids: Sequence[UUID]) -> None:
@@ -122,7 +132,8 @@ def focus_card_put(
 def _put(
     *, user: User, day: date, base: BaseVersion | None, data: dict[str, Any], card_id: UUID | None
 ) -> tuple[FocusCard, bool]:
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
+        _lock_with_item_spaces(writer, user, Item.objects.filter(pk__in=data.get("items", [])))
         item_ids = _owned_item_ids(user, data.get("items", []))
         intention = data.get("intention", "")
         card = _card_for_day(user, day)
@@ -158,7 +169,8 @@ def focus_card_update(
 ) -> tuple[FocusCard, bool]:
     """PATCH of `intention` and `items` (their order, or which they are), found by day or id. Returns the
     card and whether the write merged over a stale base."""
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
+        _lock_with_item_spaces(writer, user, Item.objects.filter(pk__in=data.get("items") or []))
         cards = FocusCard.objects.for_user(user)
         card = cards.filter(date=day).first() if day is not None else cards.filter(pk=card_id).first()
         if card is None:
@@ -177,7 +189,8 @@ def focus_card_create(
 ) -> tuple[FocusCard, bool]:
     """A card pushed by sync: a retried create with the same content answers the existing card."""
     day = data["date"]
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
+        _lock_with_item_spaces(writer, user, Item.objects.filter(pk__in=data.get("items", [])))
         item_ids = _owned_item_ids(user, data.get("items", []))
         existing = FocusCard.objects.filter(pk=card_id).first() if card_id is not None else None
         if existing is not None:
@@ -264,7 +277,10 @@ def focus_card_generate(
 
 
 def _generate(*, user: User, day: date, size: int, regenerate: bool) -> tuple[FocusCard, bool]:
-    with change_writer(user) as writer:
+    with change_writer(user, personal=False) as writer:
+        # The workspaces' items it may pick are the open ones assigned to the user.
+        assigned = Item.objects.filter(assignee_id=user.pk, status=Item.Status.OPEN)
+        _lock_with_item_spaces(writer, user, assigned.exclude(space_id=personal_space_id(user)))
         card = _card_for_day(user, day)
         if card is None:
             item_ids = pick_items(user, day, size)

@@ -457,11 +457,12 @@ def account_import(*, user: User, document: Any, mode: str) -> dict[str, Any]:
     with held_spaces():
         # One import at a time per user: a second waits here until the first commits, then plans against
         # what the first left (concurrent replace imports deleted each other's entities: 404).
-        # With it, the workspaces the import may write (where the user is editor), in one go and so in
-        # space-id order: a workspace older than the account has the lower id, and locked when the first
-        # list of it is imported, after the personal space, it could deadlock with a member's write there.
-        writable = [space for space, role in visible_roles(user).items() if at_least(role, EDITOR)]
-        lock_spaces(personal_space_id(user), *writable)
+        # With it, the workspaces the import may write, in one go and so in space-id order: a workspace
+        # older than the account has the lower id, and locked when the first list of it is imported, after
+        # the personal space, it could deadlock with a member's write there. That is every workspace the
+        # user is in: lists and items where they are editor, and their membership when the document
+        # renames the profile.
+        lock_spaces(personal_space_id(user), *visible_roles(user))
         plan = plan_import(user=user, document=document, mode=mode)
         if mode == "replace":
             _remove_owned(user)

@@ -151,13 +151,15 @@ def _named_spaces(user: User, prepared: list[_Prepared]) -> set[int]:
         by_type.setdefault(operation.sync_type.name, set()).add(operation.entity_id)
         references = registry.references(operation.sync_type)
         for name, value in operation.data.items():
-            reference = getattr(value, "pk", value)
-            if not isinstance(reference, UUID):
-                continue
-            if name == "workspace":
-                workspaces.add(reference)
-            elif name in references:
-                by_type.setdefault(references[name], set()).add(reference)
+            # A field may name several (a card's `items`): each one's space is locked up front too.
+            for reference in value if isinstance(value, list) else [value]:
+                reference = getattr(reference, "pk", reference)
+                if not isinstance(reference, UUID):
+                    continue
+                if name == "workspace":
+                    workspaces.add(reference)
+                elif name in references:
+                    by_type.setdefault(references[name], set()).add(reference)
     if not by_type and not workspaces:
         return set()
     visible = visible_space_ids(user)

@@ -594,6 +594,31 @@ def workspaces_release_user(*, user: User) -> None:
             registry.audit(
                 event=MEMBER_LEFT, by=user, target=user, workspace_id=workspace.pk, role=member.role
             )
+    _hand_over_left_behind(user)
+
+
+def _hand_over_left_behind(user: User) -> None:
+    """What the account created in workspaces it had already left (a list, its items, the workspace itself
+    when it handed ownership over and left) becomes each workspace's owner's, as for a current membership:
+    `user` cascades with the account, so these rows would go with it, from every member's workspace and
+    without a change any client could pull."""
+    types = [t for t in sync_registry.all_types() if t.name not in (Member.sync_type, Invitation.sync_type)]
+    spaces: set[int] = set()
+    for sync_type in types:
+        spaces.update(
+            sync_type.model._default_manager.filter(user=user)
+            .exclude(space__workspace_id=None)
+            .values_list("space_id", flat=True)
+            .distinct()
+        )
+    if not spaces:
+        return
+    owners = dict(
+        Member.objects.filter(space_id__in=spaces, role=Role.OWNER).values_list("space_id", "user_id")
+    )
+    for space_id, owner_id in owners.items():
+        for sync_type in types:
+            sync_type.model._default_manager.filter(space_id=space_id, user=user).update(user_id=owner_id)
 
 
 def _hand_over_created(space_id: int, user: User, owner: User) -> None:

@@ -125,3 +125,49 @@ def test_nothing_points_at_the_deleted_account(db: Any) -> None:
 
     people = Item.objects.filter(created_by=user_id) | Item.objects.filter(completed_by=user_id)
     assert not (people | Item.objects.filter(assignee=user_id) | Item.objects.filter(user=user_id)).exists()
+
+
+@pytest.mark.parametrize("how", ["left", "removed"])
+def test_what_a_former_member_created_in_a_workspace_outlives_their_account(how: str) -> None:
+    owner = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=owner)
+    former = MemberFactory.create(workspace=workspace, role="editor").user
+    shared = ListFactory.create(user=former, workspace=workspace.pk, name="Made by a former member")
+    item = ItemFactory.create(list=shared, user=former)
+    added = ItemFactory.create(
+        list=ListFactory.create(user=owner, workspace=workspace.pk), user=former, title="Added by them"
+    )
+    if how == "left":
+        client_for(former).delete(f"/api/v1/workspaces/{workspace.pk}/members/{former.pk}")
+    else:
+        client_for(owner).delete(f"/api/v1/workspaces/{workspace.pk}/members/{former.pk}")
+    assert not Member.objects.filter(user=former).exists()
+
+    delete_account(former)
+
+    # The workspace's lists and items stay, now the owner's; nothing vanished from it without a change.
+    assert set(List.objects.filter(pk=shared.pk).values_list("user_id", flat=True)) == {owner.pk}
+    assert set(Item.objects.filter(pk__in=[item.pk, added.pk]).values_list("user_id", flat=True)) == {
+        owner.pk
+    }
+
+
+def test_a_workspace_its_creator_handed_over_and_left_outlives_their_account() -> None:
+    creator = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=creator, name="Handed over")
+    heir = MemberFactory.create(workspace=workspace, role="admin").user
+    shared = ListFactory.create(user=creator, workspace=workspace.pk)
+    client = client_for(creator)
+    assert (
+        client.patch(
+            f"/api/v1/workspaces/{workspace.pk}/members/{heir.pk}", {"role": "owner"}, format="json"
+        ).status_code
+        == 200
+    )
+    assert client.delete(f"/api/v1/workspaces/{workspace.pk}/members/{creator.pk}").status_code == 204
+
+    delete_account(creator)
+
+    assert Workspace.objects.filter(pk=workspace.pk).exists()
+    assert Member.objects.get(workspace=workspace).user_id == heir.pk
+    assert List.objects.filter(pk=shared.pk).exists()

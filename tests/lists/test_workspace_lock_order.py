@@ -206,3 +206,39 @@ def test_an_import_into_a_workspace_older_than_the_importer(shared: Shared, lock
     assert response.status_code == 200, response.content
     assert List.objects.get(name="Imported").space_id == shared.space_id
     locks.assert_in_order()
+
+
+class TestCardsLockTheSpacesOfTheirItems:
+    """A card write checks that its owner sees each item under the lock of the item's space, taken with the
+    owner's personal space in id order: an item moved meanwhile out of the owner's sight (its list moved
+    to someone's personal space) is then either refused here, or on the card before the move, which drops
+    it. Checked without that lock, the card could keep an item its owner no longer sees, and show its live
+    title."""
+
+    def test_a_card_put_naming_an_item_of_an_older_workspace(self, shared: Shared, locks: Locks) -> None:
+        viewer = shared.team.users["viewer"]
+        assert personal_space_id(viewer) > shared.space_id
+        response = shared.team.client("viewer").put(
+            "/api/v1/focus-card?date=2026-03-01", {"items": [str(shared.item.pk)]}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        assert shared.space_id in locks.locked()
+        locks.assert_in_order()
+
+    def test_a_card_patch_and_a_pushed_card(self, shared: Shared, locks: Locks) -> None:
+        client = shared.team.client("viewer")
+        client.put("/api/v1/focus-card?date=2026-03-01", {"items": []}, format="json")
+        locks.calls.clear()
+        response = client.patch(
+            "/api/v1/focus-card?date=2026-03-01",
+            {"items": [str(shared.item.pk)], "version": 1},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+        assert shared.space_id in locks.locked()
+        locks.assert_in_order()
+        locks.calls.clear()
+        operation = op("create", "focus_card", uuid.uuid4(), date="2026-03-02", items=[str(shared.item.pk)])
+        assert push(client, [operation]).json()["results"][0]["status"] == "applied"
+        assert shared.space_id in locks.locked()
+        locks.assert_in_order()
