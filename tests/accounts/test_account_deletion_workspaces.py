@@ -205,3 +205,29 @@ def test_the_people_fields_that_named_a_deleted_account_reach_the_other_members_
     assert replica == server_state(owner)
     assert replica[("item", str(made.pk))]["completed_by"] is None
     assert replica[("item", str(moved.pk))]["created_by"] is None
+
+
+def test_an_invitation_from_a_deleted_account_reaches_the_invitees_replica_without_it() -> None:
+    """`invited_by` becomes null when the inviter's account goes: a change of the invitation the invitee
+    pulls, so their replica equals the server's state."""
+    from tests.sync.helpers import apply_changes, pull_all, server_state
+
+    owner = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=owner)
+    admin = MemberFactory.create(workspace=workspace, role="admin").user
+    invitee = UserFactory.create()
+    response = client_for(admin).post(
+        f"/api/v1/workspaces/{workspace.pk}/invitations", {"email": invitee.email, "role": "viewer"}
+    )
+    assert response.status_code == 201, response.content
+    client = client_for(invitee)
+    replica: dict[Any, Any] = {}
+    cursor, changes = pull_all(client, 0)
+    apply_changes(replica, changes)
+
+    delete_account(admin)
+
+    cursor, changes = pull_all(client, cursor)
+    apply_changes(replica, changes)
+    assert replica == server_state(invitee)
+    assert replica[("invitation", response.json()["id"])]["invited_by"] is None
