@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -322,3 +322,29 @@ def items_unassign_member(writer: ChangeWriter, space_id: int, user_id: UUID) ->
     for item in Item.objects.filter(space_id=space_id, assignee_id=user_id):
         item.assignee = None
         writer.save(item, ["assignee"])
+
+
+# --- an account's deletion ------------------------------------------------------------------------------
+
+
+def _naming(user_id: UUID) -> QuerySet[Item]:
+    """The items that name the account as who created or completed them, outside its own personal space
+    (which goes with it): in workspaces, or in someone's personal list an item moved to."""
+    return Item.objects.filter(Q(created_by_id=user_id) | Q(completed_by_id=user_id)).exclude(
+        space__user_id=user_id
+    )
+
+
+def item_people_spaces(user_id: UUID) -> set[int]:
+    """The spaces `items_forget_person` writes, for the account deletion to lock up front (in id order)."""
+    return set(_naming(user_id).values_list("space_id", flat=True).distinct())
+
+
+def items_forget_person(writer: ChangeWriter, user_id: UUID) -> None:
+    """Before an account goes: the items naming it as `created_by` or `completed_by` name no one, each as a
+    new version of those fields, so every replica converges (the foreign keys would null them silently)."""
+    for item in _naming(user_id):
+        fields = [name for name in ("created_by", "completed_by") if getattr(item, f"{name}_id") == user_id]
+        for name in fields:
+            setattr(item, f"{name}_id", None)
+        writer.save(item, fields)

@@ -100,6 +100,8 @@ def _action(record: Any, entity: Any, moved_in: set[tuple[str, Any]]) -> str | N
     changed = set(record.fields)
     if member:
         return Action.ROLE_CHANGED if "role" in changed else None
+    if changed <= {"created_by", "completed_by"}:
+        return None  # a deleted account forgotten by the server (lists.services.items_forget_person)
     if "status" in changed and entity is not None and hasattr(entity, "status"):
         return Action.COMPLETED if entity.status == "done" else Action.REOPENED
     if "assignee" in changed:

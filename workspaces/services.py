@@ -555,6 +555,10 @@ def spaces_released_with(user: User) -> set[int]:
         )
         if not Member.objects.filter(workspace_id=member.workspace_id).exclude(pk=member.pk).exists():
             spaces |= _holders_of_contents(space_id)
+    # The invitations it sent, in their invitees' spaces, lose their inviter.
+    spaces.update(
+        Invitation.objects.filter(invited_by=user, space__isnull=False).values_list("space_id", flat=True)
+    )
     return spaces
 
 
@@ -595,6 +599,22 @@ def workspaces_release_user(*, user: User) -> None:
                 event=MEMBER_LEFT, by=user, target=user, workspace_id=workspace.pk, role=member.role
             )
     _hand_over_left_behind(user)
+    _forget_inviter(user)
+
+
+def _forget_inviter(user: User) -> None:
+    """The invitations the account sent name no inviter (`invited_by`, a synced field the foreign key
+    would null silently): each as a new version its invitee pulls, so their replica converges."""
+    sent = list(Invitation.objects.filter(invited_by=user))
+    if not sent:
+        return
+    with change_writer(user, personal=False) as writer:
+        for invitation in sent:
+            invitation.invited_by = None
+            if invitation.space_id is None:  # to an email with no account yet: no one syncs it
+                invitation.save(update_fields=["invited_by"])
+            else:
+                writer.save(invitation, ["invited_by"])
 
 
 def _hand_over_left_behind(user: User) -> None:

@@ -7,7 +7,8 @@ import logging
 from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from core.problems import validation_error
-from sync.services import held_spaces, lock_spaces, write_held_records
+from lists.services import item_people_spaces, items_forget_person
+from sync.services import change_writer, held_spaces, lock_spaces, write_held_records
 from sync.spaces import personal_space_id
 from workspaces.services import spaces_released_with, workspaces_release_user
 
@@ -29,10 +30,13 @@ def account_delete(*, user: User, password: str) -> None:
     with held_spaces():
         # Waits for the user's writes in flight, so none commits into a half-deleted account.
         # With it, every space that handing its workspaces over writes (in one go: in space-id order).
-        lock_spaces(personal_space_id(user), *spaces_released_with(user))
+        lock_spaces(personal_space_id(user), *spaces_released_with(user), *item_people_spaces(user.pk))
         # Its workspaces are handed over (or deleted when it was alone) and its memberships end, so what it
         # created there stays with the workspace.
         workspaces_release_user(user=user)
+        # The items elsewhere that name it as their creator or completer name no one, as changes.
+        with change_writer(user, personal=False) as writer:
+            items_forget_person(writer, user.pk)
         # Their change records name this user as actor: in the database before the delete nulls it.
         write_held_records()
         # Recorded before the delete, with the email: the event outlives the account (user becomes null).

@@ -171,3 +171,63 @@ def test_a_workspace_its_creator_handed_over_and_left_outlives_their_account() -
     assert Workspace.objects.filter(pk=workspace.pk).exists()
     assert Member.objects.get(workspace=workspace).user_id == heir.pk
     assert List.objects.filter(pk=shared.pk).exists()
+
+
+def test_the_people_fields_that_named_a_deleted_account_reach_the_other_members_replicas() -> None:
+    """`created_by` and `completed_by` become null when the account goes: a change of each item, so an
+    incremental replica equals the server's state, in the workspace and in a personal list an item moved
+    to."""
+    from core.versioning import BaseVersion
+    from lists.services import item_update
+    from tests.sync.helpers import apply_changes, pull_all, server_state
+
+    owner = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=owner)
+    editor = MemberFactory.create(workspace=workspace, role="editor").user
+    shared = ListFactory.create(user=owner, workspace=workspace.pk)
+    made = ItemFactory.create(list=shared, user=editor, status="done")
+    moved = ItemFactory.create(list=shared, user=editor)
+    item_update(
+        user=owner,
+        item_id=moved.pk,
+        base=BaseVersion(version=1),
+        data={"list": ListFactory.create(user=owner).pk},
+    )
+    client = client_for(owner)
+    replica: dict[Any, Any] = {}
+    cursor, changes = pull_all(client, 0)
+    apply_changes(replica, changes)
+
+    delete_account(editor)
+
+    cursor, changes = pull_all(client, cursor)
+    apply_changes(replica, changes)
+    assert replica == server_state(owner)
+    assert replica[("item", str(made.pk))]["completed_by"] is None
+    assert replica[("item", str(moved.pk))]["created_by"] is None
+
+
+def test_an_invitation_from_a_deleted_account_reaches_the_invitees_replica_without_it() -> None:
+    """`invited_by` becomes null when the inviter's account goes: a change of the invitation the invitee
+    pulls, so their replica equals the server's state."""
+    from tests.sync.helpers import apply_changes, pull_all, server_state
+
+    owner = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=owner)
+    admin = MemberFactory.create(workspace=workspace, role="admin").user
+    invitee = UserFactory.create()
+    response = client_for(admin).post(
+        f"/api/v1/workspaces/{workspace.pk}/invitations", {"email": invitee.email, "role": "viewer"}
+    )
+    assert response.status_code == 201, response.content
+    client = client_for(invitee)
+    replica: dict[Any, Any] = {}
+    cursor, changes = pull_all(client, 0)
+    apply_changes(replica, changes)
+
+    delete_account(admin)
+
+    cursor, changes = pull_all(client, cursor)
+    apply_changes(replica, changes)
+    assert replica == server_state(invitee)
+    assert replica[("invitation", response.json()["id"])]["invited_by"] is None
