@@ -65,6 +65,8 @@ echo "database $NAME; server 127.0.0.1:$PORT; logs in $WORK" >&2
 "$PY" bench/db.py create "$PG" "$NAME"
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py seed_load --seed "${BENCH_SEED:-1}" >&2
+# Its invitations' emails go to memory, not to the console.
+EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend "$PY" manage.py seed_spaces >&2
 "$PY" manage.py collectstatic --noinput -v0
 
 if [ -n "${BENCH_PROFILE:-}" ]; then

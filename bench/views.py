@@ -18,6 +18,7 @@ import orjson
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
@@ -39,7 +40,8 @@ def _timestamp(value: Any) -> str | None:
 
 def items_values(request: HttpRequest) -> HttpResponse:
     try:
-        authenticated = JWTAuthentication().authenticate(request)  # type: ignore[arg-type]
+        # Our authentication keeps its outcome on the request DRF wraps (once per request).
+        authenticated = JWTAuthentication().authenticate(Request(request))
     except (InvalidToken, AuthenticationFailed):
         authenticated = None
     if authenticated is None:
