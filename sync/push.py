@@ -23,6 +23,7 @@ from uuid import UUID
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError
+from django.db.models import Q
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
@@ -430,14 +431,15 @@ def _delete(
         if isinstance(error, ProblemError) and error.status_code != 404:
             raise
         # Already gone (the user's own tombstone says so) is applied; an id the user never had, or anyone
-        # else's, is not found, the same for both so nothing is revealed.
+        # else's, is not found, the same for both so nothing is revealed. A move out of the user's sight
+        # sent them a tombstone too: the record it left in a space they see.
         write_held_records()
-        gone = ChangeRecord.objects.filter(
-            space_id__in=visible_space_ids(user),
-            entity_type=sync_type.name,
-            entity_id=entity_id,
-            deleted=True,
-        ).exists()
+        visible = visible_space_ids(user)
+        gone = (
+            ChangeRecord.objects.filter(space_id__in=visible, entity_type=sync_type.name, entity_id=entity_id)
+            .filter(Q(deleted=True) | (Q(target_space__isnull=False) & ~Q(target_space_id__in=visible)))
+            .exists()
+        )
         if not gone:
             raise
     return {"op_id": op_id, "status": "applied"}
