@@ -110,3 +110,13 @@ def profile_update(*, user: User, base: BaseVersion, data: dict[str, Any]) -> tu
                 for member in memberships:
                     writer.save(member, ["display_name"])
     return profile, merged
+
+
+def memberships_touch(*, user: User, fields: list[str]) -> None:
+    """The user's account fields that the `member` sync type shows changed outside profile_update (a staff
+    edit of the email): each membership gets a new version of them, so every member's replica converges."""
+    with change_writer(user, personal=False) as writer:
+        memberships = Member.objects.filter(user=user)
+        writer.lock(*memberships.values_list("space_id", flat=True))
+        for member in memberships:
+            writer.save(member, fields)

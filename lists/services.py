@@ -149,6 +149,12 @@ def _lock_with_holders(
     writer.lock(*seen, *holders)
 
 
+def list_holder_spaces(list_ids: Iterable[UUID]) -> set[int]:
+    """The spaces of what refers to these lists' items (sync.registry.on_holder_spaces, for a push)."""
+    item_ids = list(Item.objects.filter(list_id__in=list(list_ids)).values_list("pk", flat=True))
+    return registry.holder_spaces(Item.sync_type, item_ids)
+
+
 def _list_item_ids(list_id: Any) -> list[UUID]:
     list_pk = list_id.pk if isinstance(list_id, List) else list_id
     return list(Item.objects.filter(list_id=list_pk).values_list("pk", flat=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lists import services
 from lists.models import Item, List
 from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_representation
-from sync.registry import FeedColumns, SyncType, register, write_services
+from sync.registry import FeedColumns, SyncType, on_holder_spaces, register, write_services
 from workspaces.registry import on_member_removed
 
 
@@ -42,3 +42,5 @@ def register_all() -> None:
     )
     # A member who leaves a workspace (or is removed) is no longer anyone's assignee there.
     on_member_removed(services.items_unassign_member)
+    # A list's deletion or move changes what refers to its items (their holders).
+    on_holder_spaces("list", services.list_holder_spaces)

@@ -23,6 +23,7 @@ from uuid import UUID
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError
+from django.db.models import Q
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
@@ -141,14 +142,23 @@ def run_operations(user: User, operations: list[Any], context: dict[str, Any]) -
 
 def _named_spaces(user: User, prepared: list[_Prepared]) -> set[int]:
     """The spaces the user sees that the operations name: where the entities they write are, and where the
-    lists and workspaces their data refers to are. An entity that moves there meanwhile is locked when
-    its operation reaches it (`owned_or_404`)."""
+    lists and workspaces their data refers to are, and for a delete or a move the spaces of what refers to
+    the entity (sync.registry.on_holder_spaces). An entity that moves there meanwhile is locked when its
+    operation reaches it (`owned_or_404`)."""
     by_type: dict[str, set[UUID]] = {}
+    leaving: dict[str, set[UUID]] = {}
     workspaces: set[UUID] = set()
     for operation in prepared:
         if operation.sync_type is None or operation.entity_id is None or operation.invalid is not None:
             continue
         by_type.setdefault(operation.sync_type.name, set()).add(operation.entity_id)
+        name = operation.sync_type.name
+        if registry.has_holder_spaces(name) and (
+            operation.action == "delete"
+            or (operation.action == "update" and ("list" in operation.data or "workspace" in operation.data))
+        ):
+            # A delete or a move changes what refers to the entity (cards holding items) elsewhere.
+            leaving.setdefault(name, set()).add(operation.entity_id)
         references = registry.references(operation.sync_type)
         for name, value in operation.data.items():
             # A field may name several (a card's `items`): each one's space is locked up front too.
@@ -175,6 +185,11 @@ def _named_spaces(user: User, prepared: list[_Prepared]) -> set[int]:
         found.update(
             Space.objects.filter(workspace_id__in=workspaces, pk__in=visible).values_list("pk", flat=True)
         )
+    for type_name, ids in leaving.items():
+        # Of the entities the user sees only: another's are refused, and their holders' locks not taken.
+        model = registry.require(type_name).model
+        seen = list(model.objects.filter(pk__in=ids, space_id__in=visible).values_list("pk", flat=True))
+        found.update(registry.holder_spaces(type_name, seen))
     return found
 
 
@@ -416,14 +431,15 @@ def _delete(
         if isinstance(error, ProblemError) and error.status_code != 404:
             raise
         # Already gone (the user's own tombstone says so) is applied; an id the user never had, or anyone
-        # else's, is not found, the same for both so nothing is revealed.
+        # else's, is not found, the same for both so nothing is revealed. A move out of the user's sight
+        # sent them a tombstone too: the record it left in a space they see.
         write_held_records()
-        gone = ChangeRecord.objects.filter(
-            space_id__in=visible_space_ids(user),
-            entity_type=sync_type.name,
-            entity_id=entity_id,
-            deleted=True,
-        ).exists()
+        visible = visible_space_ids(user)
+        gone = (
+            ChangeRecord.objects.filter(space_id__in=visible, entity_type=sync_type.name, entity_id=entity_id)
+            .filter(Q(deleted=True) | (Q(target_space__isnull=False) & ~Q(target_space_id__in=visible)))
+            .exists()
+        )
         if not gone:
             raise
     return {"op_id": op_id, "status": "applied"}

@@ -182,6 +182,10 @@ def on_holder_spaces(sync_type: str, finder: HolderSpaces) -> None:
         finders.append(finder)
 
 
+def has_holder_spaces(sync_type: str) -> bool:
+    return bool(_holder_spaces.get(sync_type))
+
+
 def holder_spaces(sync_type: str, ids: Collection[UUID]) -> set[int]:
     """The spaces the registered finders name for these entities (none when no ids)."""
     if not ids:

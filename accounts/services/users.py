@@ -9,7 +9,13 @@ from django.db import IntegrityError, transaction
 
 from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
-from accounts.profile_services import USER_FIELDS, profile_create, profile_for, profile_update
+from accounts.profile_services import (
+    USER_FIELDS,
+    memberships_touch,
+    profile_create,
+    profile_for,
+    profile_update,
+)
 from accounts.services.sessions import sessions_revoke_all
 from accounts.validators import EMAIL_TAKEN
 from core.problems import validation_error
@@ -93,6 +99,8 @@ def user_change(
             for key in row_changes:
                 setattr(current, key, changed[key])
             current.save(update_fields=row_changes)
+            if "email" in row_changes:
+                memberships_touch(user=current, fields=["email"])
         fields = sorted({*changed, *other_fields})
         if fields:
             audit_user_action(event=Event.USER_CHANGED, by=by_staff, target=current, fields=fields)

@@ -129,6 +129,21 @@ class TestOrder:
         item_delete(user=shared.team.users["editor"], item_id=shared.item.pk, base=BaseVersion(version=1))
         locks.assert_in_order()
 
+    @pytest.mark.parametrize("what", ["item delete", "item move", "list delete", "list move"])
+    def test_a_push_that_changes_an_older_members_card(self, shared: Shared, locks: Locks, what: str) -> None:
+        FocusCardFactory.create(user=shared.team.users["owner"], items=[shared.item])
+        own = ListFactory.create(user=shared.team.users["editor"])
+        operation = {
+            "item delete": op("delete", "item", shared.item.pk, 1),
+            "item move": op("update", "item", shared.item.pk, 1, list=str(own.pk)),
+            "list delete": op("delete", "list", shared.list.pk, 1),
+            "list move": op("update", "list", shared.list.pk, 1, workspace=None),
+        }[what]
+        locks.calls.clear()
+        response = push(shared.team.client("editor"), [operation])
+        assert response.json()["results"][0]["status"] == "applied", response.content
+        locks.assert_in_order()
+
     def test_deleting_an_item_an_older_members_anti_todo_entry_links(
         self, shared: Shared, locks: Locks
     ) -> None:

@@ -89,3 +89,24 @@ def test_a_focus_card_may_hold_a_workspace_item_its_owner_sees(shared: Shared, w
         assert result["status"] == "invalid", result
         assert snapshot() == before
         assert not FocusCard.objects.filter(pk=card_id).exists()
+
+
+@pytest.mark.parametrize("what", ["item", "list"])
+def test_deleting_what_moved_out_of_sight_is_applied(shared: Shared, what: str) -> None:
+    """A member who got the tombstone of an entity that moved where they cannot see it (an editor moved
+    the list to their personal space) and deletes it offline: already gone for them, so `applied`
+    (docs/api/sync.md), and nothing changes."""
+    from core.versioning import BaseVersion
+    from lists.services import list_update
+
+    list_update(
+        user=shared.team.users["editor"],
+        list_id=shared.list.pk,
+        base=BaseVersion(version=1),
+        data={"workspace": None},
+    )
+    entity = shared.item if what == "item" else shared.list
+    before = snapshot()
+    response = push(shared.team.client("admin"), [op("delete", what, entity.pk, 1)])
+    assert response.json()["results"][0]["status"] == "applied", response.content
+    assert snapshot() == before

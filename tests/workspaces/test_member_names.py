@@ -40,3 +40,22 @@ def test_a_rename_without_memberships_writes_only_the_profile(team: Team) -> Non
     )
     assert response.status_code == 200, response.content
     assert ChangeRecord.objects.exclude(space_id=team.workspace.space_id).count() == before + 1
+
+
+def test_a_staff_change_of_a_members_email_reaches_the_other_members_replicas(team: Team) -> None:
+    from accounts.services.users import user_change
+    from tests.factories import UserFactory
+
+    reader = team.client("editor")
+    replica: dict[tuple[str, str], dict[str, object]] = {}
+    cursor, changes = pull_all(reader, 0)
+    apply_changes(replica, changes)
+
+    staff = UserFactory.create(is_staff=True)
+    user_change(user=team.users["viewer"], by_staff=staff, data={"email": "vera.new@example.com"})
+
+    cursor, changes = pull_all(reader, cursor)
+    apply_changes(replica, changes)
+    member = Member.objects.get(workspace=team.workspace, user=team.users["viewer"])
+    assert replica[("member", str(member.pk))]["email"] == "vera.new@example.com"
+    assert replica == server_state(team.users["editor"])
