@@ -282,15 +282,21 @@ def _converted(
 def _instance_rows(
     connection: BaseDatabaseWrapper, sync_type: registry.SyncType, reading: list[_SpaceState], limit: int
 ) -> list[_Row]:
-    """A type without `feed_columns` (the profile, one row a user): model instances for its `to_data`.
-    Such types live in personal spaces, so the spaces read are few; every row in range is read."""
-    in_range = Q()
+    """A type without `feed_columns` (the profile, a workspace's members): model instances for its
+    `to_data`. As `_column_rows`: the first `limit + 1` above the floors by space and number, and for a
+    space read whole everything up to its watermark (a second statement, only when there is one)."""
+    beyond, below = Q(), Q()
     for state in reading:
-        in_range |= Q(space_id=state.id, change_number__gt=state.position, change_number__lte=state.head)
-    query: QuerySet[Any] = sync_type.model.objects.filter(in_range)
+        beyond |= Q(space_id=state.id, change_number__gt=state.floor, change_number__lte=state.head)
+        if state.floor > state.position:
+            below |= Q(space_id=state.id, change_number__gt=state.position, change_number__lte=state.floor)
+    query: QuerySet[Any] = sync_type.model.objects.all()
     if sync_type.feed_queryset is not None:
         query = sync_type.feed_queryset(query)
-    return [(e.space_id, e.change_number, sync_type.name, str(e.pk), False, e) for e in query]
+    entities = list(query.filter(beyond).order_by("space_id", "change_number")[: limit + 1])
+    if below:
+        entities += list(query.filter(below))
+    return [(e.space_id, e.change_number, sync_type.name, str(e.pk), False, e) for e in entities]
 
 
 def _departure_rows(
