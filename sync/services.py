@@ -373,13 +373,11 @@ class ChangeWriter:
         if connection.vendor == "postgresql":
             _move_rows_postgresql(connection, model, arrivals, to_space_id)
             return
-        first = min(arrivals.values())
-        # One UPDATE: each row's new number is the first plus its place in `arrivals` (taken in order).
-        order = {entity_id: number - first for entity_id, number in arrivals.items()}
+        # One UPDATE, each row given the number it took.
         model._base_manager.filter(pk__in=list(arrivals)).update(
             space_id=to_space_id,
             version=F("version") + 1,
-            change_number=Case(*[When(pk=pk, then=Value(first + offset)) for pk, offset in order.items()]),
+            change_number=Case(*[When(pk=pk, then=Value(number)) for pk, number in arrivals.items()]),
         )
 
     def delete(self, entity: OwnedModel) -> None:

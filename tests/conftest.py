@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -97,3 +98,16 @@ def other_client(other_user: User) -> APIClient:
 @pytest.fixture
 def make_client() -> Callable[[User], APIClient]:
     return client_for
+
+
+@pytest.fixture
+def staff() -> User:
+    return cast(User, UserFactory(is_staff=True, is_superuser=True))
+
+
+@pytest.fixture
+def staff_client(staff: User) -> Client:
+    """A browser session of `staff` in the admin."""
+    client = Client()
+    client.force_login(staff)
+    return client

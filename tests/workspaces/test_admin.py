@@ -3,30 +3,15 @@ audited with their name."""
 
 from __future__ import annotations
 
-from typing import cast
-
 import pytest
 from django.contrib import admin
 from django.test import Client, RequestFactory
 
 from accounts.models import AuditEvent, User
-from tests.factories import UserFactory
 from tests.workspaces.conftest import Team
 from workspaces.models import Activity, Invitation, Member, Workspace
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> User:
-    return cast(User, UserFactory(is_staff=True, is_superuser=True))
-
-
-@pytest.fixture
-def staff_client(staff: User) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.mark.parametrize("model", [Workspace, Member, Invitation, Activity])
