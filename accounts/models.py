@@ -67,7 +67,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 def default_preferences() -> dict[str, Any]:
-    return {"focus_size": 3, "focus_auto_generate": False, "week_start": 0}
+    return {
+        "focus_size": 3,
+        "focus_auto_generate": False,
+        "focus_time": "07:00",
+        "reminder_email": False,
+        "week_start": 0,
+    }
 
 
 def default_onboarding() -> dict[str, Any]:

@@ -13,6 +13,16 @@ from core.serializers import DateTimeField, StrictSerializer
 class PreferencesSerializer(StrictSerializer):
     focus_size = serializers.IntegerField(min_value=1, max_value=10, required=False)
     focus_auto_generate = serializers.BooleanField(required=False)
+    focus_time = serializers.RegexField(
+        r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        required=False,
+        help_text="`HH:MM`, the user's local time at which a focus card is generated when "
+        "`focus_auto_generate` is on.",
+        error_messages={"invalid": "Enter a time as HH:MM (00:00 to 23:59)."},
+    )
+    reminder_email = serializers.BooleanField(
+        required=False, help_text="Email the user when a reminder fires (as well as the notification)."
+    )
     week_start = serializers.IntegerField(
         min_value=0, max_value=6, required=False, help_text="0 is Monday, 6 is Sunday."
     )

@@ -18,7 +18,7 @@ from core.versioning import BaseVersion
 from sync.services import ChangeWriter, change_writer, check_base
 from workspaces.models import Member
 
-PREFERENCE_KEYS = ("focus_size", "focus_auto_generate", "week_start")
+PREFERENCE_KEYS = ("focus_size", "focus_auto_generate", "focus_time", "reminder_email", "week_start")
 ONBOARDING_STEPS = ("create_list", "add_item", "generate_focus", "log_anti_todo", "read_insights")
 USER_FIELDS = ("display_name", "timezone")
 

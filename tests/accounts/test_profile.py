@@ -23,7 +23,13 @@ def test_it_shows_the_profile_with_its_etag(user_client: APIClient, user: User) 
     body = response.json()
     assert body["email"] == user.email
     assert body["timezone"] == "UTC"
-    assert body["preferences"] == {"focus_size": 3, "focus_auto_generate": False, "week_start": 0}
+    assert body["preferences"] == {
+        "focus_size": 3,
+        "focus_auto_generate": False,
+        "focus_time": "07:00",
+        "reminder_email": False,
+        "week_start": 0,
+    }
     assert body["onboarding"] == {"completed_steps": [], "completed_at": None}
     assert body["version"] == 1
     assert {"date_joined", "created_at", "updated_at", "display_name", "id"} <= set(body)
@@ -52,10 +58,26 @@ def test_it_changes_the_user_row_and_bumps_the_profile_version(user_client: APIC
     assert record.fields == ["display_name", "timezone"]
 
 
+def test_it_stores_focus_time_and_reminder_email(user_client: APIClient) -> None:
+    response = _patch(
+        user_client, {"version": 1, "preferences": {"focus_time": "06:45", "reminder_email": True}}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["preferences"]["focus_time"] == "06:45"
+    assert response.json()["preferences"]["reminder_email"] is True
+    assert user_client.get("/api/v1/user/profile").json()["preferences"]["focus_time"] == "06:45"
+
+
 def test_preferences_merge_key_by_key(user_client: APIClient, user: User) -> None:
     assert _patch(user_client, {"version": 1, "preferences": {"focus_size": 5}}).status_code == 200
     response = _patch(user_client, {"version": 2, "preferences": {"week_start": 6}})
-    assert response.json()["preferences"] == {"focus_size": 5, "focus_auto_generate": False, "week_start": 6}
+    assert response.json()["preferences"] == {
+        "focus_size": 5,
+        "focus_auto_generate": False,
+        "focus_time": "07:00",
+        "reminder_email": False,
+        "week_start": 6,
+    }
 
 
 @pytest.mark.parametrize(
@@ -66,6 +88,11 @@ def test_preferences_merge_key_by_key(user_client: APIClient, user: User) -> Non
         {"preferences": {"focus_size": 11}},
         {"preferences": {"week_start": 7}},
         {"preferences": {"focus_auto_generate": "perhaps"}},
+        {"preferences": {"focus_time": "24:00"}},
+        {"preferences": {"focus_time": "7:00"}},
+        {"preferences": {"focus_time": "07:00:00"}},
+        {"preferences": {"focus_time": 700}},
+        {"preferences": {"reminder_email": "sometimes"}},
         {"preferences": "big"},
         {"timezone": "Mars/Olympus"},
         {"onboarding": {"completed_steps": ["fly"]}},

@@ -176,7 +176,13 @@ def test_another_preference_changed_from_an_old_base_merges_with_the_others(
     result = _result(user_client, op("update", "profile", pid, version, preferences={"week_start": 6}))
 
     assert result["status"] == "merged", result
-    assert result["entity"]["preferences"] == {"focus_size": 5, "focus_auto_generate": False, "week_start": 6}
+    assert result["entity"]["preferences"] == {
+        "focus_size": 5,
+        "focus_auto_generate": False,
+        "focus_time": "07:00",
+        "reminder_email": False,
+        "week_start": 6,
+    }
 
 
 def test_the_same_preference_changed_from_an_old_base_conflicts_on_that_key(
