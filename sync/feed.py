@@ -307,7 +307,9 @@ def _departure_rows(
     needs, and then it is a 410.
 
     A departure is no tombstone for a user who sees where the entity is now: the space it moved to, or
-    wherever it went after (through spaces they do not see), or where its id was made again. Pages go
+    wherever it went after (through spaces they do not see), or where its id was made again. Any other
+    is one, even when they see the space it moved to: it may have been deleted there before they joined
+    that space, which is then sent whole, with no tombstones. Pages go
     space by space, so that entity may have reached them already from a space read before this one;
     a tombstone now would drop it for good. It comes (or came) from the space it is in."""
     bounds, params = _bounds(reading)
@@ -319,14 +321,15 @@ def _departure_rows(
         values = db.fetchall()
     positions = {state.id: state.position for state in reading}
     rows: list[_Row] = []
-    for space_id, number, type_name, entity_id, target, pruned, live_in_view in values:
+    for space_id, number, type_name, entity_id, _target, pruned, live_in_view in values:
         if number is None:
             if pruned > positions[space_id]:
                 raise CursorExpired()
             continue
-        not_for_them = (target is not None and target in visible) or bool(live_in_view)
+        # Whether the space it moved to is visible does not decide: the entity may have been deleted
+        # there, and when that space is sent whole (the user joined it again) no tombstone comes from it.
         rows.append(
-            (space_id, number, type_name, entity_id, True, _NOT_FOR_THIS_USER if not_for_them else None)
+            (space_id, number, type_name, entity_id, True, _NOT_FOR_THIS_USER if live_in_view else None)
         )
     return rows
 

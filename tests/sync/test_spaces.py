@@ -658,6 +658,31 @@ def test_an_item_moved_to_a_list_of_another_space_reaches_each_side_once(
     assert _keys(pull(owner_client, owners["cursor"])["changes"]) == [("item", str(item.pk), True)]
 
 
+def test_an_item_moved_into_a_workspace_and_deleted_there_before_the_user_joined_it_is_a_tombstone(
+    user: Any, other_user: Any, user_client: Any, make_client: Any
+) -> None:
+    # The item leaves a space the user reads for one they will see only later, and is deleted there
+    # first: joining sends that space whole (no tombstones), so the move out must be the tombstone.
+    mine = _workspace(user, "Work")
+    _join(mine, other_user)
+    theirs = _workspace(other_user, "Home")
+    kept, items = _shared_list(user, mine, items=1)
+    target, _ = _shared_list(other_user, theirs, items=0)
+    cursor, replica = _replica(user_client)
+    assert ("item", str(items[0].pk)) in replica
+
+    moved, _ = item_update(
+        user=other_user, item_id=items[0].pk, base=BaseVersion(1), data={"list": target.pk}
+    )
+    item_delete(user=other_user, item_id=moved.pk, base=BaseVersion(moved.version))
+    _join(theirs, user)
+    _cursor, changes = pull_all(user_client, cursor)
+    apply_changes(replica, changes)
+
+    assert ("item", str(items[0].pk), True) in _keys(changes)
+    assert replica == server_state(user)
+
+
 def test_a_list_moved_back_and_forth_between_two_pulls_appears_once(
     other_user: Any, make_client: Any
 ) -> None:
