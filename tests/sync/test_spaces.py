@@ -666,7 +666,7 @@ def test_an_item_moved_into_a_workspace_and_deleted_there_before_the_user_joined
     mine = _workspace(user, "Work")
     _join(mine, other_user)
     theirs = _workspace(other_user, "Home")
-    kept, items = _shared_list(user, mine, items=1)
+    _kept, items = _shared_list(user, mine, items=1)
     target, _ = _shared_list(other_user, theirs, items=0)
     cursor, replica = _replica(user_client)
     assert ("item", str(items[0].pk)) in replica
