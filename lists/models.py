@@ -47,6 +47,7 @@ class Item(OwnedModel):
         "status",
         "priority",
         "due_date",
+        "due_time",
         "position",
         "completed_at",
         "assignee",
@@ -64,6 +65,9 @@ class Item(OwnedModel):
     status = models.CharField(max_length=4, choices=Status.choices, default=Status.OPEN)
     priority = models.PositiveSmallIntegerField(default=3)
     due_date = models.DateField(null=True, blank=True)
+    # A wall-clock time in the user's time zone on `due_date` (reminders compute their instant from both);
+    # never without a date: the services clear it with the date.
+    due_time = models.TimeField(null=True, blank=True)
     position = models.IntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
     # Who is to do it: a user who can see the item (in a personal list its owner; in a workspace a member).
@@ -92,6 +96,10 @@ class Item(OwnedModel):
             ),
             models.CheckConstraint(condition=~models.Q(title=""), name="item_title_not_empty"),
             models.CheckConstraint(condition=models.Q(status__in=["open", "done"]), name="item_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(due_time__isnull=True) | models.Q(due_date__isnull=False),
+                name="item_due_time_needs_date",
+            ),
             models.CheckConstraint(
                 condition=models.Q(status="done", completed_at__isnull=False)
                 | models.Q(status="open", completed_at__isnull=True),

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import re
+from datetime import time
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import DateTimeField, StrictModelSerializer, UUIDField
@@ -10,6 +13,25 @@ from lists.selectors import with_open_count
 from sync.fields import SERVER_FIELDS, api_fields, entity_data
 
 OWNED_READ_ONLY = list(SERVER_FIELDS)
+
+_MINUTE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:30", "nullable": True}
+)
+class MinuteField(serializers.Field):
+    """A wall-clock time as `HH:MM` (00:00..23:59), exactly: no seconds, no offset, no single-digit hour."""
+
+    default_error_messages = {"invalid": "Enter a time as HH:MM (00:00 to 23:59)."}
+
+    def to_internal_value(self, data: Any) -> time:
+        if not isinstance(data, str) or not _MINUTE.match(data):
+            self.fail("invalid")
+        return time(int(data[:2]), int(data[3:]))
+
+    def to_representation(self, value: time) -> str:
+        return value.strftime("%H:%M")
 
 
 class ListSerializer(StrictModelSerializer):
@@ -54,6 +76,8 @@ class ItemSerializer(StrictModelSerializer):
         max_length=10_000, required=False, allow_blank=True, default="", trim_whitespace=False
     )
     priority = serializers.IntegerField(min_value=1, max_value=4, required=False, default=3)
+    # Only with a `due_date` (the services check it against the stored date too).
+    due_time = MinuteField(required=False, allow_null=True)
     completed_at = DateTimeField(required=False, allow_null=True)
     # Users are named by id, never looked up here (the services check who may be named, without telling
     # whether an account exists). Absent from an update, the assignee stays as it is.

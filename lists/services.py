@@ -258,10 +258,32 @@ def _completion(user: User, item: Item | None, data: dict[str, Any]) -> dict[str
     return data
 
 
+DUE_TIME_NEEDS_DATE = "Only an item with a due_date has a due_time."
+
+
+def _due(item: Item | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Clearing the date clears `due_time` with it (a client that knows nothing of times can still clear a
+    date), recorded as a change of both."""
+    clearing = "due_date" in data and data["due_date"] is None and "due_time" not in data
+    if clearing and item is not None and item.due_time is not None:
+        return {**data, "due_time": None}
+    return data
+
+
+def _check_due(item: Item | None, data: dict[str, Any]) -> None:
+    """`due_time` lives only with a `due_date`: one without a date (sent or stored) is a 400. Checked after
+    the version decision, so a stale edit of a time whose date was cleared meanwhile is a conflict."""
+    date = data.get("due_date", item.due_date if item else None)
+    time = data.get("due_time", item.due_time if item else None)
+    if time is not None and date is None:
+        raise validation_error({"due_time": [DUE_TIME_NEEDS_DATE]})
+
+
 def item_create(*, user: User, data: dict[str, Any], item_id: UUID | None = None) -> tuple[Item, bool]:
     """An item in a list where the user is at least editor; it lives in the list's space."""
     with change_writer(user, personal=False) as writer:
         target = writable_list(user, data["list"])
+        _check_due(None, data)
         data = {**data, "list": target}
         _check_assignee(data.get("assignee"), target.space_id)
 
@@ -287,7 +309,7 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
         entity = owned_or_404(Item, user, item_id)  # first: another user's item is a 404, not a 400 on `list`
         if "list" in data:
             data = {**data, "list": writable_list(user, data["list"])}
-        changes = changed_values(entity, data)
+        changes = changed_values(entity, _due(entity, data))
         if "status" in changes or "completed_at" in changes:
             changes = changed_values(
                 entity, _completion(user, entity, {**changes, "status": data.get("status", entity.status)})
@@ -302,6 +324,7 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
         ):
             changes["assignee"] = None
         merged = check_base(entity, base, changes.keys())
+        _check_due(entity, changes)
         if changes:
             _set(entity, changes)
             if to_space != entity.space_id:

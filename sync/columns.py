@@ -44,6 +44,14 @@ def day_text_sql(connection: Any, sql: str) -> str:
     return f"to_char({sql}, 'YYYY-MM-DD')"
 
 
+def minute_text_sql(connection: Any, sql: str) -> str:
+    """SQL giving the time column `sql` as `HH:MM` (an item's `due_time`: minutes are all the API keeps;
+    SQLite stores `HH:MM:SS[.ffffff]` text)."""
+    if connection.vendor == "sqlite":
+        return f"substr({sql}, 1, 5)"
+    return f"to_char({sql}, 'HH24:MI')"
+
+
 class _Text(Func):
     """A column turned into the API's text by `to_text(connection, column sql)`."""
 
@@ -70,3 +78,7 @@ class TimestampText(_Text):
 
 class DayText(_Text):
     to_text = staticmethod(day_text_sql)
+
+
+class MinuteText(_Text):
+    to_text = staticmethod(minute_text_sql)

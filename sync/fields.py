@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from functools import cache
 from typing import Any
 
@@ -21,7 +21,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from core.models import OwnedModel
-from sync.columns import DayText, TimestampText, UUIDText
+from sync.columns import DayText, MinuteText, TimestampText, UUIDText
 
 SERVER_FIELDS = ("version", "created_at", "updated_at")
 
@@ -35,6 +35,11 @@ def timestamp_text(value: datetime | None) -> str | None:
 
 def day_text(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def minute_text(value: time | None) -> str | None:
+    """A wall-clock time as the API writes it: `HH:MM`."""
+    return None if value is None else value.strftime("%H:%M")
 
 
 def _text(value: Any) -> str | None:
@@ -72,6 +77,8 @@ def _describe(name: str, field: models.Field[Any, Any]) -> SyncField:
         return SyncField(name, attname, timestamp_text, TimestampText(attname))
     if isinstance(field, models.DateField):
         return SyncField(name, attname, day_text, DayText(attname))
+    if isinstance(field, models.TimeField):
+        return SyncField(name, attname, minute_text, MinuteText(attname))
     if isinstance(field, models.BooleanField):
         return SyncField(name, attname, _boolean, attname)
     if isinstance(field, models.IntegerField):

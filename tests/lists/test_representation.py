@@ -3,7 +3,7 @@ exactly what the declared serializer fields give, for every kind of value."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -27,6 +27,8 @@ def _by_fields(item: Item) -> dict[str, Any]:
     [
         {},
         {"due_date": date(2026, 2, 28), "priority": 1, "position": -5, "notes": "a\\nb"},
+        {"due_date": date(2026, 3, 29), "due_time": time(0, 0)},
+        {"due_date": date(2026, 3, 29), "due_time": time(23, 59)},
         {"status": "done", "completed_at": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)},
         {"status": Item.Status.DONE, "completed_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC)},
         {"title": "ünïcode ✓", "position": 2**31 - 1},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import time
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ def strip_timestamps(document: dict[str, Any]) -> dict[str, Any]:
 def filled(user: User) -> User:
     home = ListFactory.create(user=user, name="Home", color="#112233")
     work = ListFactory.create(user=user, name="Work", archived=True)
-    ItemFactory.create(list=home, title="Milk", priority=1, due_date="2026-12-01")
+    ItemFactory.create(list=home, title="Milk", priority=1, due_date="2026-12-01", due_time=time(7, 30))
     ItemFactory.create(list=home, title="Bread", status="done")
     ItemFactory.create(list=work, title="Report", notes="quarterly")
     return user

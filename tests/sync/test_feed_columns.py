@@ -4,7 +4,7 @@ kind of value (nulls, unicode, zero microseconds, ordering of a card's items), o
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -43,10 +43,15 @@ def _edge_values(user: Any) -> None:
         completed_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
         priority=1,
         due_date=date(1999, 12, 31),
+        due_time=time(23, 59),
         position=2**31 - 1,
     )
     whole_second = ItemFactory.create(
-        list=plain, status="done", completed_at=datetime(2026, 3, 1, tzinfo=UTC), due_date=date(2026, 2, 28)
+        list=plain,
+        status="done",
+        completed_at=datetime(2026, 3, 1, tzinfo=UTC),
+        due_date=date(2026, 2, 28),
+        due_time=time(0, 0),
     )
     # Timestamps with no fraction at all (SQLite then stores no fraction either).
     Item.objects.filter(pk=whole_second.pk).update(created_at=datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
