@@ -24,7 +24,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from accounts.audit import audit_record
+from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, Profile, User
 from accounts.profile_services import profile_update
 from core.problems import RateLimited, validation_error
@@ -114,13 +114,17 @@ class ExportStream:
             self._lock_key = None
 
 
-def account_export(*, user: User) -> ExportStream:
+def account_export(*, user: User, by_staff: User | None = None) -> ExportStream:
     """Everything `user` owns, streamed. One export at a time per user: another one while this one
-    streams is refused with ExportInProgress (429 `rate_limited`)."""
+    streams is refused with ExportInProgress (429 `rate_limited`). `by_staff`: exported from the back
+    office (a data-access request), audited with the staff member who exported it."""
     lock_key = f"export:{user.pk}"
     if not _acquire(lock_key):
         raise ExportInProgress(wait=EXPORT_RETRY_SECONDS)
-    audit_record(event=AuditEvent.Event.DATA_EXPORTED, user=user)
+    if by_staff is None:
+        audit_record(event=AuditEvent.Event.DATA_EXPORTED, user=user)
+    else:
+        audit_user_action(event=AuditEvent.Event.DATA_EXPORTED, by=by_staff, target=user, by_staff=True)
     return ExportStream(user, lock_key)
 
 

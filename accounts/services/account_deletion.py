@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from accounts.audit import audit_record
+from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
 from core.problems import validation_error
 from lists.services import item_people_spaces, items_forget_person
@@ -26,6 +26,16 @@ def account_delete(*, user: User, password: str) -> None:
     """
     if not password or not user.check_password(password):
         raise validation_error({"password": ["Wrong password."]})
+    _delete(user=user, by_staff=None)
+
+
+def account_delete_by_staff(*, user: User, by_staff: User) -> None:
+    """Staff delete an account from the back office (a deletion request by another channel): the same
+    deletion, without the password, audited with the staff member who did it."""
+    _delete(user=user, by_staff=by_staff)
+
+
+def _delete(*, user: User, by_staff: User | None) -> None:
     user_id = str(user.pk)
     with held_spaces():
         # Waits for the user's writes in flight, so none commits into a half-deleted account.
@@ -40,6 +50,9 @@ def account_delete(*, user: User, password: str) -> None:
         # Their change records name this user as actor: in the database before the delete nulls it.
         write_held_records()
         # Recorded before the delete, with the email: the event outlives the account (user becomes null).
-        audit_record(event=Event.ACCOUNT_DELETED, user=user, target_type="user", target_id=user_id)
+        if by_staff is None:
+            audit_record(event=Event.ACCOUNT_DELETED, user=user, target_type="user", target_id=user_id)
+        else:
+            audit_user_action(event=Event.ACCOUNT_DELETED, by=by_staff, target=user, by_staff=True)
         user.delete()
     logger.info("account deleted", extra={"deleted_user_id": user_id})

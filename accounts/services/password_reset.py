@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from accounts.audit import audit_record
+from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
 from accounts.services.sessions import sessions_revoke_all
 
@@ -28,13 +28,17 @@ def _reset_token_for(user: User) -> str:
     return f"{urlsafe_base64_encode(force_bytes(user.pk))}.{default_token_generator.make_token(user)}"
 
 
-def password_reset_request(*, email: str) -> None:
+def password_reset_request(*, email: str, by_staff: User | None = None) -> None:
     """Mails a reset token when an active account has this email; otherwise does the same work and sends
-    nothing. The caller answers the same either way."""
+    nothing. The caller answers the same either way. `by_staff`: sent from the back office on the user's
+    behalf, audited with the staff member who sent it."""
     email = User.objects.normalize_email(email)
     user = User.objects.filter(email=email, is_active=True).first()
     token = _reset_token_for(user or User(email=email))
-    audit_record(event=Event.PASSWORD_RESET_REQUESTED, user=user, email=email)
+    if by_staff is not None and user is not None:
+        audit_user_action(event=Event.PASSWORD_RESET_REQUESTED, by=by_staff, target=user, by_staff=True)
+    else:
+        audit_record(event=Event.PASSWORD_RESET_REQUESTED, user=user, email=email)
     if user is None:
         return
     link = settings.PASSWORD_RESET_URL.format(token=token) if settings.PASSWORD_RESET_URL else ""
