@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "workspaces",
     "insights",
     "portability",
+    "backoffice",
     "devdata",
 ]
 
@@ -67,6 +68,9 @@ MIDDLEWARE = [
     "core.middleware.RequestIdMiddleware",
     "core.middleware.ClientContextMiddleware",
     "core.middleware.AccessLogMiddleware",
+    # Counts API use for the back office (active users, pulls, pushes) in memory; reads the request's user
+    # id, which RequestIdMiddleware above resets after the request.
+    "backoffice.usage.UsageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -269,6 +273,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 SYNC_RETENTION_DAYS = env.int("SYNC_RETENTION_DAYS", default=30)
 OPERATION_RETENTION_DAYS = env.int("OPERATION_RETENTION_DAYS", default=7)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+# Every serving process writes its usage counts and a snapshot of the metrics this often (backoffice.usage);
+# 0 turns that off.
+BACKOFFICE_TICK_SECONDS = env.float("BACKOFFICE_TICK_SECONDS", default=60)
 
 # --- Metrics and error reports ---------------------------------------------------------------------------
 # /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set (always set it in production).

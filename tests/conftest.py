@@ -37,6 +37,13 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_backoffice_ticker(settings: Any) -> None:
+    # The back office's thread would write usage rows into the test database between statements of other
+    # tests; tests/backoffice calls its steps directly.
+    settings.BACKOFFICE_TICK_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings: Any) -> None:
     # The manifest storage needs `collectstatic`; tests render admin pages without it.
     settings.STORAGES = {

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class BackofficeConfig(AppConfig):
+    name = "backoffice"
+    verbose_name = "Back office"
+
+    def ready(self) -> None:
+        from backoffice import jobs
+
+        jobs.register()
