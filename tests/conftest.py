@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -18,7 +20,15 @@ from tests.factories import UserFactory
 # on one worker. Servers and browsers that tests start, and the PostgreSQL races that rely on real timing,
 # each have a group, so two of them never compete for the machine's cores (and their timeouts) at once.
 LIVE_SERVERS = pytest.mark.xdist_group("live-servers")
+
 RACES = pytest.mark.xdist_group("postgres-races")
+
+# The back office's ticker thread (backoffice.usage) would write usage rows and metric snapshots into the
+# test database at random moments, from servers that tests start in this process (module-scoped ones
+# serve outside any test's settings) and in child processes (which inherit the environment);
+# tests/backoffice calls its steps directly.
+os.environ["BACKOFFICE_TICK_SECONDS"] = "0"
+django_settings.BACKOFFICE_TICK_SECONDS = 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -34,13 +44,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fast_password_hashing(settings: Any) -> None:
     # Argon2 is the production hasher (tested in tests/accounts); tests hash thousands of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _no_backoffice_ticker(settings: Any) -> None:
-    # The back office's thread would write usage rows into the test database between statements of other
-    # tests; tests/backoffice calls its steps directly.
-    settings.BACKOFFICE_TICK_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)
