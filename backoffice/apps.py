@@ -6,6 +6,6 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Back office"
 
     def ready(self) -> None:
-        from backoffice import jobs
+        from backoffice import periodic
 
-        jobs.register()
+        periodic.register()

@@ -1,5 +1,5 @@
 """The daily rollup: per UTC day, active users (that day, the 7 and the 30 days ending then) and the usage
-counters, written by the worker's job `backoffice.rollup` (backoffice.jobs). Idempotent: a run rewrites
+counters, written by the worker's job `backoffice.rollup` (backoffice.periodic). Idempotent: a run rewrites
 the rows of the days it covers from ActiveDay and UsageCount, so running it twice, or on two workers at
 once, writes the same numbers."""
 
