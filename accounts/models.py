@@ -184,6 +184,10 @@ class AuditEvent(models.Model):
         WORKSPACE_INVITATION_CREATED = "workspace_invitation_created", "invited to a workspace"
         WORKSPACE_INVITATION_REVOKED = "workspace_invitation_revoked", "workspace invitation revoked"
         WORKSPACE_DELETED = "workspace_deleted", "workspace deleted"
+        PASSKEY_ADDED = "passkey_added", "passkey added"
+        PASSKEY_RENAMED = "passkey_renamed", "passkey renamed"
+        PASSKEY_DELETED = "passkey_deleted", "passkey deleted"
+        PASSKEY_SIGN_COUNT_REGRESSED = "passkey_sign_count_regressed", "passkey sign count went back (clone?)"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -230,3 +234,56 @@ class Session(OutstandingToken):
 
     def __str__(self) -> str:
         return f"session {self.pk} of {self.user or 'a deleted user'}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential that logs its user in (accounts/services/passkeys.py). The public key is not a
+    secret; the private key never leaves the authenticator. `user_handle` is the random WebAuthn user id
+    the authenticator stores with a discoverable credential and answers at login (never the user's id)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=100)
+    credential_id = models.BinaryField(max_length=1023, unique=True, editable=False)
+    public_key = models.BinaryField(editable=False)
+    user_handle = models.BinaryField(max_length=64, editable=False)
+    # The authenticator's signature counter at its last use; 0 for those that keep none (most passkeys).
+    sign_count = models.BigIntegerField(default=0, editable=False)
+    aaguid = models.CharField(max_length=36, blank=True, default="", editable=False)
+    transports = models.JSONField(default=list, blank=True, editable=False)
+    backed_up = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["user", "-created_at"], name="passkey_user_created")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sign_count__gte=0), name="passkey_sign_count_gte_0")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} of {self.user_id}"
+
+
+class PasskeyCeremony(models.Model):
+    """One begun registration or login (`auth/passkeys/*/begin`): the challenge the authenticator must sign,
+    kept in the database so any server process can finish it. Deleted when finished, whatever the outcome
+    (so it works once), and pruned after it expires."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "register"
+        LOGIN = "login", "login"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+    challenge = models.BinaryField(max_length=64)
+    # The registering user; at login, the user whose email was given (None for a discoverable login).
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Registration: the WebAuthn user id given to the authenticator, kept with the passkey it makes.
+    user_handle = models.BinaryField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} ceremony {self.pk}"

@@ -4,7 +4,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts import profile_views
+from accounts import passkey_views, profile_views
 from accounts import views as accounts_views
 from antitodo import views as antitodo_views
 from focus import views as focus_views
@@ -42,6 +42,28 @@ urlpatterns = [
     ),
     path("user/api-keys", accounts_views.ApiKeyListView.as_view(), name="api-keys"),
     path("user/api-keys/<uuid:key_id>", accounts_views.ApiKeyDetailView.as_view(), name="api-key-detail"),
+    path(
+        "auth/passkeys/register/begin",
+        passkey_views.PasskeyRegisterBeginView.as_view(),
+        name="auth-passkeys-register-begin",
+    ),
+    path(
+        "auth/passkeys/register/finish",
+        passkey_views.PasskeyRegisterFinishView.as_view(),
+        name="auth-passkeys-register-finish",
+    ),
+    path(
+        "auth/passkeys/login/begin",
+        passkey_views.PasskeyLoginBeginView.as_view(),
+        name="auth-passkeys-login-begin",
+    ),
+    path(
+        "auth/passkeys/login/finish",
+        passkey_views.PasskeyLoginFinishView.as_view(),
+        name="auth-passkeys-login-finish",
+    ),
+    path("user/passkeys", passkey_views.PasskeyListView.as_view(), name="passkeys"),
+    path("user/passkeys/<uuid:passkey_id>", passkey_views.PasskeyDetailView.as_view(), name="passkey-detail"),
     path("user", accounts_views.UserView.as_view(), name="user"),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
     path(

@@ -194,6 +194,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Passkeys (WebAuthn, accounts/services/passkeys.py; docs/deployment.md). The relying party id is the domain
+# passkeys are bound to (the web app's registrable domain, also the iOS app's `webcredentials:` associated
+# domain); it is never taken from the request. The origins are those whose ceremonies are accepted: the web
+# app's `https://` origins, and `android:apk-key-hash:...` for an Android app.
+PASSKEYS_RP_ID = env.str("PASSKEYS_RP_ID", default="localhost")
+PASSKEYS_RP_NAME = env.str("PASSKEYS_RP_NAME", default="Daymark")
+PASSKEYS_ORIGINS = env.list("PASSKEYS_ORIGINS", default=["http://localhost:8000"])
+# How long a begun ceremony can be finished, in seconds (the contract says 5 minutes).
+PASSKEYS_CEREMONY_SECONDS = env.int("PASSKEYS_CEREMONY_SECONDS", default=300)
+
 # The JWT signing key is its own secret so it can be rotated without touching SECRET_KEY; by default it is
 # derived from SECRET_KEY (set JWT_SIGNING_KEY explicitly in production).
 JWT_SIGNING_KEY = (
