@@ -18,8 +18,9 @@ from rest_framework_simplejwt.token_blacklist import admin as _  # noqa: F401  (
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.admin_forms import StaffSetPasswordForm, acting_staff
-from accounts.models import ApiKey, AuditEvent, Session, User
+from accounts.models import ApiKey, AuditEvent, Passkey, Session, User
 from accounts.services.api_keys import api_key_change, api_key_create, api_key_revoke
+from accounts.services.passkeys import passkey_delete
 from accounts.services.sessions import session_revoke_by_staff, session_revoke_everywhere
 from accounts.services.users import user_change, user_create_by_staff, user_deactivate
 from core.admin import ReadOnlyAdmin
@@ -71,6 +72,27 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+PASSKEY_FIELDS = ("name", "created_at", "last_used_at", "sign_count", "backed_up", "aaguid", "transports")
+
+
+class PasskeyInline(admin.TabularInline):
+    """The user's passkeys at a glance; users add and rename them, staff only delete (a lost device) from
+    the passkey page, through the service (audited)."""
+
+    model = Passkey
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = PASSKEY_FIELDS
+    readonly_fields = PASSKEY_FIELDS
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
@@ -88,7 +110,7 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    inlines = (ApiKeyInline,)
+    inlines = (ApiKeyInline, PasskeyInline)
     actions = ("deactivate", "revoke_all_sessions")
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -219,6 +241,27 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in queryset:
             api_key_revoke(api_key=api_key, by_staff=_staff(request))
         self.message_user(request, f"Revoked {len(queryset)} key(s).", messages.SUCCESS)
+
+
+@admin.register(Passkey)
+class PasskeyAdmin(ReadOnlyAdmin):
+    """Passkeys without anything secret (there is none: the public key is public, and not shown). Staff
+    delete one through accounts.services (audited); nobody adds or edits one here."""
+
+    list_display = ("name", "user", "created_at", "last_used_at", "sign_count", "backed_up")
+    list_filter = ("backed_up", "created_at", "last_used_at")
+    search_fields = ("name", "user__email")
+    list_select_related = ("user",)
+    fields = ("id", "user", *PASSKEY_FIELDS)
+    readonly_fields = fields
+    actions = ("delete_passkeys",)
+
+    @admin.action(description="Delete the selected passkeys (they stop logging in)")
+    def delete_passkeys(self, request: HttpRequest, queryset: QuerySet[Passkey]) -> None:
+        passkeys = list(queryset.select_related("user"))
+        for passkey in passkeys:
+            passkey_delete(user=passkey.user, passkey=passkey, by_staff=_staff(request))
+        self.message_user(request, f"Deleted {len(passkeys)} passkey(s).", messages.SUCCESS)
 
 
 @admin.register(AuditEvent)

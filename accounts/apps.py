@@ -1,3 +1,6 @@
+import importlib
+import importlib.util
+
 from django.apps import AppConfig
 
 
@@ -22,3 +25,20 @@ class AccountsConfig(AppConfig):
         pre_save.connect(
             digest_refresh_token, sender=OutstandingToken, dispatch_uid="accounts.digest_refresh_token"
         )
+        _register_jobs()
+
+
+def _register_jobs() -> None:
+    """The worker prunes the passkey ceremonies that expired unfinished. Until the worker's registry exists
+    (app `jobs`), the function is there to call by hand and nothing is registered."""
+    if importlib.util.find_spec("jobs") is None:
+        return
+    from accounts.services.passkey_ceremonies import passkey_ceremonies_prune
+
+    registry = importlib.import_module("jobs.registry")
+    registry.periodic(
+        "accounts.passkey_ceremonies_prune",
+        "*/15 * * * *",
+        passkey_ceremonies_prune,
+        description="Deletes passkey ceremonies that expired unfinished.",
+    )

@@ -295,15 +295,19 @@ def passkey_rename(*, user: User, passkey: Passkey, name: str) -> Passkey:
     return locked
 
 
-def passkey_delete(*, user: User, passkey: Passkey) -> None:
-    """The passkey stops logging in at once; sessions it opened stay (logout-all ends those)."""
+def passkey_delete(*, user: User, passkey: Passkey, by_staff: User | None = None) -> None:
+    """The passkey stops logging in at once; sessions it opened stay (logout-all ends those). Staff delete
+    one from the admin (a lost device); the event names them."""
     with transaction.atomic():
         deleted = Passkey.objects.filter(pk=passkey.pk, user=user).delete()[0]
         if deleted:
+            metadata: dict[str, Any] = {"name": passkey.name}
+            if by_staff is not None:
+                metadata["deleted_by"] = by_staff.email
             audit_record(
                 event=Event.PASSKEY_DELETED,
                 user=user,
                 target_type="passkey",
                 target_id=str(passkey.pk),
-                metadata={"name": passkey.name},
+                metadata=metadata,
             )

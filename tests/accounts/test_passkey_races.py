@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -30,7 +31,10 @@ def test_of_four_connections_consuming_one_ceremony_exactly_one_wins_every_time(
     for _round in range(25):
         ceremony = ceremony_begin(purpose=Purpose.LOGIN, user=None)
 
-        won = at_once(4, lambda n, pk=ceremony.pk: ceremony_consume(ceremony_id=pk, purpose=Purpose.LOGIN))
+        def consume(n: int, pk: uuid.UUID = ceremony.pk) -> PasskeyCeremony | None:
+            return ceremony_consume(ceremony_id=pk, purpose=Purpose.LOGIN)
+
+        won = at_once(4, consume)
 
         assert [c.pk for c in won if c is not None] == [ceremony.pk]
     assert not PasskeyCeremony.objects.exists()

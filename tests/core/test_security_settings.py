@@ -27,6 +27,8 @@ def _production_env(**extra: str) -> dict[str, str]:
         DJANGO_CSRF_TRUSTED_ORIGINS="https://api.example.com",
         CORS_ALLOWED_ORIGINS="https://app.example.com",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        PASSKEYS_RP_ID="example.com",
+        PASSKEYS_ORIGINS="https://app.example.com",
     )
     env.update(extra)
     return env
