@@ -113,6 +113,10 @@ class UserAdmin(DjangoUserAdmin):
     inlines = (ApiKeyInline, PasskeyInline)
     actions = ("deactivate", "revoke_all_sessions")
 
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        # A user being created has no passkeys: the add page shows (and posts) the API keys' formset only.
+        return self.inlines if obj is not None else (ApiKeyInline,)
+
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """Through accounts.services: a profile field moves the profile's version and reaches clients by
         sync, `is_active` deactivates (sessions revoked) or activates, and every change is audited."""

@@ -57,6 +57,46 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
         "session: an API key cannot create or revoke keys (403).",
     ),
     ("delete", "user/api-keys/{key_id}"): ("api-keys", "revokeApiKey", "Revoke an API key", ""),
+    ("post", "auth/passkeys/register/begin"): (
+        "passkeys",
+        "beginPasskeyRegistration",
+        "Start adding a passkey",
+        "Answers a ceremony id and the creation options for the device. Needs a login session (an API key "
+        "gets 403). The ceremony works once, for five minutes.",
+    ),
+    ("post", "auth/passkeys/register/finish"): (
+        "passkeys",
+        "finishPasskeyRegistration",
+        "Add the passkey the device made",
+        "A used, expired or unknown ceremony, or an answer that does not verify (signature, origin, relying "
+        "party, no user verification) is 400 on `credential`; the ceremony is spent either way.",
+    ),
+    ("post", "auth/passkeys/login/begin"): (
+        "passkeys",
+        "beginPasskeyLogin",
+        "Start logging in with a passkey",
+        "Without `email`, any discoverable passkey of this site may answer. Shares the limits of auth/token.",
+    ),
+    ("post", "auth/passkeys/login/finish"): (
+        "passkeys",
+        "finishPasskeyLogin",
+        "Log in with a passkey",
+        "Answers a session like auth/token. Anything that does not verify is 401 `authentication_failed`, "
+        "and the ceremony is spent either way. Shares the limits of auth/token.",
+    ),
+    ("get", "user/passkeys"): ("passkeys", "listPasskeys", "List the user's passkeys", ""),
+    ("patch", "user/passkeys/{passkey_id}"): (
+        "passkeys",
+        "renamePasskey",
+        "Rename a passkey",
+        "Needs a login session (an API key gets 403).",
+    ),
+    ("delete", "user/passkeys/{passkey_id}"): (
+        "passkeys",
+        "deletePasskey",
+        "Delete a passkey",
+        "It no longer logs in; sessions it opened stay. Needs a login session (an API key gets 403).",
+    ),
     ("delete", "user"): ("user", "deleteAccount", "Delete the account and everything it owns", ""),
     ("get", "user/export"): ("user", "exportData", "Export everything the user owns", ""),
     ("post", "user/import"): (
@@ -195,6 +235,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
 TAGS = [
     {"name": "auth", "description": "Accounts and sessions: register, log in, refresh, log out, passwords."},
     {"name": "api-keys", "description": "Personal API keys (`Authorization: Api-Key <key>`)."},
+    {"name": "passkeys", "description": "Passkeys (WebAuthn): add them, log in with them, manage them."},
     {"name": "user", "description": "The account as a whole: export, import, deletion."},
     {"name": "profile", "description": "Display name, time zone, preferences and onboarding."},
     {"name": "lists", "description": "Lists of items."},
