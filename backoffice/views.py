@@ -104,8 +104,13 @@ def user_page(request: HttpRequest, user_id: UUID) -> HttpResponse:
             api_keys=list(ApiKey.objects.filter(user=target).order_by("-created_at")),
             memberships=list(Member.objects.filter(user=target).select_related("workspace")),
             actions=[a for a in ACTIONS.values() if a.allowed(staff, target)],
-            can_revoke_keys=staff.has_perm(PERM + "revoke_api_key"),
-            can_remove_members=staff.has_perm(PERM + "remove_workspace_member"),
+            can_revoke_keys=(
+                staff.has_perm(PERM + "revoke_api_key") and may_act_on(staff, target, "revoke-key")
+            ),
+            can_remove_members=(
+                staff.has_perm(PERM + "remove_workspace_member")
+                and may_act_on(staff, target, "remove-member")
+            ),
         ),
     )
 
@@ -120,7 +125,23 @@ class Action:
     applies: Callable[[User], bool] = lambda target: True
 
     def allowed(self, staff: User, target: User) -> bool:
-        return staff.has_perm(PERM + self.permission) and self.applies(target)
+        return (
+            staff.has_perm(PERM + self.permission)
+            and self.applies(target)
+            and may_act_on(staff, target, self.slug)
+        )
+
+
+# Actions a staff member may not take on their own account (they would lock themselves out).
+NOT_ON_ONESELF = {"deactivate", "delete"}
+
+
+def may_act_on(staff: User, target: User, slug: str) -> bool:
+    """A superuser's account is acted on by superusers only (a support permission must not let its holder
+    lock out or delete the people who grant permissions), and nobody deactivates or deletes themself here."""
+    if target.is_superuser and not staff.is_superuser:
+        return False
+    return not (target.pk == staff.pk and slug in NOT_ON_ONESELF)
 
 
 def _deactivate(request: HttpRequest, staff: User, target: User) -> str:
@@ -226,6 +247,8 @@ def user_action(request: HttpRequest, user_id: UUID, action: str) -> HttpRespons
         raise Http404("No such action.")
     _require(request, PERM + chosen.permission)
     target = get_object_or_404(User, pk=user_id)
+    if not may_act_on(_staff(request), target, chosen.slug):
+        raise PermissionDenied("Not on this account: a superuser's, or your own.")
     if not chosen.applies(target):
         messages.warning(request, f"{chosen.label}: not possible for {target.email} as they are now.")
         return HttpResponseRedirect(_user_url(target.pk))
@@ -250,6 +273,8 @@ def user_action(request: HttpRequest, user_id: UUID, action: str) -> HttpRespons
 def revoke_api_key(request: HttpRequest, user_id: UUID, key_id: UUID) -> HttpResponse:
     _require(request, PERM + "revoke_api_key")
     api_key = get_object_or_404(ApiKey.objects.select_related("user"), pk=key_id, user_id=user_id)
+    if not may_act_on(_staff(request), api_key.user, "revoke-key"):
+        raise PermissionDenied("A superuser's keys are revoked by a superuser.")
     if request.method == "GET":
         return _confirm(
             request,
@@ -269,6 +294,8 @@ def remove_member(request: HttpRequest, user_id: UUID, workspace_id: UUID) -> Ht
     member = get_object_or_404(
         Member.objects.select_related("workspace", "user"), user_id=user_id, workspace_id=workspace_id
     )
+    if not may_act_on(_staff(request), member.user, "remove-member"):
+        raise PermissionDenied("A superuser is removed by a superuser.")
     if request.method == "GET":
         return _confirm(
             request,

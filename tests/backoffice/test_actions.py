@@ -13,6 +13,7 @@ from django.test import Client
 
 from accounts.models import ApiKey, AuditEvent, User
 from accounts.services.api_keys import api_key_create
+from tests.backoffice.conftest import ALL_BACKOFFICE as ALL_PERMISSIONS
 from tests.conftest import client_for
 from tests.factories import MemberFactory, UserFactory, WorkspaceFactory
 from workspaces.models import Member
@@ -197,3 +198,23 @@ def test_revoked_keys_are_unusable(target: User, make_staff: Callable[..., User]
     _post(client, f"/admin/backoffice/users/{target.pk}/keys/{key.pk}/revoke/")
     assert api.get("/api/v1/lists").status_code == 401
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
+
+
+def test_a_superusers_account_is_acted_on_by_superusers_only(make_staff: Callable[..., User]) -> None:
+    boss = UserFactory.create(is_staff=True, is_superuser=True)
+    key, _ = api_key_create(user=boss, name="boss", scopes=["read"])
+    _, client = _staff_client(make_staff, *ALL_PERMISSIONS)
+    client.handler.enforce_csrf_checks = False
+    for action in ("deactivate", "delete", "password-reset", "export"):
+        assert client.get(_url(boss, action)).status_code == 403, action
+        assert client.post(_url(boss, action)).status_code == 403, action
+    assert client.post(f"/admin/backoffice/users/{boss.pk}/keys/{key.pk}/revoke/").status_code == 403
+    assert User.objects.filter(pk=boss.pk, is_active=True).exists()
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is None
+
+
+def test_staff_do_not_deactivate_or_delete_themselves(make_staff: Callable[..., User]) -> None:
+    staff, client = _staff_client(make_staff, *ALL_PERMISSIONS)
+    for action in ("deactivate", "delete"):
+        assert client.get(_url(staff, action)).status_code == 403
+    assert User.objects.get(pk=staff.pk).is_active
