@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from accounts import passkey_views, profile_views
 from accounts import views as accounts_views
 from antitodo import views as antitodo_views
+from calendars import views as calendars_views
 from focus import views as focus_views
 from insights import views as insights_views
 from lists import views as lists_views
@@ -65,6 +66,12 @@ urlpatterns = [
     path("user/passkeys", passkey_views.PasskeyListView.as_view(), name="passkeys"),
     path("user/passkeys/<uuid:passkey_id>", passkey_views.PasskeyDetailView.as_view(), name="passkey-detail"),
     path("user", accounts_views.UserView.as_view(), name="user"),
+    path("user/calendar-feeds", calendars_views.CalendarFeedListView.as_view(), name="calendar-feeds"),
+    path(
+        "user/calendar-feeds/<uuid:feed_id>",
+        calendars_views.CalendarFeedDetailView.as_view(),
+        name="calendar-feed-detail",
+    ),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
     path(
         "workspaces/<uuid:workspace_id>/members",

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "insights",
     "portability",
     "backoffice",
+    "calendars",
     "devdata",
 ]
 
@@ -372,6 +373,9 @@ RATE_LIMIT_PASSWORD_RESET_PER_IP = env.str(
 # Failed authentications (bad API key or token, wrong password) per client IP; beyond it they answer 429.
 RATE_LIMIT_AUTH_FAILURES_PER_IP = env.str("RATE_LIMIT_AUTH_FAILURES_PER_IP", default="30/m")
 RATE_LIMIT_ENABLE = env.bool("RATE_LIMIT_ENABLE", default=True)
+# Fetches of one calendar feed's URL (docs/api/calendar-feeds.md): calendar apps poll every few minutes at
+# the most, and one URL may be subscribed on a few devices.
+RATE_LIMIT_CALENDAR_FEED = env.str("RATE_LIMIT_CALENDAR_FEED", default="120/h")
 # Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the peer address is the client.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
@@ -379,6 +383,11 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 API_KEY_LAST_USED_INTERVAL_SECONDS = env.int("API_KEY_LAST_USED_INTERVAL_SECONDS", default=300)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
+
+# --- Calendar feeds ------------------------------------------------------------------------------------
+# The scheme and host of the feed URLs handed out (`https://api.example.com`); empty: those of the request
+# that creates the feed (right when the proxy passes the public Host and DJANGO_BEHIND_TLS_PROXY is set).
+CALENDAR_FEED_BASE_URL = env.str("CALENDAR_FEED_BASE_URL", default="")
 
 # --- Workspaces ------------------------------------------------------------------------------------------
 WORKSPACE_INVITATION_TTL_DAYS = env.int("WORKSPACE_INVITATION_TTL_DAYS", default=7)
