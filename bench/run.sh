@@ -55,6 +55,7 @@ export REDIS_URL="$REDIS"
 export CACHE_KEY_PREFIX="$NAME"
 # Rate limits stay on (their Redis round trip is part of every request), raised so the bench is not throttled.
 export RATE_LIMIT_DEFAULT=100000000/m RATE_LIMIT_TOKEN_PER_IP=10000/m RATE_LIMIT_TOKEN_PER_EMAIL=10000/m
+export RATE_LIMIT_REGISTER_PER_IP=10000/h RATE_LIMIT_CALENDAR_FEED=100000000/h
 export JWT_ACCESS_MINUTES=600
 # No worker recycling during the run: a recycled worker re-imports the app (about a second of a core),
 # which lands on whichever scenario is running and makes scenarios incomparable.

@@ -4,6 +4,7 @@ the events icalendar itself builds for the same items."""
 from __future__ import annotations
 
 import importlib
+import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -195,3 +196,18 @@ def test_each_event_equals_the_one_icalendar_builds(tz: str) -> None:
                 continue
             assert ours[str(item.id)].decoded(name) == theirs.decoded(name), name
         assert set(ours[str(item.id)]) == set(theirs)
+
+
+def test_folding_round_trips_any_text() -> None:
+    """Seeded random lines of ASCII, escapes and multi-octet characters: every physical line at most 75
+    octets, whole UTF-8 characters, no escape split, and unfolding gives the line back."""
+    generator = random.Random(5545)
+    alphabet = ["a", "b", " ", "\\\\", "\\,", "\\;", "\\n", "é", "☕", "日", "🙂"]
+    for _ in range(300):
+        line = "SUMMARY:" + "".join(generator.choice(alphabet) for _ in range(generator.randint(0, 120)))
+        folded = ics.fold(line)
+        physical = folded.split("\r\n")
+        assert all(len(part.encode()) <= 75 for part in physical)
+        assert all(part.startswith(" ") for part in physical[1:])
+        assert all((len(part) - len(part.rstrip("\\"))) % 2 == 0 for part in physical[:-1])
+        assert folded.replace("\r\n ", "") == line
