@@ -161,3 +161,15 @@ class TestListAndRevoke:
         assert fetch(whole).status_code == 200
         assert [f["id"] for f in user_client.get(FEEDS).json()["results"]] == [whole["id"]]
         assert path_of(feed) != path_of(whole)
+
+
+def test_staff_see_feeds_and_revoke_one_in_the_admin(staff_client: Any, user: User) -> None:
+    feed = make_feed(user)
+    listing = staff_client.get("/admin/calendars/calendarfeed/")
+    assert listing.status_code == 200
+    assert user.email in listing.content.decode()
+    assert "dmc_" not in listing.content.decode()
+    assert staff_client.get("/admin/calendars/calendarfeed/add/").status_code == 403
+    response = staff_client.post(f"/admin/calendars/calendarfeed/{feed['id']}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert fetch(feed).status_code == 404
