@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -351,3 +352,36 @@ def test_the_feed_parses_like_a_calendar_apps_parser_would(user: User) -> None:
         assert str(event["SUMMARY"]) == item.title
         assert str(event.get("DESCRIPTION", "")) == item.notes
         assert event.decoded("CREATED") == item.created_at.replace(microsecond=0).astimezone(UTC)
+
+
+HAS_DUE_TIME = "due_time" in {field.name for field in Item._meta.get_fields()}
+
+
+@pytest.mark.skipif(not HAS_DUE_TIME, reason="items have no due_time yet")
+class TestDueTimes:
+    def test_a_due_time_is_half_an_hour_at_that_time_in_the_owners_zone(self, user: User) -> None:
+        client_for(user).patch(
+            "/api/v1/user/profile", {"timezone": "America/Sao_Paulo", "version": 1}, format="json"
+        )
+        listed = a_list(user)
+        timed = an_item(listed, title="Dentist", due_date=DAY, due_time="16:45")
+        allday = an_item(listed, title="Rent", due_date=DAY)
+        response = fetch(make_feed(user))
+        parsed, checked = calendar_of(response)
+        assert [zone.one("TZID").value for zone in checked.walk("VTIMEZONE")] == ["America/Sao_Paulo"]
+        events = {str(event["UID"]): event for event in parsed.walk("VEVENT")}
+        start = events[str(timed.pk)].decoded("DTSTART")
+        assert start == datetime(2026, 12, 3, 16, 45, tzinfo=ZoneInfo("America/Sao_Paulo"))
+        assert events[str(timed.pk)].decoded("DTEND") - start == timedelta(minutes=30)
+        assert events[str(allday.pk)].decoded("DTSTART") == DAY
+
+    def test_changing_the_time_zone_moves_the_events(self, user: User) -> None:
+        item = an_item(a_list(user), due_date=DAY, due_time="09:00")
+        feed = make_feed(user)
+        before = events_of(fetch(feed))[str(item.pk)].decoded("DTSTART")
+        assert before == datetime(2026, 12, 3, 9, tzinfo=UTC)
+        client_for(user).patch(
+            "/api/v1/user/profile", {"timezone": "Asia/Tokyo", "version": 1}, format="json"
+        )
+        after = events_of(fetch(feed))[str(item.pk)].decoded("DTSTART")
+        assert after == datetime(2026, 12, 3, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
