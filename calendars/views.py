@@ -30,8 +30,6 @@ from calendars.tokens import hash_token, is_well_formed
 from core.problems import problem_response
 from core.ratelimit import Budget, Count, count, note_usages, retry_after
 
-TAGS = ["calendar feeds"]
-
 
 def _user(request: Request) -> User:
     user = request.user
@@ -61,18 +59,10 @@ class CalendarFeedListView(mixins.ListModelMixin, generics.GenericAPIView):
             return CalendarFeed.objects.none()
         return selectors.feeds_of(user)
 
-    @extend_schema(tags=TAGS)
     def get(self, request: Request) -> Response:
         return self.list(request)
 
-    @extend_schema(
-        request=CalendarFeedCreateSerializer,
-        responses={201: CalendarFeedCreatedSerializer},
-        tags=TAGS,
-        description="A feed of every open item with a due date the caller can see, or of one list's. The "
-        "`url` holds the feed's secret and is in this answer only. At most 20 feeds per user. Needs a login "
-        "session: an API key cannot create a feed (its URL would outlive the key).",
-    )
+    @extend_schema(request=CalendarFeedCreateSerializer, responses={201: CalendarFeedCreatedSerializer})
     def post(self, request: Request) -> Response:
         if isinstance(request.auth, ApiKey):
             raise PermissionDenied("Calendar feeds are created with a login session, not with an API key.")
@@ -86,14 +76,12 @@ class CalendarFeedListView(mixins.ListModelMixin, generics.GenericAPIView):
 class CalendarFeedDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: CalendarFeedSerializer}, tags=TAGS)
+    @extend_schema(responses={200: CalendarFeedSerializer})
     def get(self, request: Request, feed_id: UUID) -> Response:
         feed = get_object_or_404(selectors.feeds_of(_user(request)), pk=feed_id)
         return Response(CalendarFeedSerializer(feed).data)
 
-    @extend_schema(
-        responses={204: OpenApiResponse(description="Revoked: its URL answers 404 from now on.")}, tags=TAGS
-    )
+    @extend_schema(responses={204: OpenApiResponse(description="Revoked: its URL answers 404 from now on.")})
     def delete(self, request: Request, feed_id: UUID) -> Response:
         calendar_feed_revoke(user=_user(request), feed_id=feed_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

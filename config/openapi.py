@@ -97,6 +97,32 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
         "Delete a passkey",
         "It no longer logs in; sessions it opened stay. Needs a login session (an API key gets 403).",
     ),
+    ("get", "user/calendar-feeds"): (
+        "calendar-feeds",
+        "listCalendarFeeds",
+        "List the user's calendar feeds",
+        "Never their URLs: a feed's secret is shown once, when it is created.",
+    ),
+    ("post", "user/calendar-feeds"): (
+        "calendar-feeds",
+        "createCalendarFeed",
+        "Create a calendar feed",
+        "A feed of every open item with a due date the user can see, or of one list's (`list`). Its `url` "
+        "holds the feed's secret and is in this answer only. At most 20 feeds per user. Needs a login "
+        "session: with an API key it is 403 (the URL would outlive the key).",
+    ),
+    ("get", "user/calendar-feeds/{feed_id}"): (
+        "calendar-feeds",
+        "getCalendarFeed",
+        "Show a calendar feed",
+        "",
+    ),
+    ("delete", "user/calendar-feeds/{feed_id}"): (
+        "calendar-feeds",
+        "revokeCalendarFeed",
+        "Revoke a calendar feed",
+        "Its URL answers 404 from now on.",
+    ),
     ("delete", "user"): ("user", "deleteAccount", "Delete the account and everything it owns", ""),
     ("get", "user/export"): ("user", "exportData", "Export everything the user owns", ""),
     ("post", "user/import"): (
@@ -236,6 +262,12 @@ TAGS = [
     {"name": "auth", "description": "Accounts and sessions: register, log in, refresh, log out, passwords."},
     {"name": "api-keys", "description": "Personal API keys (`Authorization: Api-Key <key>`)."},
     {"name": "passkeys", "description": "Passkeys (WebAuthn): add them, log in with them, manage them."},
+    {
+        "name": "calendar-feeds",
+        "description": "Secret calendar URLs of the user's dated items. The feeds themselves are served at "
+        "`GET /calendar/<token>.ics`, outside this API, the token their only credential "
+        "(docs/api/calendar-feeds.md).",
+    },
     {"name": "user", "description": "The account as a whole: export, import, deletion."},
     {"name": "profile", "description": "Display name, time zone, preferences and onboarding."},
     {"name": "lists", "description": "Lists of items."},
