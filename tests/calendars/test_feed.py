@@ -354,10 +354,6 @@ def test_the_feed_parses_like_a_calendar_apps_parser_would(user: User) -> None:
         assert event.decoded("CREATED") == item.created_at.replace(microsecond=0).astimezone(UTC)
 
 
-HAS_DUE_TIME = "due_time" in {field.name for field in Item._meta.get_fields()}
-
-
-@pytest.mark.skipif(not HAS_DUE_TIME, reason="items have no due_time yet")
 class TestDueTimes:
     def test_a_due_time_is_half_an_hour_at_that_time_in_the_owners_zone(self, user: User) -> None:
         client_for(user).patch(
