@@ -12,6 +12,7 @@ from focus import views as focus_views
 from insights import views as insights_views
 from lists import views as lists_views
 from portability import views as portability_views
+from reminders import views as reminders_views
 from sync import views as sync_views
 from workspaces import views as workspaces_views
 
@@ -20,6 +21,8 @@ router.register("lists", lists_views.ListViewSet, basename="list")
 router.register("items", lists_views.ItemViewSet, basename="item")
 router.register("anti-todo", antitodo_views.AntiTodoViewSet, basename="anti-todo")
 router.register("workspaces", workspaces_views.WorkspaceViewSet, basename="workspace")
+router.register("reminders", reminders_views.ReminderViewSet, basename="reminder")
+router.register("notifications", reminders_views.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/register", accounts_views.RegisterView.as_view(), name="auth-register"),

@@ -395,6 +395,8 @@ SYNC_TYPES = {
     "workspace": "WorkspaceData",
     "member": "MemberData",
     "invitation": "InvitationData",
+    "reminder": "ReminderData",
+    "notification": "NotificationData",
 }
 # The request component a pushed operation's `data` follows, by type.
 PUSH_DATA = {
@@ -404,6 +406,8 @@ PUSH_DATA = {
     "focus_card": "FocusCardPushRequest",
     "anti_todo": "PatchedAntiTodoEntryRequest",
     "workspace": "PatchedWorkspaceRequest",
+    "reminder": "PatchedReminderRequest",
+    "notification": "NotificationPushRequest",
 }
 
 
@@ -439,6 +443,9 @@ def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
         "WorkspaceData": _without(schemas["Workspace"], "role", "member_count"),
         "MemberData": _member_data(schemas["Member"]),
         "InvitationData": copy.deepcopy(schemas["Invitation"]),
+        # `fires_at` is derived (scheduling state): left out of sync data, like open_count.
+        "ReminderData": _without(schemas["Reminder"], "fires_at"),
+        "NotificationData": copy.deepcopy(schemas["Notification"]),
     }
     for schema in data.values():
         schema.pop("description", None)
@@ -557,6 +564,14 @@ def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
             "done_count": {"type": "integer", "readOnly": True, "description": "Ignored."},
         },
     }
+    components["NotificationPushRequest"] = {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "A notification's one writable field (an update only).",
+        "properties": {
+            "read_at": {"type": "string", "format": "date-time", "nullable": True},
+        },
+    }
     components["ExportDocument"] = {
         "type": "object",
         "description": "Everything the user owns, as `POST user/import` takes it back.",
@@ -576,6 +591,8 @@ def _sync_components(schemas: dict[str, Any]) -> dict[str, Any]:
             "items": {"type": "array", "items": _without(data["ItemData"], "version")},
             "focus_cards": {"type": "array", "items": _without(data["FocusCardData"], "version")},
             "anti_todo": {"type": "array", "items": _without(data["AntiTodoEntryData"], "version")},
+            # Absent from documents made before reminders existed; an import takes it as empty.
+            "reminders": {"type": "array", "items": _without(data["ReminderData"], "version")},
         },
         "required": [
             "format",

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "portability",
     "backoffice",
     "calendars",
+    # Integrations: after the domain apps whose types they refer to (a reminder names an item).
+    "reminders",
     "devdata",
 ]
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.services.users import user_register
@@ -15,6 +16,8 @@ from focus.models import FocusCard
 from focus.services import focus_card_put
 from lists.models import Item, List
 from lists.services import item_create, list_create
+from reminders.models import Reminder
+from reminders.services import reminder_create
 from workspaces.models import Member, Workspace
 from workspaces.services import invitation_accept, invitation_create, workspace_create
 
@@ -145,3 +148,25 @@ class MemberFactory(factory.django.DjangoModelFactory[Member]):
         )
         invitation_accept(user=user, invitation_id=invitation.pk)
         return Member.objects.get(workspace=workspace, user=user)
+
+
+class ReminderFactory(factory.django.DjangoModelFactory[Reminder]):
+    """A reminder through the service: absolute (`remind_at`) unless `minutes_before` is given."""
+
+    class Meta:
+        model = Reminder
+
+    item = factory.SubFactory(ItemFactory)
+    user = factory.LazyAttribute(lambda o: o.item.user)
+    remind_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    minutes_before = None
+
+    @classmethod
+    def _create(cls, model_class: type[Reminder], *args: Any, **kwargs: Any) -> Reminder:
+        data = {"item": kwargs["item"].pk}
+        if kwargs.get("minutes_before") is not None:
+            data["minutes_before"] = kwargs["minutes_before"]
+        else:
+            data["remind_at"] = kwargs["remind_at"]
+        reminder, _ = reminder_create(user=kwargs["user"], data=data)
+        return reminder

@@ -59,8 +59,8 @@ def test_merging_ones_own_export_succeeds_and_changes_nothing(user_client: APICl
     assert response.status_code == 200, response.content
     assert response.json() == {
         "mode": "merge",
-        "imported": {"lists": 0, "items": 0, "focus_cards": 0, "anti_todo": 0},
-        "kept": {"lists": 1, "items": 2, "focus_cards": 1, "anti_todo": 1},
+        "imported": {"lists": 0, "items": 0, "focus_cards": 0, "anti_todo": 0, "reminders": 0},
+        "kept": {"lists": 1, "items": 2, "focus_cards": 1, "anti_todo": 1, "reminders": 0},
         "replaced_ids": {},
     }
     assert versions(own_data) == before

@@ -14,6 +14,7 @@ from core.versioning import BaseVersion
 from focus.models import FocusCard
 from lists.models import Item, List
 from lists.services import list_update
+from reminders.services import notification_create, notification_mark
 from sync import feed, registry
 from tests.factories import (
     AntiTodoEntryFactory,
@@ -21,6 +22,7 @@ from tests.factories import (
     ItemFactory,
     ListFactory,
     MemberFactory,
+    ReminderFactory,
     WorkspaceFactory,
 )
 from workspaces.services import invitation_create
@@ -64,6 +66,11 @@ def _edge_values(user: Any) -> None:
     MemberFactory.create(workspace=workspace, role="viewer", user__display_name=AWKWARD)
     elsewhere = WorkspaceFactory.create(name=AWKWARD)
     invitation_create(user=elsewhere.user, workspace_id=elsewhere.pk, email=user.email, role="admin")
+    ReminderFactory.create(item=done, user=user, remind_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    ReminderFactory.create(item=first, user=user, remind_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
+    notification_create(user=user, kind="reminder", data={"title": AWKWARD, "n": 1, "nested": {"a": [None]}})
+    read = notification_create(user=user, kind="assigned", data={})
+    notification_mark(user=user, notification_id=read.pk, read=True)
 
 
 def _instance(sync_type: registry.SyncType, entity_id: str) -> Any:

@@ -19,7 +19,18 @@ from sync.serializers import SyncOperationSerializer
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-TYPES = ["profile", "list", "item", "focus_card", "anti_todo", "workspace", "member", "invitation"]
+TYPES = [
+    "profile",
+    "list",
+    "item",
+    "focus_card",
+    "anti_todo",
+    "workspace",
+    "member",
+    "invitation",
+    "reminder",
+    "notification",
+]
 
 
 def test_the_registry_holds_the_contracts_types_in_order() -> None:
@@ -55,7 +66,13 @@ def test_an_export_has_one_section_per_writable_type_in_dependency_order(user: A
     writable = [t for t in registry.all_types() if t.create is not None and t.name != "workspace"]
 
     assert [sync_type for _, sync_type in sections()] == writable
-    assert [section for section, _ in sections()] == ["lists", "items", "focus_cards", "anti_todo"]
+    assert [section for section, _ in sections()] == [
+        "lists",
+        "items",
+        "focus_cards",
+        "anti_todo",
+        "reminders",
+    ]
     stream = account_export(user=user)
     document = json.loads(b"".join(stream))
     stream.close()
@@ -74,6 +91,7 @@ def test_a_section_refers_only_to_sections_before_it() -> None:
         "items": {"list": "lists"},
         "focus_cards": {"items": "items"},
         "anti_todo": {"item": "items"},
+        "reminders": {"item": "items"},
     }
     for section, fields in section_references().items():
         assert all(order.index(target) < order.index(section) for target in fields.values())
@@ -89,7 +107,7 @@ def test_each_types_serializer_accepts_and_shows_its_field_list(name: str) -> No
     assert set(sync_type.model.sync_fields) <= set(fields)
 
 
-@pytest.mark.parametrize("name", ["list", "item", "focus_card", "anti_todo"])
+@pytest.mark.parametrize("name", ["list", "item", "focus_card", "anti_todo", "reminder", "notification"])
 def test_the_feed_columns_are_the_field_list(name: str) -> None:
     sync_type = registry.require(name)
     assert sync_type.feed_columns is not None
@@ -104,9 +122,16 @@ def test_the_feed_columns_are_the_field_list(name: str) -> None:
 
 
 def test_a_create_records_every_field_of_the_list(user: Any) -> None:
+    from reminders.services import notification_create
     from sync.models import ChangeRecord
     from sync.spaces import visible_space_ids
-    from tests.factories import AntiTodoEntryFactory, FocusCardFactory, ItemFactory, WorkspaceFactory
+    from tests.factories import (
+        AntiTodoEntryFactory,
+        FocusCardFactory,
+        ItemFactory,
+        ReminderFactory,
+        WorkspaceFactory,
+    )
     from workspaces.services import invitation_create
 
     ItemFactory.create(list__user=user)
@@ -115,6 +140,8 @@ def test_a_create_records_every_field_of_the_list(user: Any) -> None:
     WorkspaceFactory.create(user=user)
     elsewhere = WorkspaceFactory.create()
     invitation_create(user=elsewhere.user, workspace_id=elsewhere.pk, email=user.email, role="viewer")
+    ReminderFactory.create(item=ItemFactory.create(list__user=user), user=user)
+    notification_create(user=user, kind="reminder", data={})
 
     for sync_type in registry.all_types():
         first = (

@@ -1,0 +1,247 @@
+"""Firing due reminders: once each, within a minute of `fires_at`, however many workers run.
+
+The periodic job (`fire_job`, every 15 seconds, registered with jobs.registry) fires a first batch itself
+and, when more are due, enqueues `fire_due_task`s so every worker shares the rest. A batch is one
+transaction:
+
+1. It claims up to BATCH_SPACES personal spaces that hold due reminders with `SELECT ... FOR UPDATE SKIP
+   LOCKED` on their counter rows: two workers never take the same space, and never wait for each other
+   (PostgreSQL; SQLite runs one writer at a time anyway). Every write of a reminder holds its owner's space
+   lock (sync.services), so a space this batch holds cannot see its reminders edited or fired by anyone
+   else until the batch commits: that is what makes a reminder fire exactly once.
+2. It reads those spaces' due reminders (locking their rows, which waits only for an item write that is
+   moving their `fires_at` at that moment, and then sees the new time), with their items' current state.
+3. A reminder whose item is open and still visible to its owner fires: a `notification` and the reminder's
+   new version with `fired_at`, both through the spaces' change writers (so they sync and poke). One whose
+   item is done, or out of its owner's sight, is skipped for that time (`skipped_at`, server state), and a
+   relative one whose stored time disagrees with the item's current due date is corrected instead.
+4. After commit: the `reminder_fired` signal for each, and one email task for the batch's owners who asked
+   for reminder emails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as clock
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Profile
+from reminders import schedule
+from reminders.events import reminder_fired
+from reminders.models import Notification, Reminder
+from sync.fields import timestamp_text
+from sync.models import Space
+from sync.services import ChangeWriter, held_spaces
+from workspaces.models import Member
+
+logger = logging.getLogger(__name__)
+
+BATCH_SPACES = 200
+BATCH_REMINDERS = 2000
+# A task stops taking batches after this long, so one task never outlives the next run by much; what is
+# left is the next task's.
+TASK_BUDGET_SECONDS = 50
+MAX_TASKS = 8
+
+
+def pending(now: datetime) -> Any:
+    """The armed reminders due by `now` (the `reminder_pending` index)."""
+    return Reminder.objects.filter(
+        fired_at__isnull=True, skipped_at__isnull=True, fires_at__isnull=False, fires_at__lte=now
+    )
+
+
+def _claim_spaces(now: datetime) -> list[int]:
+    due_spaces = pending(now).values("space_id")
+    claimed = Space.objects.filter(pk__in=due_spaces).order_by("pk")
+    if connection.features.has_select_for_update_skip_locked:
+        claimed = claimed.select_for_update(skip_locked=True)
+    return list(claimed.values_list("pk", flat=True)[:BATCH_SPACES])
+
+
+def fire_batch(now: datetime | None = None) -> int:
+    """One batch (module docstring); returns how many reminders it settled (fired, skipped or corrected),
+    0 when no unclaimed space has any due."""
+    now = now or timezone.now()
+    fired: list[tuple[Reminder, Notification]] = []
+    emails: list[str] = []
+    with held_spaces() as held:
+        space_ids = _claim_spaces(now)
+        if not space_ids:
+            return 0
+        held.lock(space_ids)  # ours already: the writers take their numbers from these rows
+        reminders = list(
+            pending(now)
+            .filter(space_id__in=space_ids)
+            .annotate(
+                item_status=F("item__status"),
+                item_space=F("item__space_id"),
+                item_title=F("item__title"),
+                item_due_date=F("item__due_date"),
+                item_due_time=F("item__due_time"),
+            )
+            .order_by("fires_at")
+            .select_for_update(of=("self",))[:BATCH_REMINDERS]
+        )
+        if not reminders:
+            return 0
+        owners = {reminder.user_id for reminder in reminders}
+        users = {user.pk: user for user in get_user_model()._default_manager.filter(pk__in=owners)}
+        wants_email = {
+            user_id
+            for user_id, preferences in Profile.objects.filter(user_id__in=owners).values_list(
+                "user_id", "preferences"
+            )
+            if isinstance(preferences, dict) and preferences.get("reminder_email") is True
+        }
+        memberships = set(
+            Member.objects.filter(
+                user_id__in=owners,
+                space_id__in={reminder.item_space for reminder in reminders},
+            ).values_list("user_id", "space_id")
+        )
+        to_fire: dict[UUID, list[Reminder]] = {}
+        skipped: list[UUID] = []
+        corrected: list[Reminder] = []
+        for reminder in reminders:
+            user = users[reminder.user_id]
+            if reminder.minutes_before is not None:
+                current = schedule.fires_at(
+                    remind_at=None,
+                    minutes_before=reminder.minutes_before,
+                    due_date=reminder.item_due_date,
+                    due_time=reminder.item_due_time,
+                    timezone_name=user.timezone,
+                )
+                if current != reminder.fires_at:
+                    reminder.fires_at = current
+                    corrected.append(reminder)
+                    if current is None or current > now:
+                        continue
+            visible = reminder.item_space == reminder.space_id or (
+                (reminder.user_id, reminder.item_space) in memberships
+            )
+            if reminder.item_status != "open" or not visible or not user.is_active:
+                skipped.append(reminder.pk)
+                continue
+            to_fire.setdefault(reminder.user_id, []).append(reminder)
+        if corrected:
+            Reminder.objects.bulk_update(corrected, ["fires_at"])
+        if skipped:
+            Reminder.objects.filter(pk__in=skipped).update(skipped_at=now)
+        notifications: list[Notification] = []
+        fired_reminders: list[Reminder] = []
+        for user_id, theirs in to_fire.items():
+            writer = ChangeWriter(users[user_id], held)
+            made = [Notification(kind=Notification.Kind.REMINDER, data=_data(r)) for r in theirs]
+            for reminder in theirs:
+                reminder.fired_at = now
+            writer.stamp_many(made, created=True)
+            writer.stamp_many(theirs, ["fired_at"])
+            writer.flush()
+            notifications.extend(made)
+            fired_reminders.extend(theirs)
+            fired.extend(zip(theirs, made, strict=True))
+            if user_id in wants_email:
+                emails.extend(str(notification.pk) for notification in made)
+        for notification in notifications:
+            notification.created_at = notification.updated_at = now
+        Notification.objects.bulk_create(notifications, batch_size=1000)
+        _store_fired(fired_reminders, now)
+        if fired or emails:
+            transaction.on_commit(lambda: _after_commit(fired, emails), robust=True)
+    return len(reminders)
+
+
+def _data(reminder: Reminder) -> dict[str, Any]:
+    return {
+        "reminder": str(reminder.pk),
+        "item": str(reminder.item_id),
+        "title": reminder.item_title,  # type: ignore[attr-defined]
+        "fires_at": timestamp_text(reminder.fires_at),
+    }
+
+
+def _store_fired(reminders: list[Reminder], now: datetime) -> None:
+    """One UPDATE for the batch's fired reminders, each with the version and number it took."""
+    if not reminders:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Reminder._meta.db_table)
+        # Only our own table's name goes into the text; every value is a parameter.
+        sql = (
+            f"UPDATE {table} SET fired_at = %s, updated_at = %s, version = fired.version, "  # noqa: S608
+            "change_number = fired.number "
+            "FROM unnest(%s::uuid[], %s::integer[], %s::bigint[]) AS fired(id, version, number) "
+            f"WHERE {table}.id = fired.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                [
+                    now,
+                    now,
+                    [reminder.pk for reminder in reminders],
+                    [reminder.version for reminder in reminders],
+                    [reminder.change_number for reminder in reminders],
+                ],
+            )
+        return
+    for reminder in reminders:
+        Reminder.objects.filter(pk=reminder.pk).update(
+            fired_at=now, updated_at=now, version=reminder.version, change_number=reminder.change_number
+        )
+
+
+def _after_commit(fired: list[tuple[Reminder, Notification]], emails: list[str]) -> None:
+    for reminder, notification in fired:
+        reminder_fired.send_robust(sender=Reminder, reminder=reminder, notification=notification)
+    if emails:
+        from reminders.tasks import send_reminder_emails
+
+        send_reminder_emails.enqueue(emails)
+
+
+def fire_due(now: datetime | None = None, *, budget_seconds: float = TASK_BUDGET_SECONDS) -> int:
+    """Batches until nothing due is left unclaimed, or the budget is spent; returns how many settled."""
+    started = clock.monotonic()
+    total = 0
+    while clock.monotonic() - started < budget_seconds:
+        settled = fire_batch(now or timezone.now())
+        if not settled:
+            break
+        total += settled
+    return total
+
+
+def fire_job(now: datetime) -> int:
+    """The periodic job: fires a first batch, and when more are due shares them out as tasks."""
+    settled = fire_batch(now)
+    if settled:
+        left = pending(now).values("pk")[: BATCH_REMINDERS * MAX_TASKS].count()
+        if left:
+            from reminders.tasks import fire_due_task
+
+            for _ in range(min(MAX_TASKS, -(-left // BATCH_REMINDERS))):
+                fire_due_task.enqueue()
+    return settled
+
+
+NOTIFICATION_RETENTION = timedelta(days=90)
+
+
+def prune_job(now: datetime) -> int:
+    """Notifications older than 90 days go, with their tombstones (reminders.services.notifications_prune)."""
+    from reminders.services import notifications_prune
+
+    total = 0
+    while removed := notifications_prune(before=now - NOTIFICATION_RETENTION):
+        total += removed
+    return total

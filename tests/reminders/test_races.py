@@ -1,0 +1,99 @@
+"""Workers racing over the same due reminders on PostgreSQL: each reminder fires exactly once."""
+
+from __future__ import annotations
+
+import collections
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+
+from accounts.models import User
+from core.versioning import BaseVersion
+from lists.services import item_update
+from reminders import firing
+from reminders.models import Notification, Reminder
+from sync.models import ChangeRecord
+from tests.concurrency import at_once
+from tests.conftest import RACES
+from tests.factories import ItemFactory, ListFactory, ReminderFactory, UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), RACES]
+NOON = datetime(2026, 7, 1, 12, tzinfo=UTC)
+
+
+def _due(users: int, per_user: int) -> list[User]:
+    owners = [UserFactory.create() for _ in range(users)]
+    for owner in owners:
+        item = ItemFactory.create(
+            list=ListFactory.create(user=owner), due_date=date(2026, 7, 1), due_time=time(12)
+        )
+        for n in range(per_user):
+            ReminderFactory.create(item=item, user=owner, minutes_before=n)
+    return owners
+
+
+def test_two_workers_fire_each_due_reminder_exactly_once(monkeypatch: Any) -> None:
+    # Small batches, so the two interleave over many of them.
+    monkeypatch.setattr(firing, "BATCH_SPACES", 3)
+    monkeypatch.setattr(firing, "BATCH_REMINDERS", 7)
+    _due(users=24, per_user=5)
+
+    settled = at_once(2, lambda n: firing.fire_due(NOON))
+
+    assert sum(settled) == 120
+    assert all(count > 0 for count in settled), settled  # both took a share
+    fired = collections.Counter(Notification.objects.values_list("data__reminder", flat=True))
+    assert len(fired) == 120
+    assert set(fired.values()) == {1}
+    assert set(Reminder.objects.values_list("version", flat=True)) == {2}
+    assert not Reminder.objects.filter(fired_at__isnull=True).exists()
+    # Every number of every space taken once: no two writers interleaved inside one space.
+    numbers = ChangeRecord.objects.values_list("space_id", "number")
+    assert len(numbers) == len(set(numbers))
+
+
+def test_a_worker_and_the_owners_own_edit_never_both_win(monkeypatch: Any) -> None:
+    """An edit racing the firing either lands first (and the reminder fires for its new time, later) or
+    waits for the firing and re-arms it; the reminder never fires twice and the edit is never lost."""
+    [owner] = _due(users=1, per_user=1)
+    reminder = Reminder.objects.get(user=owner)
+
+    def work(n: int) -> Any:
+        if n == 0:
+            return firing.fire_due(NOON)
+        from reminders.services import reminder_update
+
+        current = Reminder.objects.get(pk=reminder.pk)
+        return reminder_update(
+            user=owner,
+            reminder_id=reminder.pk,
+            base=BaseVersion(current.version),
+            data={"minutes_before": 120},
+        )
+
+    at_once(2, work)
+    reminder.refresh_from_db()
+    assert reminder.minutes_before == 120
+    assert Notification.objects.filter(user=owner).count() <= 1
+    if reminder.fired_at is None:  # the edit landed after the firing: armed again for 10:00
+        assert reminder.fires_at == datetime(2026, 7, 1, 10, tzinfo=UTC)
+
+
+def test_a_due_date_moved_while_firing_is_seen(monkeypatch: Any) -> None:
+    [owner] = _due(users=1, per_user=1)
+    item = Reminder.objects.get(user=owner).item
+
+    def work(n: int) -> Any:
+        if n == 0:
+            return firing.fire_due(NOON)
+        return item_update(
+            user=owner, item_id=item.pk, base=BaseVersion(item.version), data={"due_date": date(2026, 7, 2)}
+        )
+
+    at_once(2, work)
+    reminder = Reminder.objects.get(user=owner)
+    if reminder.fired_at is None:
+        assert reminder.fires_at == datetime(2026, 7, 2, 12, tzinfo=UTC)
+    else:
+        assert Notification.objects.filter(user=owner).count() == 1
