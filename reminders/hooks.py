@@ -20,7 +20,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from lists.services import space_user_ids
-from reminders import schedule, services
+from reminders import schedule_services as schedule
+from reminders import services
 from reminders.models import Notification, Reminder
 from sync.services import ChangeWriter
 from workspaces.models import Member
@@ -38,7 +39,7 @@ class Intent(NamedTuple):
 
 
 def on_changes(records: list[Any], entities: dict[tuple[str, UUID], Any], spaces: dict[int, Any]) -> None:
-    """The change hook: keeps reminders' `fires_at` current (reminders.schedule), and notes the
+    """The change hook: keeps reminders' `fires_at` current (reminders.schedule_services), and notes the
     notifications the changes call for."""
     schedule.recompute_from_changes(records, entities)
     intents = [

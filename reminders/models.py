@@ -5,7 +5,7 @@ without the reminder's version changing (an item's due date moved by another mem
 changed), so sync leaves `fires_at` out of a change's data and clients derive it (docs/api/sync.md, derived
 values), as they do a list's `open_count`. Keeping them out of the version is what lets a workspace item's
 write update the reminders of every member who set one without locking those members' personal spaces
-(sync.services' lock order): see reminders/schedule.py.
+(sync.services' lock order): see reminders/schedule_services.py.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Reminder(OwnedModel):
     # date and time, so it has nothing to fire at.
     fires_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set when it came due while its item was done or out of the owner's sight: it will not fire for that
-    # time. Cleared when it is armed again or its time moves (reminders.schedule).
+    # time. Cleared when it is armed again or its time moves (reminders.schedule_services).
     skipped_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(OwnedModel.Meta):

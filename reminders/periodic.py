@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reminders import firing
+from reminders import firing_services as firing
 
 # Every 15 seconds, not every minute: a reminder must fire within 60 seconds of its `fires_at`, which is
 # any instant (an absolute `remind_at` need not fall on a minute), and a run finds nothing due in one index

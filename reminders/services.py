@@ -20,7 +20,7 @@ from core.models import User
 from core.problems import validation_error
 from core.versioning import BaseVersion
 from lists.models import Item
-from reminders import schedule
+from reminders import schedule_services as schedule
 from reminders.models import MAX_PER_ITEM, Notification, Reminder
 from sync.fields import model_values
 from sync.services import (

@@ -37,7 +37,7 @@ def register_all() -> None:
             model=Reminder,
             serializer=ReminderSerializer,
             represent=reminder_representation,
-            # `fires_at` is derived (reminders.schedule): the feed sends the reminder's own fields only.
+            # `fires_at` is derived (reminders.schedule_services): the feed sends the reminder's own fields.
             feed_columns=FeedColumns.of(Reminder),
             export_section="reminders",
             **write_services(

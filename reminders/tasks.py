@@ -14,8 +14,8 @@ logger = logging.getLogger(__name__)
 
 @task()
 def fire_due_task() -> int:
-    """A share of the due reminders, batch by batch (reminders.firing)."""
-    from reminders.firing import fire_due
+    """A share of the due reminders, batch by batch (reminders.firing_services)."""
+    from reminders.firing_services import fire_due
 
     return fire_due()
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from lists.models import Item
-from reminders.firing import fire_batch
+from reminders.firing_services import fire_batch
 from reminders.models import MAX_PER_ITEM, Notification, Reminder
 from reminders.services import notification_create
 from tests.conftest import client_for

@@ -15,7 +15,7 @@ from core.versioning import BaseVersion
 from lists.models import Item
 from lists.services import item_delete, item_update
 from reminders.events import reminder_fired
-from reminders.firing import fire_batch, fire_due, fire_job, prune_job
+from reminders.firing_services import fire_batch, fire_due, fire_job, prune_job
 from reminders.models import Notification, Reminder
 from reminders.services import notification_create, reminder_update
 from reminders.tasks import send_reminder_emails
@@ -190,7 +190,7 @@ def test_after_commit_the_signal_and_the_email_task_run(
 
 
 def test_a_batch_is_limited_and_fire_due_takes_the_rest(user: User, monkeypatch: Any) -> None:
-    import reminders.firing as firing
+    import reminders.firing_services as firing
 
     monkeypatch.setattr(firing, "BATCH_REMINDERS", 3)
     item = _item(user)
@@ -202,7 +202,7 @@ def test_a_batch_is_limited_and_fire_due_takes_the_rest(user: User, monkeypatch:
 
 
 def test_the_job_shares_out_what_one_batch_leaves(user: User, monkeypatch: Any) -> None:
-    import reminders.firing as firing
+    import reminders.firing_services as firing
 
     monkeypatch.setattr(firing, "BATCH_REMINDERS", 2)
     item = _item(user)

@@ -11,7 +11,7 @@ import pytest
 from accounts.models import User
 from core.versioning import BaseVersion
 from lists.services import item_update
-from reminders import firing
+from reminders import firing_services as firing
 from reminders.models import Notification, Reminder
 from sync.models import ChangeRecord
 from tests.concurrency import at_once

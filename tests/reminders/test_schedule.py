@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from core.versioning import BaseVersion
 from lists.services import item_update
-from reminders import schedule
+from reminders import schedule_services as schedule
 from reminders.models import Reminder
 from tests.conftest import client_for
 from tests.factories import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from accounts.models import User
-from reminders.firing import fire_batch
+from reminders.firing_services import fire_batch
 from reminders.models import Notification, Reminder
 from reminders.services import notification_create
 from tests.factories import ItemFactory, ListFactory, ReminderFactory

@@ -33,7 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Profile
-from reminders import schedule
+from reminders import schedule_services as schedule
 from reminders.events import reminder_fired
 from reminders.models import Notification, Reminder
 from sync.fields import timestamp_text

@@ -14,9 +14,9 @@ reminder owner's personal space from inside its change hook without risking dead
 rewrites `fires_at` of the affected reminders with a plain UPDATE in the same transaction: it takes no space
 lock and bumps no version, so it can neither deadlock nor make a change clients must pull. Clients derive
 `fires_at` the same way from what they hold (docs/api/reminders.md); sync leaves it out of a change's data,
-as it does every derived value. The firing job recomputes it from the item's current state anyway before it
-fires (reminders.firing), so a missed update could only delay a reminder to its right time, never fire it
-at a wrong one.
+as it does every derived value. The firing job recomputes it from the item's current state anyway before
+it fires (reminders.firing_services), so a missed update could only delay a reminder to its right time,
+never fire it at a wrong one.
 """
 
 from __future__ import annotations
