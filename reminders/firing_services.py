@@ -140,7 +140,12 @@ def fire_batch(now: datetime | None = None) -> int:
         fired_reminders: list[Reminder] = []
         for user_id, theirs in to_fire.items():
             writer = ChangeWriter(users[user_id], held)
-            made = [Notification(kind=Notification.Kind.REMINDER, data=_data(r)) for r in theirs]
+            made = [
+                Notification(
+                    user_id=user_id, space_id=r.space_id, kind=Notification.Kind.REMINDER, data=_data(r)
+                )
+                for r in theirs
+            ]
             for reminder in theirs:
                 reminder.fired_at = now
             writer.stamp_many(made, created=True)

@@ -108,10 +108,14 @@ def recompute_for_users(user_ids: Iterable[Any]) -> int:
 def recompute_from_changes(records: list[Any], entities: dict[tuple[str, UUID], Any]) -> None:
     """The change hook's part for `fires_at`: items whose due date or time changed, profiles whose time
     zone changed. Costs nothing (no query) for every other write."""
+    # A created item (version 1) has no reminders yet: one made later in the same write computes its own.
     items = {
         record.entity_id
         for record in records
-        if record.entity_type == "item" and not record.deleted and DUE_FIELDS.intersection(record.fields)
+        if record.entity_type == "item"
+        and record.version > 1
+        and not record.deleted
+        and DUE_FIELDS.intersection(record.fields)
     }
     profiles = [
         record.entity_id
