@@ -21,6 +21,7 @@ transaction:
 
 from __future__ import annotations
 
+import json
 import logging
 import time as clock
 from datetime import datetime, timedelta
@@ -156,9 +157,7 @@ def fire_batch(now: datetime | None = None) -> int:
             fired.extend(zip(theirs, made, strict=True))
             if user_id in wants_email:
                 emails.extend(str(notification.pk) for notification in made)
-        for notification in notifications:
-            notification.created_at = notification.updated_at = now
-        Notification.objects.bulk_create(notifications, batch_size=1000)
+        _insert_notifications(notifications, now)
         _store_fired(fired_reminders, now)
         if fired or emails:
             transaction.on_commit(lambda: _after_commit(fired, emails), robust=True)
@@ -172,6 +171,40 @@ def _data(reminder: Reminder) -> dict[str, Any]:
         "title": reminder.item_title,  # type: ignore[attr-defined]
         "fires_at": timestamp_text(reminder.fires_at),
     }
+
+
+def _insert_notifications(notifications: list[Notification], now: datetime) -> None:
+    """The batch's notifications in one INSERT (PostgreSQL: the columns as arrays; the ORM's bulk insert
+    spends more time building the statement than the database spends running it)."""
+    for notification in notifications:
+        notification.created_at = notification.updated_at = now
+    if not notifications:
+        return
+    if connection.vendor != "postgresql":
+        Notification.objects.bulk_create(notifications, batch_size=1000)
+        return
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    # Only our own table's name goes into the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} (id, user_id, space_id, version, change_number, created_at, updated_at, "  # noqa: S608
+        "kind, data, read_at) SELECT id, user_id, space_id, 1, number, %s, %s, kind, data::jsonb, NULL "
+        "FROM unnest(%s::uuid[], %s::uuid[], %s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+        "AS made(id, user_id, space_id, number, kind, data)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                now,
+                now,
+                [n.pk for n in notifications],
+                [n.user_id for n in notifications],
+                [n.space_id for n in notifications],
+                [n.change_number for n in notifications],
+                [str(n.kind) for n in notifications],
+                [json.dumps(n.data) for n in notifications],
+            ],
+        )
 
 
 def _store_fired(reminders: list[Reminder], now: datetime) -> None:
