@@ -248,6 +248,42 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
         "tombstones. Continue while `has_more` is true. An entity appears at most once per answer, with "
         "its latest state; `data` holds its own fields only (no derived values such as `open_count`).",
     ),
+    ("get", "reminders"): ("reminders", "listReminders", "List your reminders", ""),
+    ("post", "reminders"): (
+        "reminders",
+        "createReminder",
+        "Set a reminder on an item",
+        "Either `remind_at` (an instant) or `minutes_before` (before the item's due date and time, in your "
+        "time zone; the item needs both). `fires_at` is derived and read-only.",
+    ),
+    ("get", "reminders/{id}"): ("reminders", "getReminder", "Read a reminder", ""),
+    ("put", "reminders/{id}"): ("reminders", "replaceReminder", "Replace a reminder", ""),
+    ("patch", "reminders/{id}"): (
+        "reminders",
+        "updateReminder",
+        "Change a reminder",
+        "A new item, `remind_at` or `minutes_before` arms a fired reminder again.",
+    ),
+    ("delete", "reminders/{id}"): ("reminders", "deleteReminder", "Delete a reminder", ""),
+    ("get", "notifications"): (
+        "notifications",
+        "listNotifications",
+        "List your notifications, newest first",
+        "",
+    ),
+    ("get", "notifications/{id}"): ("notifications", "getNotification", "Read a notification", ""),
+    ("patch", "notifications/{id}"): (
+        "notifications",
+        "markNotification",
+        "Mark a notification read or unread",
+        "Needs no version; an If-Match is honoured when sent.",
+    ),
+    ("post", "notifications/read-all"): (
+        "notifications",
+        "readAllNotifications",
+        "Mark every unread notification read",
+        "",
+    ),
     ("post", "sync"): (
         "sync",
         "pushChanges",
@@ -276,6 +312,8 @@ TAGS = [
     {"name": "anti-todo", "description": "What the user did that was never on a list."},
     {"name": "insights", "description": "Statistics computed from the user's data."},
     {"name": "workspaces", "description": "Shared workspaces: members, roles, invitations, activity."},
+    {"name": "reminders", "description": "Reminders on items: when they fire, and what firing does."},
+    {"name": "notifications", "description": "What the server tells you: reminders fired, invitations, ..."},
     {"name": "sync", "description": "Offline sync: pull the change feed, push offline operations."},
 ]
 
