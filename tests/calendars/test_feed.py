@@ -381,3 +381,29 @@ class TestDueTimes:
         )
         after = events_of(fetch(feed))[str(item.pk)].decoded("DTSTART")
         assert after == datetime(2026, 12, 3, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.mark.skipif(
+    "recurrence" not in {field.name for field in Item._meta.get_fields()},
+    reason="items have no recurrence yet",
+)
+class TestRecurringItems:
+    def test_a_recurring_item_is_one_event_with_its_rule(self, user: User) -> None:
+        rule = {"rule": "FREQ=WEEKLY;BYDAY=TH;COUNT=4", "mode": "schedule"}
+        item = an_item(a_list(user), title="Standup notes", due_date=DAY, due_time="09:15", recurrence=rule)
+        event = events_of(fetch(make_feed(user)))[str(item.pk)]
+        assert event["RRULE"]["FREQ"] == ["WEEKLY"]
+        assert event["RRULE"]["BYDAY"] == ["TH"]
+        assert event["RRULE"]["COUNT"] == [4]
+
+    def test_completing_an_occurrence_puts_the_next_in_its_place(self, user: User) -> None:
+        rule = {"rule": "FREQ=WEEKLY;BYDAY=TH;COUNT=4", "mode": "schedule"}
+        first = an_item(a_list(user), title="Water plants", due_date=DAY, recurrence=rule)
+        feed = make_feed(user)
+        edit(user, first, status="done")
+        events = events_of(fetch(feed))
+        assert str(first.pk) not in events
+        (following,) = events.values()
+        assert following.decoded("DTSTART") > DAY
+        # The second occurrence of four: three are left, this one included.
+        assert following["RRULE"]["COUNT"] == [3]
