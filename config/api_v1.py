@@ -11,6 +11,7 @@ from calendars import views as calendars_views
 from focus import views as focus_views
 from insights import views as insights_views
 from lists import views as lists_views
+from live import views as live_views
 from portability import views as portability_views
 from reminders import views as reminders_views
 from sync import views as sync_views
@@ -76,6 +77,7 @@ urlpatterns = [
         name="calendar-feed-detail",
     ),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
+    path("stream/ticket", live_views.StreamTicketView.as_view(), name="stream-ticket"),
     path(
         "workspaces/<uuid:workspace_id>/members",
         workspaces_views.MemberListView.as_view(),

@@ -33,6 +33,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First: its `runserver` is Django's on ASGI, so `make run` serves HTTP and the live WebSocket together.
+    "daphne",
     "config.admin.DaymarkAdminConfig",  # django.contrib.admin with our site (config/admin.py)
     # Before django.contrib.auth: its `changepassword` command replaces Django's (sessions revoked, audited).
     "accounts",
@@ -63,6 +65,8 @@ INSTALLED_APPS = [
     "calendars",
     # Integrations: after the domain apps whose types they refer to (a reminder names an item).
     "reminders",
+    "channels",
+    "live",
     "devdata",
 ]
 
@@ -175,6 +179,37 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "core.metrics.LocMemCache", "LOCATION": "daymark"}}
+
+# --- Live updates (live/, docs/api/live.md): the channel layer every ASGI process shares ------------------
+# With REDIS_URL any process reaches any socket (a write through gunicorn pokes a socket held by uvicorn);
+# without it, one process's memory: the embedded default, where runserver serves HTTP and WebSocket alike.
+LIVE_KEY_PREFIX = env.str("LIVE_KEY_PREFIX", default="daymark-live")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # Reads wait longer than the layer's blocking pop (5 s): redis-py's default of 5 s cuts it.
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5, "socket_timeout": 15}],
+                "prefix": f"{LIVE_KEY_PREFIX}:layer",
+                # Pokes are hints: one a socket has not read in 10 s is stale, and a full channel drops it.
+                "expiry": 10,
+                "capacity": 50,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# `heartbeat` of the hello message: a ping every this many seconds; three silent ones close the socket.
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=25)
+# A socket's presence entry lives this long unless its process refreshes it (every LIVE_PRESENCE_REFRESH_
+# SECONDS), so the sockets of a killed process leave presence within TTL + refresh (40 s by default).
+LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=30)
+LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", default=10)
+LIVE_TICKET_SECONDS = 30
+LIVE_MAX_FRAME_BYTES = 4096
+LIVE_MAX_FRAMES_PER_SECOND = 20
+LIVE_TYPING_INTERVAL_SECONDS = 2.0
 
 # After Redis fails, it is left alone this long before one call probes it again (core/cache.py).
 CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5)

@@ -6,6 +6,7 @@ import logging
 
 from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
+from accounts.signals import credentials_revoked_after_commit
 from core.problems import validation_error
 from lists.services import item_people_spaces, items_forget_person
 from sync.services import change_writer, held_spaces, lock_spaces, write_held_records
@@ -55,4 +56,5 @@ def _delete(*, user: User, by_staff: User | None) -> None:
         else:
             audit_user_action(event=Event.ACCOUNT_DELETED, by=by_staff, target=user, by_staff=True)
         user.delete()
+        credentials_revoked_after_commit(user_id=user_id)
     logger.info("account deleted", extra={"deleted_user_id": user_id})

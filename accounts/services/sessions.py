@@ -15,6 +15,7 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token
 
 from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
+from accounts.signals import credentials_revoked_after_commit
 
 Event = AuditEvent.Event
 
@@ -112,7 +113,10 @@ def session_revoke_everywhere(*, user: User, by_staff: User | None = None) -> in
 
 
 def sessions_revoke_all(*, user: User, keep_jti: str | None = None) -> int:
-    """Blacklists every outstanding refresh token of `user` (but `keep_jti`); returns how many."""
+    """Blacklists every outstanding refresh token of `user` (but `keep_jti`); returns how many. Every
+    caller (logout everywhere, password changes and resets, deactivation) ends the user's trust in what
+    was issued before, so `credentials_revoked` goes out after commit: open live sockets close."""
+    credentials_revoked_after_commit(user_id=user.pk)
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     if keep_jti:
         outstanding = outstanding.exclude(jti=keep_jti)

@@ -1,0 +1,304 @@
+"""The live-updates socket, `/api/v1/stream` (docs/api/live.md).
+
+One consumer per socket. It joins its user's group (pokes, membership changes, revoked credentials) and
+one group per workspace the user is a member of (presence, typing, membership changes there), keeps its
+presence entries fresh in the shared store, pings every heartbeat, and answers the client's frames under
+the contract's limits. Memberships are read again whenever a member record of one of those workspaces,
+or of the user, commits, so access follows membership without reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+from uuid import UUID
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from live import presence
+from live.auth import socket_user
+from live.groups import space_group, user_group
+from live.metrics import live_sockets
+from live.selectors import item_space, list_in_space, socket_spaces
+
+logger = logging.getLogger("daymark.live")
+
+UNAUTHORIZED = 4401
+TOO_MANY_FRAMES = 4429
+SILENT = 4408
+# Groups expire in the channel layer after a day (channels_redis' group_expiry): joined again well before.
+REJOIN_SECONDS = 3600.0
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    user_id: str = ""
+    closing = False
+
+    async def connect(self) -> None:
+        user = await database_sync_to_async(socket_user)(self.scope)
+        await self.accept()
+        if user is None:
+            self.closing = True
+            await self.close(code=UNAUTHORIZED)
+            return
+        self.user_id = str(user.pk)
+        self.display_name = user.display_name or user.email.split("@")[0]
+        self.spaces: dict[int, str] = {}  # workspace space id -> workspace id
+        self.viewing: dict[int, tuple[str | None, float]] = {}
+        self.sent_presence: dict[int, Any] = {}
+        self.frames: deque[float] = deque()
+        self.last_typing = -1e9
+        self.last_received = time.monotonic()
+        self.personal_space: int | None = None
+        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+        # Read after joining the user's group: a membership change or a revocation that commits from here
+        # on reaches this socket; one that committed before is in what this reads.
+        found = await database_sync_to_async(socket_spaces)(self.user_id)
+        if found is None:
+            await self._refuse()
+            return
+        self.personal_space, workspaces = found
+        live_sockets.inc()
+        self.counted = True
+        await self.send_json({"type": "hello", "user": self.user_id, "heartbeat": _heartbeat()})
+        for space_id, workspace_id in workspaces.items():
+            await self._enter(space_id, workspace_id)
+        self.ticker = asyncio.create_task(self._tick())
+
+    async def disconnect(self, code: int) -> None:
+        ticker = getattr(self, "ticker", None)
+        if ticker is not None:
+            ticker.cancel()
+        if not self.user_id:
+            return
+        if getattr(self, "counted", False):
+            live_sockets.dec()
+            self.counted = False
+        for space_id in list(getattr(self, "spaces", {})):
+            await self._leave(space_id)
+        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
+
+    # --- frames from the client ---------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing or not self.user_id:
+            return
+        now = time.monotonic()
+        self.last_received = now
+        self.frames.append(now)
+        while self.frames and self.frames[0] <= now - 1.0:
+            self.frames.popleft()
+        if len(self.frames) > settings.LIVE_MAX_FRAMES_PER_SECOND:
+            self.closing = True
+            await self.close(code=TOO_MANY_FRAMES)
+            return
+        if text_data is None:
+            await self._error("not_json", "Frames are JSON text.")
+            return
+        if len(text_data) > settings.LIVE_MAX_FRAME_BYTES or (
+            len(text_data.encode()) > settings.LIVE_MAX_FRAME_BYTES
+        ):
+            await self._error("too_large", f"A frame holds at most {settings.LIVE_MAX_FRAME_BYTES} bytes.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._error("not_json", "Frames are JSON text.")
+            return
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self._error("unknown_type", "type is one of viewing, typing, ping.")
+            return
+        await handler(self, frame)
+
+    async def _ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def _viewing(self, frame: dict[str, Any]) -> None:
+        workspace, list_id = _uuid(frame.get("workspace")), frame.get("list")
+        if workspace is None or (list_id is not None and _uuid(list_id) is None) or set(frame) - _VIEWING:
+            await self._error("invalid", "viewing needs workspace (an id) and list (an id or null).")
+            return
+        space_id = next((s for s, w in self.spaces.items() if w == workspace), None)
+        if space_id is None or (
+            list_id is not None and not await database_sync_to_async(list_in_space)(list_id, space_id)
+        ):
+            await self._error("not_found", "No such workspace or list among yours.")
+            return
+        self.viewing[space_id] = (list_id, time.time())
+        await self._store_call(presence.store().put(space_id, self.channel_name, self._entry(space_id)))
+        await self._broadcast_presence(space_id)
+
+    async def _typing(self, frame: dict[str, Any]) -> None:
+        item = _uuid(frame.get("item"))
+        if item is None or set(frame) - _TYPING:
+            await self._error("invalid", "typing needs item (an id).")
+            return
+        now = time.monotonic()
+        if now - self.last_typing < settings.LIVE_TYPING_INTERVAL_SECONDS:
+            return  # throttled: at most one forwarded per interval, the others dropped quietly
+        space_id = await database_sync_to_async(item_space)(item)
+        if space_id is not None and space_id == self.personal_space:
+            return  # nobody else sees a personal item
+        if space_id is None or space_id not in self.spaces:
+            await self._error("not_found", "No such item among yours.")
+            return
+        self.last_typing = now
+        await self.channel_layer.group_send(
+            space_group(space_id),
+            {"type": "live.typing", "space": space_id, "item": item, "user": self.user_id},
+        )
+
+    async def _error(self, code: str, detail: str) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail})
+
+    # --- messages from the channel layer ------------------------------------------------------------------
+
+    async def live_poke(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "sync"})
+
+    async def live_revoke(self, event: dict[str, Any]) -> None:
+        await self._refuse()
+
+    async def live_membership(self, event: dict[str, Any]) -> None:
+        found = await database_sync_to_async(socket_spaces)(self.user_id)
+        if found is None:
+            await self._refuse()
+            return
+        _, workspaces = found
+        lost = [space_id for space_id in self.spaces if space_id not in workspaces]
+        gained = {s: w for s, w in workspaces.items() if s not in self.spaces}
+        for space_id in lost:
+            await self._leave(space_id)
+        for space_id, workspace_id in gained.items():
+            await self._enter(space_id, workspace_id)
+        if lost or gained:
+            # The feed now holds the workspace's tombstone, or the whole workspace.
+            await self.send_json({"type": "sync"})
+
+    async def live_presence(self, event: dict[str, Any]) -> None:
+        space_id = event["space"]
+        if space_id in self.spaces and self.sent_presence.get(space_id) != event["message"]:
+            self.sent_presence[space_id] = event["message"]
+            await self.send_json(event["message"])
+
+    async def live_typing(self, event: dict[str, Any]) -> None:
+        space_id = event["space"]
+        if space_id in self.spaces and event["user"] != self.user_id:
+            message = {"type": "typing", "workspace": self.spaces[space_id]}
+            await self.send_json(message | {"item": event["item"], "user": event["user"]})
+
+    # --- workspaces, presence, heartbeats -----------------------------------------------------------------
+
+    def _entry(self, space_id: int) -> dict[str, Any]:
+        viewing, at = self.viewing.get(space_id, (None, 0.0))
+        return {"user": self.user_id, "display_name": self.display_name, "viewing": viewing, "at": at}
+
+    async def _enter(self, space_id: int, workspace_id: str) -> None:
+        self.spaces[space_id] = workspace_id
+        await self.channel_layer.group_add(space_group(space_id), self.channel_name)
+        await self._store_call(presence.store().put(space_id, self.channel_name, self._entry(space_id)))
+        await self._broadcast_presence(space_id)
+
+    async def _leave(self, space_id: int) -> None:
+        self.spaces.pop(space_id, None)
+        self.viewing.pop(space_id, None)
+        self.sent_presence.pop(space_id, None)
+        await self.channel_layer.group_discard(space_group(space_id), self.channel_name)
+        await self._store_call(presence.store().leave(space_id, self.channel_name))
+        await self._broadcast_presence(space_id)
+
+    async def _broadcast_presence(self, space_id: int, *, only_if_pruned: bool = False) -> None:
+        found = await self._store_call(presence.store().entries(space_id))
+        if found is None:
+            return
+        entries, pruned = found
+        if only_if_pruned and not pruned:
+            return
+        message = {"type": "presence", "workspace": None, "members": presence.members(entries)}
+        # Each receiver names the workspace by its own map (the same id for every member).
+        workspace = self.spaces.get(space_id) or await database_sync_to_async(_workspace_of)(space_id)
+        message["workspace"] = workspace
+        await self.channel_layer.group_send(
+            space_group(space_id), {"type": "live.presence", "space": space_id, "message": message}
+        )
+
+    async def _store_call(self, call: Any) -> Any:
+        try:
+            return await call
+        except Exception as error:  # presence is best effort: the socket and its pokes go on
+            logger.warning("live presence store failed: %s", type(error).__name__)
+            return None
+
+    async def _tick(self) -> None:
+        heartbeat = _heartbeat()
+        refresh = float(settings.LIVE_PRESENCE_REFRESH_SECONDS)
+        step = min(heartbeat, refresh, 1.0)
+        started = time.monotonic()
+        last_ping = last_refresh = last_join = started
+        while True:
+            await asyncio.sleep(step)
+            now = time.monotonic()
+            if now - self.last_received > 3 * heartbeat:
+                self.closing = True
+                await self.close(code=SILENT)
+                return
+            if now - last_ping >= heartbeat:
+                last_ping = now
+                await self.send_json({"type": "ping"})
+            if now - last_refresh >= refresh:
+                last_refresh = now
+                entries = {space_id: self._entry(space_id) for space_id in self.spaces}
+                await self._store_call(presence.store().refresh(entries, self.channel_name))
+                for space_id in list(self.spaces):
+                    await self._broadcast_presence(space_id, only_if_pruned=True)
+            if now - last_join >= REJOIN_SECONDS:
+                last_join = now
+                await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+                for space_id in list(self.spaces):
+                    await self.channel_layer.group_add(space_group(space_id), self.channel_name)
+
+    async def _refuse(self) -> None:
+        if not self.closing:
+            self.closing = True
+            await self.close(code=UNAUTHORIZED)
+
+    async def send_json(self, content: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+
+
+def _workspace_of(space_id: int) -> str | None:
+    from sync.models import Space
+
+    found = Space.objects.filter(pk=space_id).values_list("workspace_id", flat=True).first()
+    return str(found) if found else None
+
+
+def _heartbeat() -> int | float:
+    seconds = float(settings.LIVE_HEARTBEAT_SECONDS)
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def _uuid(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
+
+
+_VIEWING = frozenset({"type", "workspace", "list"})
+_TYPING = frozenset({"type", "item"})
+_HANDLERS = {
+    "ping": StreamConsumer._ping,
+    "viewing": StreamConsumer._viewing,
+    "typing": StreamConsumer._typing,
+}
