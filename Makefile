@@ -12,7 +12,7 @@ PIP_PROGRESS := awk '/^(Collecting|Processing) /{n++; sub(/^[A-Za-z]+ /, ""); su
 	sub(/.*\//, ""); printf "    [%d] %s\n", n, $$0; fflush()} \
 	/^Installing collected packages/{printf "    installing %d packages...\n", n; fflush()}'
 
-.PHONY: run test lint install migrate seed schema ci clean serve schema-check schemathesis clients bench
+.PHONY: run test lint install migrate seed schema ci clean serve asgi schema-check schemathesis clients bench
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	@test -x $(PY) || { printf '==> Creating the virtual environment in $(VENV)\n'; $(PYTHON) -m venv $(VENV); }
@@ -38,7 +38,7 @@ seed: migrate
 
 ## Set up everything and serve on http://127.0.0.1:8000 with SQLite and the demo user.
 run: seed
-	$(STEP) "Serving on http://127.0.0.1:8000/ (API docs at /api/docs, admin at /admin/; Ctrl-C stops)"
+	$(STEP) "Serving on http://127.0.0.1:8000/ (API docs at /api/docs, admin at /admin/, live updates at ws://127.0.0.1:8000/api/v1/stream; Ctrl-C stops)"
 	@$(PY) manage.py runserver 127.0.0.1:8000
 
 ## Production server (docs/deployment.md): static files, then gunicorn with config/gunicorn.py.
@@ -46,6 +46,16 @@ run: seed
 serve: $(STAMP)
 	$(PY) manage.py collectstatic --noinput -v0
 	exec $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
+
+## Production live-updates process (docs/deployment.md, "The live-updates process"): uvicorn serving
+## config.asgi (the WebSocket at /api/v1/stream, and the same HTTP app for /health, /ready, /metrics) beside
+## gunicorn, with the same environment and REDIS_URL set.
+ASGI_HOST ?= 127.0.0.1
+ASGI_PORT ?= 8001
+asgi: $(STAMP)
+	exec $(VENV)/bin/uvicorn config.asgi:application --host $(ASGI_HOST) --port $(ASGI_PORT) \
+		--ws websockets --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
+		--proxy-headers --forwarded-allow-ips "$${ASGI_FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 ## The OpenAPI schema and the Postman collection are committed; regenerate them after an API change.
 SCHEMA_ENV := DJANGO_SECRET_KEY=schema-only DJANGO_DEBUG=false

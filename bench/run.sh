@@ -9,6 +9,9 @@
 # BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_REDIS (redis://127.0.0.1:6379/7), BENCH_JSON (a
 # file for the figures), BENCH_PROFILE (a directory: gunicorn runs under `py-spy record` per worker),
 # and any GUNICORN_* / DATABASE_POOL_* variable of docs/deployment.md.
+# Then the live-updates part (bench/live.py): uvicorn as `make asgi` runs it on BENCH_ASGI_PORT (19081)
+# holding BENCH_SOCKETS (1000) sockets while 8 clients write through gunicorn. BENCH_LIVE=0 skips it; with
+# BENCH_ONLY it runs when one of the prefixes is `live`; BENCH_LIVE_JSON: a file for its figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,10 +23,18 @@ REDIS=${BENCH_REDIS:-redis://127.0.0.1:6379/7}
 NAME=daymark_bench_$$
 WORK=$(mktemp -d -t daymark-bench.XXXXXX)
 SERVER_PID=""
+ASGI_PID=""
+ASGI_PORT=${BENCH_ASGI_PORT:-19081}
 
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$ASGI_PID" ]; then
+        kill -TERM "$ASGI_PID" 2>/dev/null || true
+        for _ in $(seq 75); do kill -0 "$ASGI_PID" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$ASGI_PID" 2>/dev/null || true
+        wait "$ASGI_PID" 2>/dev/null || true
+    fi
     # gunicorn's master, then wait for SERVER_PID to end: under BENCH_PROFILE that is py-spy's, which writes
     # its profile once gunicorn is gone (stopped first, it would leave gunicorn running and write nothing).
     if [ -f "$WORK/gunicorn.pid" ]; then
@@ -53,6 +64,7 @@ export DJANGO_SECRET_KEY="bench-only-secret-key-$$-not-for-production"
 export DATABASE_URL="$PG/$NAME"
 export REDIS_URL="$REDIS"
 export CACHE_KEY_PREFIX="$NAME"
+export LIVE_KEY_PREFIX="$NAME-live"
 # Rate limits stay on (their Redis round trip is part of every request), raised so the bench is not throttled.
 export RATE_LIMIT_DEFAULT=100000000/m RATE_LIMIT_TOKEN_PER_IP=10000/m RATE_LIMIT_TOKEN_PER_EMAIL=10000/m
 export RATE_LIMIT_REGISTER_PER_IP=10000/h RATE_LIMIT_CALENDAR_FEED=100000000/h
@@ -91,3 +103,23 @@ args=(--url "http://127.0.0.1:$PORT" --concurrency "${BENCH_CONCURRENCY:-8}"
 [ -n "${BENCH_ONLY:-}" ] && args+=(--only "$BENCH_ONLY")
 [ -n "${BENCH_JSON:-}" ] && args+=(--json "$BENCH_JSON")
 "$PY" bench/load.py "${args[@]}"
+
+live=${BENCH_LIVE:-1}
+if [ -n "${BENCH_ONLY:-}" ] && [[ ",${BENCH_ONLY}," != *",live"* ]]; then live=0; fi
+if [ "$live" != 0 ]; then
+    "$BIN/uvicorn" config.asgi:application --host 127.0.0.1 --port "$ASGI_PORT" --ws websockets \
+        --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
+        >"$WORK/asgi.log" 2>&1 &
+    ASGI_PID=$!
+    for _ in $(seq 100); do
+        if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$ASGI_PORT/health', timeout=2)" 2>/dev/null; then
+            break
+        fi
+        kill -0 "$ASGI_PID" 2>/dev/null || { echo "the ASGI server did not start" >&2; cat "$WORK/asgi.log" >&2; exit 1; }
+        sleep 0.2
+    done
+    live_args=(--http-port "$PORT" --asgi-port "$ASGI_PORT" --asgi-pid "$ASGI_PID"
+               --sockets "${BENCH_SOCKETS:-1000}" --duration "${BENCH_DURATION:-10}")
+    [ -n "${BENCH_LIVE_JSON:-}" ] && live_args+=(--json "$BENCH_LIVE_JSON")
+    EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend "$PY" bench/live.py "${live_args[@]}"
+fi

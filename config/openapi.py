@@ -292,6 +292,14 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
         "`conflict` or `invalid`) and the request still answers 200. An `op_id` already processed is not "
         "run again: its first result is returned. The answer also holds the changes since `cursor`.",
     ),
+    ("post", "stream/ticket"): (
+        "live",
+        "createStreamTicket",
+        "Get a ticket that opens the live-updates socket",
+        "Single use, valid 30 seconds: open `GET /api/v1/stream?ticket=...` (a WebSocket) with it. For "
+        "browsers, which cannot send an Authorization header on a WebSocket; other clients may send their "
+        "header on the upgrade instead. The socket's messages are in the client guide (`docs/api/live.md`).",
+    ),
 }
 
 TAGS = [
@@ -315,6 +323,7 @@ TAGS = [
     {"name": "reminders", "description": "Reminders on items: when they fire, and what firing does."},
     {"name": "notifications", "description": "What the server tells you: reminders fired, invitations, ..."},
     {"name": "sync", "description": "Offline sync: pull the change feed, push offline operations."},
+    {"name": "live", "description": "Live updates: tickets for the WebSocket that pokes clients to sync."},
 ]
 
 HEADERS: dict[str, dict[str, Any]] = {

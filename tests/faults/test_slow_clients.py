@@ -55,6 +55,8 @@ def nginx_config(tmp_path: Path, listen: int, upstream: int) -> Path:
     assert "${DAYMARK_UPSTREAM}" in site
     site = site.replace("${DAYMARK_LISTEN}", f"127.0.0.1:{listen}")
     site = site.replace("${DAYMARK_UPSTREAM}", f"127.0.0.1:{upstream}")
+    # The live-updates upstream (the ASGI process) is not part of these tests: a port nothing listens on.
+    site = site.replace("${DAYMARK_ASGI_UPSTREAM}", f"127.0.0.1:{free_port()}")
     (tmp_path / "daymark.conf").write_text(site)
     temp = tmp_path / "nginx-temp"
     temp.mkdir()
