@@ -33,7 +33,8 @@ from websockets.sync.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/1")
 PREFIX = f"live-tests-{uuid.uuid4().hex[:10]}"
-HEARTBEAT = 2
+# Short, so heartbeats and silence are seen within a test; 3 s leaves a loaded machine 9 s of silence.
+HEARTBEAT = 3
 PRESENCE_TTL = 3
 PRESENCE_REFRESH = 1
 

@@ -257,6 +257,7 @@ def test_a_poke_never_arrives_before_the_change_is_visible_to_sync(
     sock = connected(open_socket, b, editor)
     for round_ in range(15):
         cursor = _cursor(b, editor)
+        sock.send({"type": "ping"})  # not silent for three heartbeats however slow the machine
         item = add_item(a, owner, shared.pk, f"Round {round_}")
         sock.wait_for("sync", 1.0)
         # Pulled at once on the poke, through the other process: the write is there every time.
