@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time as clock
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +45,9 @@ from workspaces.models import Member
 
 logger = logging.getLogger(__name__)
 
-BATCH_SPACES = 200
+# How many owners' spaces and reminders one batch takes (the environment may set the first: tests make
+# batches small so that workers interleave).
+BATCH_SPACES = int(os.environ.get("REMINDERS_BATCH_SPACES", "200"))
 BATCH_REMINDERS = 2000
 # A task stops taking batches after this long, so one task never outlives the next run by much; what is
 # left is the next task's.

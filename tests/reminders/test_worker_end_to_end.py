@@ -167,3 +167,43 @@ def _healthy(port: int) -> bool:
             return bool(answer.status == 200)
     except OSError:
         return False
+
+
+SEED = """
+from datetime import timedelta
+from django.utils import timezone
+from tests.factories import ItemFactory, ListFactory, ReminderFactory, UserFactory
+for n in range({users}):
+    user = UserFactory.create()
+    item = ItemFactory.create(list=ListFactory.create(user=user))
+    for m in range({per_user}):
+        ReminderFactory.create(item=item, user=user, remind_at=timezone.now() - timedelta(seconds=m))
+"""
+
+
+@pytest.mark.postgres
+def test_two_worker_processes_fire_each_due_reminder_exactly_once(processes: _Processes) -> None:
+    import psycopg
+
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SEED.format(users=30, per_user=8)],
+        cwd=ROOT, env=processes.env, check=True, timeout=600,
+    )  # fmt: skip
+    url = processes.env["DATABASE_URL"]
+
+    def count(sql: str) -> int:
+        with psycopg.connect(url, autocommit=True) as db:
+            row = db.execute(sql).fetchone()
+            return int(row[0]) if row else 0
+
+    assert count("SELECT count(*) FROM reminders_reminder WHERE fired_at IS NULL") == 240
+    # Small batches, so the two workers interleave over many of them.
+    for name in ("first", "second"):
+        processes.start(name, "manage.py", "worker", REMINDERS_BATCH_SPACES="2")
+    deadline = time.monotonic() + 90
+    while count("SELECT count(*) FROM reminders_reminder WHERE fired_at IS NULL"):
+        assert time.monotonic() < deadline, processes.log("first") + processes.log("second")
+        time.sleep(0.5)
+    assert count("SELECT count(*) FROM reminders_notification") == 240
+    assert count("SELECT count(DISTINCT data->>'reminder') FROM reminders_notification") == 240
+    assert count("SELECT count(*) FROM reminders_reminder WHERE version <> 2") == 0
