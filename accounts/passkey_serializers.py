@@ -30,7 +30,7 @@ class PasskeySerializer(StrictModelSerializer):
         read_only_fields = ["id", "created_at", "last_used_at"]
 
 
-class CeremonySerializer(serializers.Serializer):
+class PasskeyCeremonySerializer(serializers.Serializer):
     ceremony = serializers.UUIDField(read_only=True, help_text="Send it back to the matching `finish`.")
     options = serializers.DictField(
         read_only=True,
@@ -40,16 +40,16 @@ class CeremonySerializer(serializers.Serializer):
     )
 
 
-class LoginBeginSerializer(StrictSerializer):
+class PasskeyLoginBeginSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254, required=False, allow_null=True, allow_blank=True)
 
 
-class RegisterFinishSerializer(StrictSerializer):
+class PasskeyRegisterFinishSerializer(StrictSerializer):
     ceremony = UUIDField()
     credential = CredentialField(help_text="The authenticator's answer (`PublicKeyCredential.toJSON()`).")
     name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class LoginFinishSerializer(StrictSerializer):
+class PasskeyLoginFinishSerializer(StrictSerializer):
     ceremony = UUIDField()
     credential = CredentialField(help_text="The authenticator's answer (`PublicKeyCredential.toJSON()`).")

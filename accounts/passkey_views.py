@@ -17,11 +17,11 @@ from accounts import login_limits
 from accounts.login_limits import LoginAttempt
 from accounts.models import Passkey, User
 from accounts.passkey_serializers import (
-    CeremonySerializer,
-    LoginBeginSerializer,
-    LoginFinishSerializer,
+    PasskeyCeremonySerializer,
+    PasskeyLoginBeginSerializer,
+    PasskeyLoginFinishSerializer,
+    PasskeyRegisterFinishSerializer,
     PasskeySerializer,
-    RegisterFinishSerializer,
 )
 from accounts.serializers import TokenPairSerializer
 from accounts.services.passkeys import (
@@ -42,7 +42,7 @@ TAGS = ["passkeys"]
 class PasskeyRegisterBeginView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: CeremonySerializer}, tags=TAGS)
+    @extend_schema(request=None, responses={200: PasskeyCeremonySerializer}, tags=TAGS)
     def post(self, request: Request) -> Response:
         # A passkey logs in: only a login session adds one, never an API key.
         _session_only(request)
@@ -53,10 +53,10 @@ class PasskeyRegisterBeginView(APIView):
 class PasskeyRegisterFinishView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=RegisterFinishSerializer, responses={201: PasskeySerializer}, tags=TAGS)
+    @extend_schema(request=PasskeyRegisterFinishSerializer, responses={201: PasskeySerializer}, tags=TAGS)
     def post(self, request: Request) -> Response:
         _session_only(request)
-        data = _validated(RegisterFinishSerializer, request)
+        data = _validated(PasskeyRegisterFinishSerializer, request)
         try:
             passkey = passkey_register(
                 user=_user(request),
@@ -73,9 +73,9 @@ class PasskeyLoginBeginView(AuthView):
     # The budget of auth/token (the same counter): a passkey login is a login.
     rate_limits = (login_limits.IP_BUDGET,)
 
-    @extend_schema(request=LoginBeginSerializer, responses={200: CeremonySerializer}, tags=TAGS)
+    @extend_schema(request=PasskeyLoginBeginSerializer, responses={200: PasskeyCeremonySerializer}, tags=TAGS)
     def post(self, request: Request) -> Response:
-        data = _validated(LoginBeginSerializer, request)
+        data = _validated(PasskeyLoginBeginSerializer, request)
         ceremony, options = passkey_login_begin(email=data.get("email") or None)
         return Response({"ceremony": str(ceremony), "options": options})
 
@@ -83,9 +83,9 @@ class PasskeyLoginBeginView(AuthView):
 class PasskeyLoginFinishView(AuthView):
     rate_limits = (login_limits.IP_BUDGET,)
 
-    @extend_schema(request=LoginFinishSerializer, responses={200: TokenPairSerializer}, tags=TAGS)
+    @extend_schema(request=PasskeyLoginFinishSerializer, responses={200: TokenPairSerializer}, tags=TAGS)
     def post(self, request: Request) -> Response:
-        data = _validated(LoginFinishSerializer, request)
+        data = _validated(PasskeyLoginFinishSerializer, request)
 
         def start_attempt(user: User) -> LoginAttempt:
             # The account's failure budgets of auth/token, spent before the signature is checked.
