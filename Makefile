@@ -12,7 +12,7 @@ PIP_PROGRESS := awk '/^(Collecting|Processing) /{n++; sub(/^[A-Za-z]+ /, ""); su
 	sub(/.*\//, ""); printf "    [%d] %s\n", n, $$0; fflush()} \
 	/^Installing collected packages/{printf "    installing %d packages...\n", n; fflush()}'
 
-.PHONY: run test lint install migrate seed schema ci clean serve asgi schema-check schemathesis clients bench
+.PHONY: run test lint install migrate seed schema ci clean serve asgi worker schema-check schemathesis clients bench
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	@test -x $(PY) || { printf '==> Creating the virtual environment in $(VENV)\n'; $(PYTHON) -m venv $(VENV); }
@@ -36,10 +36,19 @@ seed: migrate
 	$(STEP) "Seeding the demo user"
 	@$(PY) manage.py seed_demo
 
-## Set up everything and serve on http://127.0.0.1:8000 with SQLite and the demo user.
+## Set up everything and serve on http://127.0.0.1:8000 with SQLite and the demo user, with the worker
+## (background tasks and scheduled jobs: reminders, morning focus cards, upkeep) beside the server.
+## Ctrl-C stops both: the terminal signals both processes, and the trap stops the worker whatever ends the
+## server.
 run: seed
-	$(STEP) "Serving on http://127.0.0.1:8000/ (API docs at /api/docs, admin at /admin/, live updates at ws://127.0.0.1:8000/api/v1/stream; Ctrl-C stops)"
-	@$(PY) manage.py runserver 127.0.0.1:8000
+	$(STEP) "Serving on http://127.0.0.1:8000/ (API docs at /api/docs, admin at /admin/, live updates at ws://127.0.0.1:8000/api/v1/stream) with the worker; Ctrl-C stops both"
+	@$(PY) manage.py worker & worker=$$!; \
+		trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+		$(PY) manage.py runserver 127.0.0.1:8000
+
+## Production worker (docs/deployment.md): background tasks and scheduled jobs; run as many as you like.
+worker: $(STAMP)
+	exec $(PY) manage.py worker
 
 ## Production server (docs/deployment.md): static files, then gunicorn with config/gunicorn.py.
 ## Migrations are a separate release step: `$(PY) manage.py migrate --noinput`.

@@ -52,7 +52,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "django_prometheus",
+    "django_tasks",
+    "django_tasks_db",
     "core",
+    "jobs",
     "sync",
     "lists",
     "focus",
@@ -324,6 +327,25 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 # Every serving process writes its usage counts and a snapshot of the metrics this often (backoffice.usage);
 # 0 turns that off.
 BACKOFFICE_TICK_SECONDS = env.float("BACKOFFICE_TICK_SECONDS", default=60)
+
+# --- Background work (jobs/, docs/operations.md "The worker") -----------------------------------------------
+# Django's Tasks API (the django-tasks backport) on the database: enqueued tasks are rows in the same
+# transaction as the write that made them, and `manage.py worker` runs them, on SQLite and PostgreSQL alike.
+# Tests use it too: they run the queue with jobs.tasks.run_queued_tasks() or a real worker process.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How often an idle worker looks for new tasks, and for due periodic jobs.
+TASKS_POLL_SECONDS = env.float("TASKS_POLL_SECONDS", default=1.0)
+JOBS_TICK_SECONDS = env.float("JOBS_TICK_SECONDS", default=1.0)
+# Periodic jobs one worker runs at once (each in its own thread).
+JOBS_THREADS = env.int("JOBS_THREADS", default=4)
+# A failed run is tried again this much later (or at the job's next time, when sooner).
+JOBS_RETRY_SECONDS = env.int("JOBS_RETRY_SECONDS", default=30)
+# A run claimed longer ago than this is taken to be dead (its worker was killed) and may be claimed again.
+JOBS_CLAIM_TIMEOUT_SECONDS = env.int("JOBS_CLAIM_TIMEOUT_SECONDS", default=900)
+# A job due longer ago than this is "late" in the back office and in `manage.py jobs`.
+JOBS_LATE_SECONDS = env.int("JOBS_LATE_SECONDS", default=120)
+# Finished task results are kept this long (the admin shows them), then pruned by a job.
+TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=7)
 
 # --- Metrics and error reports ---------------------------------------------------------------------------
 # /metrics requires `Authorization: Bearer <METRICS_TOKEN>` when set (always set it in production).

@@ -26,6 +26,16 @@ from core.problems import problem_response
 
 _MISSING = object()
 
+# Collectors whose values are read at scrape time from shared state (the database), added by apps above core
+# from their AppConfig.ready() (jobs: the queue and the periodic jobs). Kept apart from prometheus_client's
+# registries: those would call them at registration, and under gunicorn the per-process samples are merged
+# from files, where a value every process reads the same must appear once.
+_shared_collectors = prometheus_client.CollectorRegistry(auto_describe=False)
+
+
+def add_collector(collector: Any) -> None:
+    _shared_collectors.register(collector)
+
 
 def _authorized(request: HttpRequest) -> bool:
     expected = settings.METRICS_TOKEN
@@ -50,9 +60,9 @@ def metrics(request: HttpRequest) -> HttpResponse:
         response = problem_response(401, "not_authenticated", "Send Authorization: Bearer <METRICS_TOKEN>.")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(
-        prometheus_client.generate_latest(registry()), content_type=prometheus_client.CONTENT_TYPE_LATEST
-    )
+    body = prometheus_client.generate_latest(registry())
+    body += prometheus_client.generate_latest(_shared_collectors)
+    return HttpResponse(body, content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 
 class LocMemCache(locmem.LocMemCache):

@@ -60,6 +60,14 @@ def prune(
     return report
 
 
+def prune_job(now: datetime) -> int:
+    """The `sync.prune` periodic job (jobs.registry): one prune, how many rows went."""
+    report = prune(now=now)
+    return (
+        report.change_records + report.retired_spaces + report.processed_operations + report.idempotency_keys
+    )
+
+
 def _prune_change_records(
     cutoff: datetime, batch_size: int, report: PruneReport, progress: Callable[[str], None] | None
 ) -> None:
