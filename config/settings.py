@@ -344,6 +344,8 @@ JOBS_RETRY_SECONDS = env.int("JOBS_RETRY_SECONDS", default=30)
 JOBS_CLAIM_TIMEOUT_SECONDS = env.int("JOBS_CLAIM_TIMEOUT_SECONDS", default=900)
 # A job due longer ago than this is "late" in the back office and in `manage.py jobs`.
 JOBS_LATE_SECONDS = env.int("JOBS_LATE_SECONDS", default=120)
+# Users per task of the morning focus cards (focus/morning.py): the tasks spread over every worker.
+MORNING_CARDS_BATCH = env.int("MORNING_CARDS_BATCH", default=200)
 # Finished task results are kept this long (the admin shows them), then pruned by a job.
 TASK_RESULT_RETENTION_DAYS = env.int("TASK_RESULT_RETENTION_DAYS", default=7)
 

@@ -51,3 +51,18 @@ class FocusCardItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_id}#{self.position}"
+
+
+class MorningCardSchedule(models.Model):
+    """When a user who asked for morning cards (`preferences.focus_auto_generate`) gets the next one: the
+    instant of their local `focus_time` (focus/morning.py). Kept by the profile's writes, in their
+    transaction, so the every-minute job reads only the due rows, never every user."""
+
+    user = models.OneToOneField("accounts.User", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    next_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["next_at"], name="morningcard_next_at")]
+
+    def __str__(self) -> str:
+        return f"morning card of {self.user_id} at {self.next_at}"

@@ -114,3 +114,52 @@ def test_two_workers_racing_over_the_same_due_jobs_run_each_once(database: Worke
     assert len(tasks) == count
     # Each task ran once, on one worker.
     assert all(len(worker_ids) == 1 for _args, worker_ids in tasks)
+
+
+MAKE_USERS = """
+from accounts.profile_services import profile_update
+from core.versioning import ANY_VERSION
+from tests.factories import UserFactory
+preferences = {{"focus_auto_generate": True, "focus_time": "00:00"}}
+for n in range({count}):
+    user = UserFactory.create(timezone="UTC")
+    profile_update(user=user, base=ANY_VERSION, data={{"preferences": preferences}})
+"""
+
+
+@pytest.mark.postgres
+def test_two_workers_racing_over_the_same_morning_cards_make_each_once(database: WorkerDatabase) -> None:
+    count = 40
+    database.manage("shell", "-c", MAKE_USERS.format(count=count))
+    due = datetime.now(UTC) + timedelta(seconds=8)
+    database.query("UPDATE focus_morningcardschedule SET next_at = ?", due)
+    database.query(
+        f"INSERT INTO {JOBS} (name, cron, description, next_run_at, claimed_by, last_error, runs, "  # noqa: S608
+        "failures) VALUES ('focus.morning_cards', '* * * * *', '', ?, '', '', 0, 0)",
+        due,
+    )
+    # Small batches: eight tasks, which both workers' task loops take.
+    env = {"MORNING_CARDS_BATCH": "5"}
+    with (
+        database.worker("manage.py", "worker", "--worker-id", "worker-a", name="a", **env),
+        database.worker("manage.py", "worker", "--worker-id", "worker-b", name="b", **env),
+    ):
+        wait_for(
+            lambda: database.query("SELECT count(*) FROM focus_focuscard") == [(count,)],
+            timeout=90,
+            what="every user's card",
+            log=lambda: database.log("a") + database.log("b"),
+        )
+        time.sleep(3)  # a second card, or a second creation, would show by now
+
+    assert database.query("SELECT count(DISTINCT user_id) FROM focus_focuscard") == [(count,)]
+    # One creation per card: no run made and then lost a card.
+    assert database.query("SELECT count(*) FROM sync_changerecord WHERE entity_type = 'focus_card'") == [
+        (count,)
+    ]
+    tasks = database.query(
+        f"SELECT worker_ids, status FROM {TASKS} WHERE task_path LIKE ?",  # noqa: S608
+        "%make_morning_cards",
+    )
+    assert len(tasks) == count // 5
+    assert all(status == "SUCCESSFUL" and len(ids) == 1 for ids, status in tasks)
