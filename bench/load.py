@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 HEAVY_EMAIL = "heavy@load.daymark.invalid"
 SYNC_EMAIL = "sync@load.daymark.invalid"
@@ -297,6 +297,24 @@ def build(args: argparse.Namespace, host: str, port: int) -> list[Scenario]:
             "POST", f"{API}/focus-card/generate", {"date": str(day), "regenerate": True}, expect=(200, 201)
         )
 
+    # Words of seed_load's titles (each in about a quarter of the heavy user's 110,000 items): common
+    # words, two and three words, a phrase, an exclusion and a short prefix, the hardest cases for ranking.
+    queries = ["review", "plan draft", '"call review"', "send -buy", "rea", "clean check book", "fix wri"]
+
+    def search(client: Client, state: dict[str, Any]) -> None:
+        state["n"] = state.get("n", 0) + 1
+        q = quote(queries[(state["n"] + state.get("worker", 0)) % len(queries)])
+        answer = client.call("GET", f"{API}/search?q={q}")
+        if len(answer["results"]) != 20:
+            raise Failed(f"{len(answer['results'])} results for {q}")
+
+    def search_page(client: Client, state: dict[str, Any]) -> None:
+        state["n"] = state.get("n", 0) + 1
+        q = quote(queries[(state["n"] + state.get("worker", 0)) % len(queries)])
+        answer = client.call("GET", f"{API}/items?q={q}&list={lists[state['n'] % len(lists)]}")
+        if not answer["results"]:
+            raise Failed(f"no items for {q}")
+
     spaces = _spaces_scenarios(args, host, port)
     calendars = _calendar_scenarios(args, host, port)
     worker_state: Callable[[int], dict[str, Any]] = lambda worker: {"worker": worker}  # noqa: E731
@@ -318,6 +336,8 @@ def build(args: argparse.Namespace, host: str, port: int) -> list[Scenario]:
         # One client alone measures the push itself.
         Scenario("push 50 ops, one client alone", push, heavy, push_setup, concurrency=1),
         Scenario("focus-card generate", generate, heavy, worker_state),
+        Scenario("search (110,000 items)", search, heavy, worker_state),
+        Scenario("items page with q (one list)", search_page, heavy, worker_state),
         *spaces,
         *calendars,
     ]

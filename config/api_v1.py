@@ -14,6 +14,7 @@ from lists import views as lists_views
 from live import views as live_views
 from portability import views as portability_views
 from reminders import views as reminders_views
+from search import views as search_views
 from sync import views as sync_views
 from workspaces import views as workspaces_views
 
@@ -78,6 +79,7 @@ urlpatterns = [
     ),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
     path("stream/ticket", live_views.StreamTicketView.as_view(), name="stream-ticket"),
+    path("search", search_views.SearchView.as_view(), name="search"),
     path(
         "workspaces/<uuid:workspace_id>/members",
         workspaces_views.MemberListView.as_view(),

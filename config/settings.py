@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "reminders",
     "channels",
     "live",
+    "search",
     "devdata",
 ]
 

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from core.problems import validation_error
+from lists import search
 from lists.models import Item, List
 
 _UUID = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -66,7 +67,11 @@ class ItemFilter(WorkspaceFilterMixin):
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gt")
     completed_from = django_filters.DateFilter(method="filter_completed_from")
     completed_to = django_filters.DateFilter(method="filter_completed_to")
-    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", max_length=200)
+    q = django_filters.CharFilter(
+        method="filter_q",
+        max_length=search.MAX_QUERY_LENGTH,
+        help_text="Full-text search of title and notes: the syntax of `GET search` (docs/api/search.md).",
+    )
 
     class Meta:
         model = Item
@@ -81,6 +86,9 @@ class ItemFilter(WorkspaceFilterMixin):
         if value == "me":
             return queryset.filter(assignee_id=getattr(self.request.user, "pk", None))
         return queryset.filter(assignee_id=_uuid("assignee", value, "me"))
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search.filter_items(queryset, search.parse(value))
 
     def filter_completed_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.filter(completed_at__gte=start_of_local_day(value, self._tz()))

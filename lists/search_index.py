@@ -1,0 +1,167 @@
+"""The full-text index of lists and items (docs/api/search.md), on each database the way it does it best.
+
+PostgreSQL: a stored generated `tsvector` column on `lists_item` (title weighted A, notes B) and on
+`lists_list` (name, A), each with a GIN index. The database keeps the column current on every write,
+whatever wrote it (services, sync push, import, COPY, admin), so it cannot go stale. The `simple`
+configuration (lower case, no stemming, no stop words) is named explicitly: only then is the expression
+immutable, which a generated column needs, and it reads every language alike.
+
+SQLite: one FTS5 table, `lists_search`, holding items (title, notes) and lists (name as title), so one
+query ranks both with the same statistics. Triggers on `lists_item` and `lists_list` keep it current. Rows
+are found by the entity's id through `lists_search_row` (kind, entity id -> FTS rowid), never by the rowid
+of `lists_item`, which SQLite may renumber on VACUUM for a table without an integer primary key.
+
+Django rebuilds an SQLite table (new table, copy, drop, rename) for most schema changes, and a dropped
+table loses its triggers. `ensure_sqlite_index`, run after every `migrate`, puts missing triggers back and
+rebuilds the index from the tables when it had to, so a later migration of either table cannot leave
+search silently stale. On PostgreSQL, changing the type of `title`, `notes` or `name` needs the generated
+column dropped and re-added around it (the database refuses otherwise, loudly).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# --- PostgreSQL --------------------------------------------------------------------------------------------
+
+POSTGRES_FORWARD = [
+    """
+    ALTER TABLE lists_item ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', notes), 'B')
+    ) STORED
+    """,
+    "CREATE INDEX lists_item_search ON lists_item USING gin (search_vector)",
+    """
+    ALTER TABLE lists_list ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('simple', name), 'A')
+    ) STORED
+    """,
+    "CREATE INDEX lists_list_search ON lists_list USING gin (search_vector)",
+]
+
+POSTGRES_REVERSE = [
+    "DROP INDEX IF EXISTS lists_list_search",
+    "ALTER TABLE lists_list DROP COLUMN IF EXISTS search_vector",
+    "DROP INDEX IF EXISTS lists_item_search",
+    "ALTER TABLE lists_item DROP COLUMN IF EXISTS search_vector",
+]
+
+# --- SQLite ------------------------------------------------------------------------------------------------
+
+# No diacritics folding: PostgreSQL's `simple` configuration does not fold them either, and the same query
+# finds the same items on both databases.
+SQLITE_TABLES = [
+    """
+    CREATE VIRTUAL TABLE IF NOT EXISTS lists_search USING fts5(
+        entity_id UNINDEXED, kind UNINDEXED, title, notes, tokenize = 'unicode61 remove_diacritics 0'
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS lists_search_row (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        UNIQUE (kind, entity_id)
+    )
+    """,
+]
+
+_ROW = "(SELECT id FROM lists_search_row WHERE kind = '{kind}' AND entity_id = {ref}.id)"
+
+
+def _triggers(table: str, kind: str, title: str, notes: str) -> dict[str, str]:
+    new_notes = f"new.{notes}" if notes else "''"
+    changed = f"old.{title} IS NOT new.{title}" + (f" OR old.{notes} IS NOT new.{notes}" if notes else "")
+    new_row = _ROW.format(kind=kind, ref="new")
+    old_row = _ROW.format(kind=kind, ref="old")
+    return {
+        f"{table}_search_insert": f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_search_insert AFTER INSERT ON {table} BEGIN
+                INSERT INTO lists_search_row (kind, entity_id) VALUES ('{kind}', new.id);
+                INSERT INTO lists_search (rowid, entity_id, kind, title, notes)
+                    VALUES ({new_row}, new.id, '{kind}', new.{title}, {new_notes});
+            END
+        """,
+        f"{table}_search_update": f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_search_update AFTER UPDATE ON {table}
+            WHEN {changed} BEGIN
+                UPDATE lists_search SET title = new.{title}, notes = {new_notes} WHERE rowid = {old_row};
+            END
+        """,
+        f"{table}_search_delete": f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_search_delete AFTER DELETE ON {table} BEGIN
+                DELETE FROM lists_search WHERE rowid = {old_row};
+                DELETE FROM lists_search_row WHERE kind = '{kind}' AND entity_id = old.id;
+            END
+        """,
+    }
+
+
+SQLITE_TRIGGERS = {
+    **_triggers("lists_item", "item", "title", "notes"),
+    **_triggers("lists_list", "list", "name", ""),
+}
+
+SQLITE_REBUILD = [
+    "DELETE FROM lists_search",
+    "DELETE FROM lists_search_row",
+    "INSERT INTO lists_search_row (kind, entity_id) SELECT 'item', id FROM lists_item",
+    "INSERT INTO lists_search_row (kind, entity_id) SELECT 'list', id FROM lists_list",
+    """
+    INSERT INTO lists_search (rowid, entity_id, kind, title, notes)
+        SELECT r.id, i.id, 'item', i.title, i.notes
+        FROM lists_item i JOIN lists_search_row r ON r.kind = 'item' AND r.entity_id = i.id
+    """,
+    """
+    INSERT INTO lists_search (rowid, entity_id, kind, title, notes)
+        SELECT r.id, l.id, 'list', l.name, ''
+        FROM lists_list l JOIN lists_search_row r ON r.kind = 'list' AND r.entity_id = l.id
+    """,
+]
+
+SQLITE_REVERSE = [
+    *(f"DROP TRIGGER IF EXISTS {name}" for name in SQLITE_TRIGGERS),
+    "DROP TABLE IF EXISTS lists_search_row",
+    "DROP TABLE IF EXISTS lists_search",
+]
+
+
+def ensure_sqlite_index(connection: Any, *, create: bool = False) -> bool:
+    """Puts back what is missing of the SQLite index (all of it with `create`, else only where the index
+    exists: a migration back to before it has removed it on purpose); when any trigger was missing,
+    rebuilds the content from the tables, since writes made without the triggers are not in it. True when
+    it rebuilt."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        if not {"lists_item", "lists_list"} <= tables or not (create or "lists_search" in tables):
+            return False
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        present = {row[0] for row in cursor.fetchall()}
+        missing = set(SQLITE_TRIGGERS) - present
+        if not missing and "lists_search" in tables:
+            return False
+        for statement in SQLITE_TABLES:
+            cursor.execute(statement)
+        for statement in SQLITE_REBUILD:
+            cursor.execute(statement)
+        for name in sorted(missing):
+            cursor.execute(SQLITE_TRIGGERS[name])
+    return True
+
+
+def install(schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in POSTGRES_FORWARD:
+            schema_editor.execute(statement)
+    elif schema_editor.connection.vendor == "sqlite":
+        ensure_sqlite_index(schema_editor.connection, create=True)
+
+
+def uninstall(schema_editor: Any) -> None:
+    statements = {"postgresql": POSTGRES_REVERSE, "sqlite": SQLITE_REVERSE}.get(
+        schema_editor.connection.vendor, []
+    )
+    for statement in statements:
+        schema_editor.execute(statement)

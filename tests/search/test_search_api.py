@@ -1,0 +1,259 @@
+"""`GET search` and the items `q` filter on the database in use (the suite runs on SQLite and PostgreSQL):
+the query syntax, ranking, snippets, and never anything the user cannot see now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from lists.models import Item, List
+from tests.conftest import client_for
+from tests.factories import ItemFactory, ListFactory, MemberFactory, UserFactory, WorkspaceFactory
+from workspaces.services import member_leave
+
+pytestmark = pytest.mark.django_db
+
+
+def found(client: APIClient, q: str, **params: Any) -> list[str]:
+    response = client.get("/api/v1/search", {"q": q, **params})
+    assert response.status_code == 200, response.content
+    return [row["title"] for row in response.json()["results"]]
+
+
+def filtered(client: APIClient, q: str) -> set[str]:
+    response = client.get("/api/v1/items", {"q": q})
+    assert response.status_code == 200, response.content
+    return {row["title"] for row in response.json()["results"]}
+
+
+@pytest.fixture
+def home(user: User) -> List:
+    return ListFactory.create(user=user, name="Home")
+
+
+@pytest.fixture
+def items(home: List) -> dict[str, Item]:
+    made = {
+        "buy": ItemFactory.create(list=home, title="Buy fresh bread", notes="From the baker on Main street"),
+        "recipe": ItemFactory.create(list=home, title="Bread recipe", notes="Flour, water, salt"),
+        "call": ItemFactory.create(list=home, title="Call the plumber", notes="Answer his e-mail first"),
+        "meeting": ItemFactory.create(list=home, title="Planning meeting"),
+        "trip": ItemFactory.create(list=home, title="Plan the trip", notes="Café near the station"),
+    }
+    # Items that match nothing, so that every word above is rare (as in real data, which ranking assumes).
+    for n in range(6):
+        ItemFactory.create(list=home, title=f"Unrelated chore {n}")
+    return made
+
+
+SYNTAX = [
+    ("bread", {"Buy fresh bread", "Bread recipe"}),
+    ("BREAD buy", {"Buy fresh bread"}),  # every word, any order, any case
+    ('"fresh bread"', {"Buy fresh bread"}),
+    ('"bread fresh"', set()),  # a phrase keeps its order
+    ("bread -recipe", {"Buy fresh bread"}),
+    ('bread -"fresh bread"', {"Bread recipe"}),
+    ("plan", {"Planning meeting", "Plan the trip"}),  # the last word is also a prefix
+    ("planning meet", {"Planning meeting"}),
+    ("plan meet", set()),  # `plan` is not last: a whole word
+    ("meeting plan", {"Planning meeting"}),
+    ("plan trip", {"Plan the trip"}),  # ...only the last: `plan` alone is a whole word here
+    ("planning trip", set()),
+    ("baker", {"Buy fresh bread"}),  # notes count
+    ("salt flour", {"Bread recipe"}),
+    ("e-mail", {"Call the plumber"}),
+    ("café", {"Plan the trip"}),
+    ("chore -unrelated", set()),
+    ('"fresh bre', {"Buy fresh bread"}),  # an unclosed quote: a phrase being typed, its last word a prefix
+    ('"fresh bre" milk', set()),  # a closed one is whole words
+    ("bread!", {"Buy fresh bread", "Bread recipe"}),  # punctuation is not part of a word
+]
+
+
+@pytest.mark.parametrize(("q", "expected"), SYNTAX)
+def test_the_query_syntax(user_client: APIClient, items: dict[str, Item], q: str, expected: set[str]) -> None:
+    assert set(found(user_client, q)) == expected
+    assert filtered(user_client, q) == expected
+
+
+def test_a_title_match_ranks_above_a_notes_match(user_client: APIClient, home: List) -> None:
+    ItemFactory.create(list=home, title="Errand", notes="Return the garden hose")
+    ItemFactory.create(list=home, title="Garden hose")
+    for n in range(6):
+        ItemFactory.create(list=home, title=f"Unrelated chore {n}")
+    answer = user_client.get("/api/v1/search", {"q": "hose"}).json()["results"]
+    assert [row["title"] for row in answer] == ["Garden hose", "Errand"]
+    assert answer[0]["score"] > answer[1]["score"] > 0
+
+
+def test_snippets_mark_the_matching_words(user_client: APIClient, items: dict[str, Item]) -> None:
+    (hit,) = user_client.get("/api/v1/search", {"q": "baker"}).json()["results"]
+    assert "«baker»" in hit["snippet"]
+    (hit,) = user_client.get("/api/v1/search", {"q": "pipe OR plumb"}).json()["results"] or [None]
+    assert hit is None
+    (hit,) = user_client.get("/api/v1/search", {"q": "plumb"}).json()["results"]
+    assert "«plumber»" in hit["snippet"]
+
+
+def test_it_answers_items_and_lists_with_their_places(
+    user_client: APIClient, user: User, items: dict[str, Item], home: List
+) -> None:
+    workspace = WorkspaceFactory.create(user=user)
+    shared = ListFactory.create(user=user, name="Home repairs", workspace=workspace.pk)
+    fix = ItemFactory.create(list=shared, title="Fix the home boiler")
+    rows = user_client.get("/api/v1/search", {"q": "home"}).json()["results"]
+    by_title = {row["title"]: row for row in rows}
+    assert set(by_title) == {"Home", "Home repairs", "Fix the home boiler"}
+    assert by_title["Home"] | {"score": 0, "snippet": ""} == {
+        "type": "list",
+        "id": str(home.pk),
+        "title": "Home",
+        "snippet": "",
+        "list": None,
+        "workspace": None,
+        "score": 0,
+    }
+    assert by_title["Fix the home boiler"]["type"] == "item"
+    assert by_title["Fix the home boiler"]["id"] == str(fix.pk)
+    assert by_title["Fix the home boiler"]["list"] == str(shared.pk)
+    assert by_title["Fix the home boiler"]["workspace"] == str(workspace.pk)
+    assert by_title["Home repairs"]["workspace"] == str(workspace.pk)
+    assert found(user_client, "home", types="item") == ["Fix the home boiler"]
+    assert set(found(user_client, "home", types="list")) == {"Home", "Home repairs"}
+    assert len(found(user_client, "home", limit=1)) == 1
+
+
+def test_another_users_data_is_never_found(user_client: APIClient, other_user: User, items: Any) -> None:
+    others = ListFactory.create(user=other_user, name="Bread shop")
+    ItemFactory.create(list=others, title="Bread for the other user")
+    assert set(found(user_client, "bread")) == {"Buy fresh bread", "Bread recipe"}
+    assert filtered(user_client, "bread") == {"Buy fresh bread", "Bread recipe"}
+    assert set(found(client_for(other_user), "bread")) == {"Bread shop", "Bread for the other user"}
+
+
+def test_a_workspace_is_searched_while_the_user_is_a_member_and_never_after(user: User) -> None:
+    owner = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=owner)
+    MemberFactory.create(workspace=workspace, user=user)
+    shared = ListFactory.create(user=owner, name="Team", workspace=workspace.pk)
+    ItemFactory.create(list=shared, title="Quarterly report")
+    client = client_for(user)
+    assert found(client, "quarterly") == ["Quarterly report"]
+    assert filtered(client, "quarterly") == {"Quarterly report"}
+    member_leave(user=user, workspace_id=workspace.pk)
+    assert found(client, "quarterly") == []
+    assert found(client, "team") == []
+    assert filtered(client, "quarterly") == set()
+
+
+def test_a_moved_item_is_found_only_where_the_user_can_see_it(user: User) -> None:
+    owner = UserFactory.create()
+    workspace = WorkspaceFactory.create(user=owner)
+    MemberFactory.create(workspace=workspace, user=user)
+    shared = ListFactory.create(user=owner, workspace=workspace.pk)
+    private = ListFactory.create(user=owner)
+    item = ItemFactory.create(list=shared, title="Quarterly report")
+    client, owners = client_for(user), client_for(owner)
+    assert found(client, "quarterly") == ["Quarterly report"]
+    moved = owners.patch(
+        f"/api/v1/items/{item.pk}", {"list": str(private.pk), "version": item.version}, format="json"
+    )
+    assert moved.status_code == 200, moved.content
+    assert found(client, "quarterly") == []
+    assert filtered(client, "quarterly") == set()
+    assert found(owners, "quarterly") == ["Quarterly report"]
+
+
+def test_renamed_and_deleted_items_are_found_as_they_are_now(
+    user_client: APIClient, items: dict[str, Item]
+) -> None:
+    recipe = items["recipe"]
+    renamed = user_client.patch(
+        f"/api/v1/items/{recipe.pk}", {"title": "Sourdough", "version": recipe.version}, format="json"
+    )
+    assert renamed.status_code == 200
+    assert found(user_client, "bread") == ["Buy fresh bread"]
+    assert found(user_client, "sourdough") == ["Sourdough"]
+    assert found(user_client, "flour") == ["Sourdough"]  # notes kept
+    buy = items["buy"]
+    assert user_client.delete(f"/api/v1/items/{buy.pk}?version={buy.version}").status_code == 204
+    assert found(user_client, "bread") == []
+    assert found(user_client, "baker") == []
+
+
+def test_a_deleted_list_takes_its_items_out_of_search(
+    user_client: APIClient, home: List, items: dict[str, Item]
+) -> None:
+    home.refresh_from_db()
+    assert user_client.delete(f"/api/v1/lists/{home.pk}?version={home.version}").status_code == 204
+    assert found(user_client, "bread") == []
+    assert found(user_client, "home") == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "   "},
+        {"q": "x" * 501},
+        {"q": "-bread"},
+        {"q": "..."},
+        {"q": "bread", "types": "item,task"},
+        {"q": "bread", "limit": "0"},
+        {"q": "bread", "limit": "ten"},
+    ],
+)
+def test_bad_queries_are_problems(user_client: APIClient, params: dict[str, str]) -> None:
+    response = user_client.get("/api/v1/search", params)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("q", ["x" * 501, "-bread", "..."])
+def test_a_bad_items_q_is_a_problem(user_client: APIClient, q: str) -> None:
+    response = user_client.get("/api/v1/items", {"q": q})
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_the_limit_is_clamped_to_a_hundred(user_client: APIClient, home: List) -> None:
+    Item.objects.bulk_create(
+        [Item(user=home.user, space=home.space, list=home, title=f"chore {n}") for n in range(105)]
+    )
+    assert len(found(user_client, "chore", limit=1000)) == 100
+    assert len(found(user_client, "chore")) == 20
+
+
+def test_search_requires_authentication(api_client: APIClient) -> None:
+    assert api_client.get("/api/v1/search", {"q": "bread"}).status_code == 401
+
+
+class TestQueryCounts:
+    @pytest.mark.parametrize("size", [3, 60])
+    def test_search_costs_the_same_whatever_it_finds(
+        self, user_client: APIClient, home: List, size: int, django_assert_num_queries: Any
+    ) -> None:
+        Item.objects.bulk_create(
+            [Item(user=home.user, space=home.space, list=home, title=f"chore {n}") for n in range(size)]
+        )
+        # 1: the authenticated user (JWT), 2: the spaces the user sees, 3: the ranked matches of both types
+        # with their snippets.
+        with django_assert_num_queries(3):
+            response = user_client.get("/api/v1/search?q=chore&limit=100")
+        assert len(response.json()["results"]) == size
+
+    def test_the_items_q_filter_adds_no_query(
+        self, user_client: APIClient, home: List, django_assert_num_queries: Any
+    ) -> None:
+        Item.objects.bulk_create(
+            [Item(user=home.user, space=home.space, list=home, title=f"chore {n}") for n in range(30)]
+        )
+        # 1: the authenticated user (JWT), 2: the spaces the user sees, 3: the page of matching items.
+        with django_assert_num_queries(3):
+            response = user_client.get("/api/v1/items?q=chore")
+        assert len(response.json()["results"]) == 30
