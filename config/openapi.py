@@ -135,6 +135,12 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("get", "user/profile"): ("profile", "getProfile", "Read the profile", ""),
     ("patch", "user/profile"): ("profile", "updateProfile", "Change the profile", ""),
     ("get", "user/insights"): ("insights", "getInsights", "Statistics of a date range", ""),
+    ("get", "search"): (
+        "search",
+        "search",
+        "Search lists and items",
+        "What the user can see now that matches `q`, best first, with snippets (docs/api/search.md).",
+    ),
     ("get", "lists"): ("lists", "listLists", "List the user's lists", ""),
     ("post", "lists"): ("lists", "createList", "Create a list", ""),
     ("get", "lists/{id}"): ("lists", "getList", "Read a list", ""),
@@ -324,6 +330,7 @@ TAGS = [
     {"name": "notifications", "description": "What the server tells you: reminders fired, invitations, ..."},
     {"name": "sync", "description": "Offline sync: pull the change feed, push offline operations."},
     {"name": "live", "description": "Live updates: tickets for the WebSocket that pokes clients to sync."},
+    {"name": "search", "description": "Full-text search of lists and items."},
 ]
 
 HEADERS: dict[str, dict[str, Any]] = {

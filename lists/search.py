@@ -28,6 +28,8 @@ from core.problems import validation_error
 from sync.spaces import visible_space_ids
 
 MAX_QUERY_LENGTH = 500
+# On PostgreSQL, items are ranked among at most this many of their matches (_postgres_search).
+RANK_CANDIDATES = 2_000
 TYPES = ("item", "list")
 # Letters or digits: a word without any is punctuation, which neither database indexes.
 _SEARCHABLE = re.compile(r"[^\W_]")
@@ -210,38 +212,44 @@ def _placeholders(values: Sequence[Any]) -> str:
 def _postgres_search(
     query: Query, spaces: Sequence[int], types: Sequence[str], limit: int
 ) -> tuple[str, list[Any]]:
-    """Each type's best `limit` by `ts_rank` (GIN index, then the user's spaces), merged; the snippets
-    (`ts_headline`, which re-reads the text) only for the rows answered."""
-    tsquery, tsparams = _tsquery(query)
+    """Each type's best `limit` by `ts_rank`, merged. Items are ranked among at most `RANK_CANDIDATES`
+    of their matches in the user's spaces (the GIN index finds them; ranking reads each one's vector), so
+    a query matching tens of thousands of items costs what one matching a few thousand does. The list
+    of each item (for its workspace) and the snippets (`ts_headline`, which re-reads the text) are read
+    only for the rows answered. Ranking weighs the words sought, not the excluded ones."""
+    match, match_params = _tsquery(query)
+    rank, rank_params = _tsquery(Query(tuple(t for t in query.terms if not t.excluded)))
+    in_spaces = _placeholders(spaces)
     parts: list[str] = []
     params: list[Any] = []
     if "item" in types:
         parts.append(
-            f"""(SELECT 'item' AS kind, i.id, i.title, i.notes AS body, i.list_id, l.workspace_id,
-                        ts_rank(i.search_vector, {tsquery}) AS score
-                 FROM lists_item i JOIN lists_list l ON l.id = i.list_id
-                 WHERE i.search_vector @@ {tsquery} AND i.space_id IN ({_placeholders(spaces)})
-                 ORDER BY score DESC, i.id LIMIT %s)"""
+            f"""(SELECT 'item' AS kind, c.id, c.title, c.notes AS body, c.list_id,
+                        ts_rank(c.search_vector, {rank}) AS score
+                 FROM (SELECT id, title, notes, list_id, search_vector FROM lists_item
+                       WHERE search_vector @@ {match} AND space_id IN ({in_spaces}) LIMIT %s) AS c
+                 ORDER BY score DESC, c.id LIMIT %s)"""
         )
-        params += [*tsparams, *tsparams, *spaces, limit]
+        params += [*rank_params, *match_params, *spaces, RANK_CANDIDATES, limit]
     if "list" in types:
         parts.append(
             f"""(SELECT 'list' AS kind, l.id, l.name AS title, '' AS body, NULL::uuid AS list_id,
-                        l.workspace_id, ts_rank(l.search_vector, {tsquery}) AS score
+                        ts_rank(l.search_vector, {rank}) AS score
                  FROM lists_list l
-                 WHERE l.search_vector @@ {tsquery} AND l.space_id IN ({_placeholders(spaces)})
+                 WHERE l.search_vector @@ {match} AND l.space_id IN ({in_spaces})
                  ORDER BY score DESC, l.id LIMIT %s)"""
         )
-        params += [*tsparams, *tsparams, *spaces, limit]
+        params += [*rank_params, *match_params, *spaces, limit]
     union = " UNION ALL ".join(parts)
     sql = f"""
-        SELECT kind, id, title, list_id, workspace_id, score,
+        SELECT best.kind, best.id, best.title, best.list_id, place.workspace_id, best.score,
                ts_headline('simple', CASE WHEN body = '' THEN title ELSE title || ' … ' || body END,
-                           {tsquery}, %s)
+                           {match}, %s)
         FROM (SELECT * FROM ({union}) AS hits ORDER BY score DESC, kind, id LIMIT %s) AS best
-        ORDER BY score DESC, kind, id
+        JOIN lists_list place ON place.id = COALESCE(best.list_id, best.id)
+        ORDER BY best.score DESC, best.kind, best.id
     """
-    return sql, [*tsparams, _PG_HEADLINE, *params, limit]
+    return sql, [*match_params, _PG_HEADLINE, *params, limit]
 
 
 def _sqlite_search(

@@ -38,7 +38,6 @@ class SearchView(APIView):
     extra_error_statuses = {"GET": {400}}  # a bad `q`, `types` or `limit`
 
     @extend_schema(
-        operation_id="search",
         parameters=[
             OpenApiParameter(
                 "q",
@@ -60,7 +59,6 @@ class SearchView(APIView):
             ),
         ],
         responses={200: SearchResultsSerializer},
-        tags=["search"],
     )
     def get(self, request: Request) -> Response:
         params = request.query_params

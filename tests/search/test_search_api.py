@@ -257,3 +257,23 @@ class TestQueryCounts:
         with django_assert_num_queries(3):
             response = user_client.get("/api/v1/items?q=chore")
         assert len(response.json()["results"]) == 30
+
+
+def test_excluded_words_do_not_count_in_the_score(user_client: APIClient, items: dict[str, Item]) -> None:
+    (hit,) = user_client.get("/api/v1/search", {"q": "bread -recipe"}).json()["results"]
+    (alone,) = [
+        r for r in user_client.get("/api/v1/search", {"q": "bread"}).json()["results"] if r["id"] == hit["id"]
+    ]
+    assert hit["score"] == alone["score"] > 0
+
+
+@pytest.mark.postgres
+def test_on_postgresql_items_are_ranked_among_a_bounded_number_of_matches(
+    user_client: APIClient, home: List, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A common word can match tens of thousands of items; ranking reads each match, so it is bounded.
+    monkeypatch.setattr("lists.search.RANK_CANDIDATES", 5)
+    for n in range(8):
+        ItemFactory.create(list=home, title=f"Chore {n}")
+    assert len(found(user_client, "chore", types="item")) == 5
+    assert len(found(user_client, "chore", types="item", limit=3)) == 3
