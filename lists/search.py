@@ -5,8 +5,8 @@ The syntax: words separated by spaces must all match, in any order and case; `"a
 words one after another; `-word` and `-"a phrase"` exclude; the last word, when it is a plain word, also
 matches as a prefix (`plan` finds "planning", for search as the user types). A word is anything between
 spaces; only its letters and digits count, so a word of punctuation alone is ignored. An unclosed quote
-runs to the end of the query. Each database tokenizes the words the way it tokenized the text, so `e-mail`
-finds "e-mail" on both.
+runs to the end of the query, its last word a prefix too. Each database tokenizes the words the way it
+tokenized the text, so `e-mail` finds "e-mail" on both.
 
 The query becomes bound parameters of one expression (a `tsquery` on PostgreSQL, an FTS5 MATCH string on
 SQLite); user text is never spliced into SQL.

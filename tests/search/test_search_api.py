@@ -277,3 +277,18 @@ def test_on_postgresql_items_are_ranked_among_a_bounded_number_of_matches(
         ItemFactory.create(list=home, title=f"Chore {n}")
     assert len(found(user_client, "chore", types="item")) == 5
     assert len(found(user_client, "chore", types="item", limit=3)) == 3
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["it's", "a\\b", "bread:* | milk", "(bread", "bread)", "NEAR(bread milk)", "bread*", "'", "\\", '""x'],
+)
+def test_operators_of_either_database_are_plain_characters(
+    user_client: APIClient, items: dict[str, Item], q: str
+) -> None:
+    response = user_client.get("/api/v1/search", {"q": q})
+    assert response.status_code in (200, 400), response.content
+    assert user_client.get("/api/v1/items", {"q": q}).status_code == response.status_code
+    if "bread" in q:
+        assert response.status_code == 200
+        assert set(found(user_client, q)) <= {"Buy fresh bread", "Bread recipe"}
