@@ -40,6 +40,7 @@ urlpatterns = [
     path("focus-card", focus_views.FocusCardView.as_view(), name="focus-card"),
     path("focus-card/generate", focus_views.FocusCardGenerateView.as_view(), name="focus-card-generate"),
     path("focus-cards", focus_views.FocusCardRangeView.as_view(), name="focus-cards"),
+    path("agenda", lists_views.AgendaView.as_view(), name="agenda"),
     path("auth/password/reset", accounts_views.PasswordResetView.as_view(), name="auth-password-reset"),
     path(
         "auth/password/reset/confirm",

@@ -310,6 +310,7 @@ SPECTACULAR_SETTINGS = {
         "OnboardingStep": "accounts.profile_services.ONBOARDING_STEPS",
         "SyncAction": "sync.push.ACTIONS",
         "ImportMode": ["merge", "replace"],
+        "RecurrenceMode": "lists.recurrence.MODES",
         "WorkspaceRole": "workspaces.models.Role",
         "InvitedRole": "workspaces.serializers.INVITABLE_ROLES",
         "InvitationStatus": "workspaces.models.Invitation.Status",

@@ -51,8 +51,10 @@ class Item(OwnedModel):
         "position",
         "completed_at",
         "assignee",
+        "recurrence",
         "created_by",
         "completed_by",
+        "series",
     )
 
     class Status(models.TextChoices):
@@ -74,6 +76,14 @@ class Item(OwnedModel):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Null, or `{"rule": <RRULE in its one written form>, "mode": "schedule"|"after_completion"}`
+    # (lists.recurrence); only with a due_date, the current occurrence's.
+    recurrence = models.JSONField(null=True, blank=True)
+    # Read-only, set by the services: the id of the first occurrence of the item's series (its own id
+    # when it was given a recurrence); the next occurrence's id is derived from it (lists.services).
+    series = models.UUIDField(null=True, blank=True)
+    # Not in the API: the occurrence's number in its series (1 for the first), which COUNT bounds.
+    series_index = models.PositiveIntegerField(null=True, blank=True)
     # Read-only, set by the services: who created it, who completed it (cleared when reopened). Unlike
     # `user`, which account deletion hands to a workspace's new owner, these name the people and go null
     # with their account.
@@ -99,6 +109,10 @@ class Item(OwnedModel):
             models.CheckConstraint(
                 condition=models.Q(due_time__isnull=True) | models.Q(due_date__isnull=False),
                 name="item_due_time_needs_date",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(recurrence__isnull=True) | models.Q(due_date__isnull=False),
+                name="item_recurrence_needs_date",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="done", completed_at__isnull=False)

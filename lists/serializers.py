@@ -7,8 +7,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializers import DateTimeField, StrictModelSerializer, UUIDField
+from core.serializers import DateTimeField, StrictModelSerializer, StrictSerializer, UUIDField
 from lists.models import Item, List
+from lists.recurrence import MODES, RuleError, parse_rule
 from lists.selectors import with_open_count
 from sync.fields import SERVER_FIELDS, api_fields, entity_data
 
@@ -68,6 +69,27 @@ class ListSerializer(StrictModelSerializer):
         return values
 
 
+class RecurrenceSerializer(StrictSerializer):
+    """`{rule, mode}`: the rule checked against the RRULE subset (lists.recurrence) and answered in its one
+    written form. Whether it has a date to come is the services' to say (it needs the user's today)."""
+
+    rule = serializers.CharField(
+        max_length=500,
+        trim_whitespace=False,
+        help_text="An RFC 5545 RRULE value, such as FREQ=WEEKLY;BYDAY=MO.",
+    )
+    mode = serializers.ChoiceField(choices=list(MODES))
+
+    def validate_rule(self, value: str) -> str:
+        try:
+            return parse_rule(value).text()
+        except RuleError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_internal_value(self, data: Any) -> Any:
+        return dict(super().to_internal_value(data))
+
+
 class ItemSerializer(StrictModelSerializer):
     id = UUIDField(required=False)
     list = UUIDField(source="list_id")
@@ -82,8 +104,10 @@ class ItemSerializer(StrictModelSerializer):
     # Users are named by id, never looked up here (the services check who may be named, without telling
     # whether an account exists). Absent from an update, the assignee stays as it is.
     assignee = UUIDField(source="assignee_id", required=False, allow_null=True)
+    recurrence = RecurrenceSerializer(required=False, allow_null=True)
     created_by = UUIDField(source="created_by_id", read_only=True, allow_null=True)
     completed_by = UUIDField(source="completed_by_id", read_only=True, allow_null=True)
+    series = UUIDField(read_only=True, allow_null=True)
 
     class Meta:
         model = Item
@@ -105,6 +129,19 @@ class ItemSerializer(StrictModelSerializer):
         if "assignee_id" in values:
             values["assignee"] = values.pop("assignee_id")
         return values
+
+
+class AgendaEntrySerializer(ItemSerializer):
+    """An entry of the agenda (for the schema): an item, or an occurrence to come (`projected`), which has
+    no version, timestamps, creator or completion yet."""
+
+    projected = serializers.BooleanField(read_only=True)
+    version = serializers.IntegerField(read_only=True, allow_null=True)
+    created_at = DateTimeField(read_only=True, allow_null=True)
+    updated_at = DateTimeField(read_only=True, allow_null=True)
+
+    class Meta(ItemSerializer.Meta):
+        fields = [*api_fields(Item), "projected"]
 
 
 def list_representation(entity: List) -> dict[str, Any]:

@@ -12,19 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from core.dates import local_today, user_zone
 from core.models import User
 from core.problems import validation_error
 from core.versioning import BaseVersion
+from lists import recurrence as rules
 from lists.models import Item, List
 from sync import registry
 from sync.fields import model_values
-from sync.models import Space
+from sync.models import ChangeRecord, Space
 from sync.services import (
     ChangeWriter,
     change_writer,
@@ -34,6 +36,7 @@ from sync.services import (
     create_once,
     owned_or_404,
     versioned_delete,
+    write_held_records,
 )
 from sync.spaces import EDITOR, at_least, personal_space_id, space_of_workspace
 
@@ -279,17 +282,117 @@ def _check_due(item: Item | None, data: dict[str, Any]) -> None:
         raise validation_error({"due_time": [DUE_TIME_NEEDS_DATE]})
 
 
+# --- recurrence (docs/api/recurrence.md) ----------------------------------------------------------------
+
+RECURRENCE_NEEDS_DATE = "A recurring item needs a due_date."
+RECURRENCE_HAS_NO_DATE = (
+    "The rule gives no date on or after today from this due_date (COUNT or UNTIL passed?)."
+)
+
+
+def _check_recurrence(user: User, item: Item | None, changes: dict[str, Any]) -> None:
+    """A recurring item has a due_date (the current occurrence); a rule given to an open one must have a
+    date to come in the user's calendar. A done occurrence's rule is history: an import restores it as it
+    is. Checked after the version decision, like the due time."""
+    recurrence = changes.get("recurrence", item.recurrence if item else None)
+    if recurrence is None:
+        return
+    due = changes.get("due_date", item.due_date if item else None)
+    if due is None:
+        field = "recurrence" if item is None or "recurrence" in changes else "due_date"
+        raise validation_error({field: [RECURRENCE_NEEDS_DATE]})
+    status = changes.get("status", item.status if item else Item.Status.OPEN)
+    if ("recurrence" in changes or item is None) and status == Item.Status.OPEN:
+        rule = rules.parse_rule(recurrence["rule"])
+        if not rules.has_date_from(rule, due, local_today(user)):
+            raise validation_error({"recurrence": [RECURRENCE_HAS_NO_DATE]})
+
+
+def _series_values(item: Item | None, item_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
+    """What a recurrence written by a client sets beside it: the series (the item's own id, when it has
+    none yet), and the count restarting from this occurrence when the rule is new or changed."""
+    recurrence = changes.get("recurrence")
+    if recurrence is None:
+        return {}
+    values: dict[str, Any] = {}
+    if item is None or item.series is None:
+        values["series"] = item_id
+    before = item.recurrence if item else None
+    if (
+        before is None
+        or before.get("rule") != recurrence["rule"]
+        or item is None
+        or item.series_index is None
+    ):
+        values["series_index"] = 1
+    return values
+
+
+def _was_deleted(item_id: UUID) -> bool:
+    """Whether the change log remembers a deletion of this item id (pending ones of this write included)."""
+    write_held_records()
+    return ChangeRecord.objects.filter(entity_type=Item.sync_type, entity_id=item_id, deleted=True).exists()
+
+
+def _make_next_occurrence(writer: ChangeWriter, done: Item) -> Item | None:
+    """The occurrence after `done`, which just became done, in its list and space, under the id every
+    device derives for it; none when the rule has no later date, when that id exists already (another
+    device completed the same occurrence, or made the next one itself), or when it was deleted (deleting
+    an occurrence ends the series)."""
+    assert done.recurrence is not None
+    assert done.due_date is not None
+    assert done.completed_at is not None
+    following = rules.next_occurrence(
+        rules.parse_rule(done.recurrence["rule"]),
+        done.recurrence["mode"],
+        due_date=done.due_date,
+        index=done.series_index or 1,
+        completed_on=done.completed_at.astimezone(user_zone(writer.user)).date(),
+        today=local_today(writer.user),
+    )
+    if following is None:
+        return None
+    series = done.series or done.pk
+    next_id = uuid5(series, following.due_date.isoformat())
+    if Item.objects.filter(pk=next_id).exists() or _was_deleted(next_id):
+        return None
+    occurrence = Item(
+        id=next_id,
+        list_id=done.list_id,
+        space_id=done.space_id,
+        user_id=_owner_in(done.space_id, writer),
+        title=done.title,
+        notes=done.notes,
+        priority=done.priority,
+        position=done.position,
+        assignee_id=done.assignee_id,
+        due_date=following.due_date,
+        due_time=done.due_time,
+        recurrence=done.recurrence,
+        series=series,
+        series_index=following.index,
+        created_by_id=writer.user.pk,
+    )
+    writer.save(occurrence, created=True)
+    return occurrence
+
+
 def item_create(*, user: User, data: dict[str, Any], item_id: UUID | None = None) -> tuple[Item, bool]:
-    """An item in a list where the user is at least editor; it lives in the list's space."""
+    """An item in a list where the user is at least editor; it lives in the list's space. An item created
+    already done makes no next occurrence: it records something finished (docs/api/recurrence.md)."""
+    if data.get("recurrence") is not None and item_id is None:
+        item_id = uuid4()  # the series is named by it
     with change_writer(user, personal=False) as writer:
         target = writable_list(user, data["list"])
         _check_due(None, data)
+        _check_recurrence(user, None, data)
         data = {**data, "list": target}
         _check_assignee(data.get("assignee"), target.space_id)
 
         def complete(values: dict[str, Any]) -> dict[str, Any]:
             return {
                 **_completion(user, None, values),
+                **(_series_values(None, item_id, values) if item_id is not None else {}),
                 "space": target.space_id,
                 "user": _owner_in(target.space_id, writer),
                 "created_by": user.pk,
@@ -325,14 +428,20 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
             changes["assignee"] = None
         merged = check_base(entity, base, changes.keys())
         _check_due(entity, changes)
+        _check_recurrence(user, entity, changes)
+        was_open = entity.status == Item.Status.OPEN
         if changes:
-            _set(entity, changes)
+            series = _series_values(entity, entity.pk, changes)
+            fields = {*changes.keys(), *(["series"] if "series" in series else [])}
+            _set(entity, {**changes, **series})
             if to_space != entity.space_id:
                 entity.user_id = _owner_in(to_space, writer)
-                writer.move(entity, to_space, changes.keys())
+                writer.move(entity, to_space, fields)
                 _items_moved(writer, [entity.pk], to_space)
             else:
-                writer.save(entity, changes.keys())
+                writer.save(entity, fields)
+            if was_open and entity.status == Item.Status.DONE and entity.recurrence is not None:
+                _make_next_occurrence(writer, entity)
     return entity, merged
 
 

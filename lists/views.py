@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from core.dates import DAY_SCHEMA, local_today, parse_day
 from core.models import User
+from core.problems import validation_error
 from core.versioning import BaseVersion
 from core.views import VersionedModelViewSet
 from lists import services
 from lists.filters import ItemFilter, ListFilter
 from lists.models import Item, List
-from lists.serializers import ItemSerializer, ListSerializer, item_representation, list_representation
+from lists.selectors import AGENDA_DEFAULT_DAYS, AGENDA_MAX_DAYS, agenda
+from lists.serializers import (
+    AgendaEntrySerializer,
+    ItemSerializer,
+    ListSerializer,
+    item_representation,
+    list_representation,
+)
 from sync.fields import row_data, value_columns
 
 
@@ -90,3 +104,51 @@ class ItemViewSet(VersionedModelViewSet):
                 except ValueError:
                     pass
         return super().filter_queryset(queryset)
+
+
+class AgendaView(APIView):
+    """`GET agenda?from=&to=`: what is due in a range of days, projected occurrences included
+    (docs/api/recurrence.md)."""
+
+    permission_classes = [IsAuthenticated]
+    answers_etag = False  # a range of items, each with its own version
+    extra_error_statuses = {"GET": {400}}  # a bad date, `from` after `to`, a range over 92 days
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", DAY_SCHEMA, description="First day (YYYY-MM-DD). Default: today."),
+            OpenApiParameter(
+                "to",
+                DAY_SCHEMA,
+                description=f"Last day, not before `from`, at most {AGENDA_MAX_DAYS} days in all. Default: "
+                f"{AGENDA_DEFAULT_DAYS} days from `from`.",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "Agenda",
+                {
+                    "results": AgendaEntrySerializer(many=True),
+                    "next": serializers.CharField(allow_null=True),
+                    "previous": serializers.CharField(allow_null=True),
+                },
+            )
+        },
+        tags=["items"],
+        description="Open items due in the range, and the occurrences that will follow recurring items "
+        "within it (`projected: true`, under the id they will have), by due date and time: one page, so "
+        "`next` and `previous` are always null.",
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        first = parse_day(params["from"], "from") if "from" in params else local_today(request.user)
+        last = (
+            parse_day(params["to"], "to")
+            if "to" in params
+            else first + timedelta(days=AGENDA_DEFAULT_DAYS - 1)
+        )
+        if first > last:
+            raise validation_error({"from": ["Must not be after `to`."]})
+        if (last - first).days + 1 > AGENDA_MAX_DAYS:
+            raise validation_error({"to": [f"The range spans at most {AGENDA_MAX_DAYS} days."]})
+        return Response({"results": agenda(request.user, first, last), "next": None, "previous": None})

@@ -508,6 +508,21 @@ def _local_versions(
 
 # The `updated_at` of an entity the importer may not change: no document is newer.
 _NEVER_OLDER = datetime.max.replace(tzinfo=UTC)
+# The `updated_at` of an entity this import made itself: the document's is newer.
+_NEVER_NEWER = datetime.min.replace(tzinfo=UTC)
+
+
+def _made_by_this_import(
+    user: User, sync_type: registry.SyncType, entity_id: uuid.UUID
+) -> tuple[datetime, int] | None:
+    """An entity that did not exist when the import began but does now: the server made it under the id
+    it derives (UUID version 5: the next occurrence of a recurring item this import completed), and the
+    document holds it too. The document's copy is written over it, as for an older local one, instead of
+    failing on its id."""
+    row = (
+        sync_type.model.objects.for_user(user).filter(pk=entity_id).values_list("version", flat=True).first()
+    )
+    return None if row is None else (_NEVER_NEWER, row)
 
 
 def _import_entity(
@@ -517,6 +532,8 @@ def _import_entity(
     A document entity without `updated_at`, or not newer, leaves the user's as it is."""
     assert sync_type.create is not None
     assert sync_type.update is not None
+    if local is None and entity.entity_id.version == 5:
+        local = _made_by_this_import(user, sync_type, entity.entity_id)
     if local is None:
         sync_type.create(user=user, entity_id=entity.entity_id, data=entity.data)
         return True
