@@ -29,6 +29,7 @@ def _by_fields(item: Item) -> dict[str, Any]:
         {"due_date": date(2026, 2, 28), "priority": 1, "position": -5, "notes": "a\\nb"},
         {"due_date": date(2026, 3, 29), "due_time": time(0, 0)},
         {"due_date": date(2026, 3, 29), "due_time": time(23, 59)},
+        {"due_date": date(2027, 1, 31), "recurrence": {"rule": "FREQ=MONTHLY", "mode": "schedule"}},
         {"status": "done", "completed_at": datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)},
         {"status": Item.Status.DONE, "completed_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC)},
         {"title": "ünïcode ✓", "position": 2**31 - 1},

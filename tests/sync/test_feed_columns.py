@@ -55,6 +55,11 @@ def _edge_values(user: Any) -> None:
         due_date=date(2026, 2, 28),
         due_time=time(0, 0),
     )
+    ItemFactory.create(
+        list=plain,
+        due_date=date(2027, 1, 31),
+        recurrence={"rule": "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", "mode": "after_completion"},
+    )
     # Timestamps with no fraction at all (SQLite then stores no fraction either).
     Item.objects.filter(pk=whole_second.pk).update(created_at=datetime(2025, 6, 1, 12, 0, tzinfo=UTC))
     List.objects.filter(pk=plain.pk).update(updated_at=datetime(2025, 6, 1, 12, 0, 0, 1, tzinfo=UTC))
