@@ -64,6 +64,10 @@ class SearchView(APIView):
         params = request.query_params
         query = search.parse(params.get("q"))
         types = parse_types(params.get("types"))
-        limit = parse_limit(params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
+        # An empty `limit=` is a 400 here, like an empty `q`: a search form sends what the user set.
+        raw_limit = params.get("limit")
+        if raw_limit == "":
+            raise validation_error({"limit": ["Must be a positive integer."]})
+        limit = parse_limit(raw_limit, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         hits = search.search(user=request_user(request), query=query, types=types, limit=limit)
         return Response(SearchResultsSerializer({"results": [asdict(hit) for hit in hits]}).data)

@@ -205,6 +205,7 @@ def test_a_deleted_list_takes_its_items_out_of_search(
         {"q": "bread", "types": "item,task"},
         {"q": "bread", "limit": "0"},
         {"q": "bread", "limit": "ten"},
+        {"q": "bread", "limit": ""},
     ],
 )
 def test_bad_queries_are_problems(user_client: APIClient, params: dict[str, str]) -> None:
