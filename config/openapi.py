@@ -148,6 +148,13 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("patch", "lists/{id}"): ("lists", "updateList", "Change some fields of a list", ""),
     ("delete", "lists/{id}"): ("lists", "deleteList", "Delete a list and its items", ""),
     ("get", "items"): ("items", "listItems", "List items, filtered and ordered", ""),
+    ("get", "agenda"): (
+        "items",
+        "getAgenda",
+        "The agenda of a date range",
+        "Open items due in the range and the occurrences recurring items will have in it, marked "
+        "`projected` (docs/api/recurrence.md).",
+    ),
     ("post", "items"): ("items", "createItem", "Create an item", ""),
     ("get", "items/{id}"): ("items", "getItem", "Read an item", ""),
     ("put", "items/{id}"): ("items", "replaceItem", "Replace an item", ""),
@@ -701,8 +708,31 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
                 if parameter.get("in") == "query" and parameter.get("name") in EMPTY_IS_ABSENT.get(key, ()):
                     parameter["allowEmptyValue"] = True
     _type_sync_and_export(result["paths"])
+    _inline_nullable_objects(result, schemas)
     _drop_unreferenced(result)
     return result
+
+
+# Nullable object fields drf-spectacular writes as `allOf: [$ref]` beside `nullable: true`: OpenAPI 3.0
+# validators (openapi-core, ajv in the generated clients' checks) read `nullable` only beside a `type`, and
+# so refuse the null the API answers. Such a field gets the object's schema itself, with its `type`.
+NULLABLE_INLINED = ("Recurrence", "RecurrenceRequest", "RecurrenceReplaceRequest")
+
+
+def _inline_nullable_objects(node: Any, schemas: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        for child in node:
+            _inline_nullable_objects(child, schemas)
+    elif isinstance(node, dict):
+        for key, child in list(node.items()):
+            if isinstance(child, dict) and child.get("nullable") and len(child.get("allOf") or []) == 1:
+                name = child["allOf"][0].get("$ref", "").rsplit("/", 1)[-1]
+                if name in NULLABLE_INLINED and name in schemas:
+                    rest = {k: v for k, v in child.items() if k != "allOf"}
+                    node[key] = {**copy.deepcopy(schemas[name]), **rest}
+                    continue
+            _inline_nullable_objects(child, schemas)
+    return node
 
 
 def _name_orderings(schemas: dict[str, Any], operation: dict[str, Any]) -> None:
