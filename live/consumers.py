@@ -72,6 +72,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.ticker = asyncio.create_task(self._tick())
 
     async def disconnect(self, code: int) -> None:
+        self.closing = True
         ticker = getattr(self, "ticker", None)
         if ticker is not None:
             ticker.cancel()
@@ -271,6 +272,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=UNAUTHORIZED)
 
     async def send_json(self, content: dict[str, Any]) -> None:
+        # Once the socket is closing (by us, or gone), a poke or presence that was on its way is dropped:
+        # the server may not send after its close, and the client syncs when it connects again.
+        if self.closing:
+            return
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
 
 

@@ -21,8 +21,9 @@ from accounts.services.passwords import password_change, password_set
 from accounts.services.sessions import session_revoke_everywhere
 from accounts.services.users import user_deactivate
 from accounts.signals import credentials_revoked
-from lists.services import item_create
+from lists.services import item_create, list_create
 from live.groups import space_group, user_group
+from reminders.models import Notification
 from sync.push import run_operations
 from tests.factories import DEFAULT_PASSWORD, ListFactory, MemberFactory, UserFactory, WorkspaceFactory
 from workspaces.services import member_remove
@@ -101,7 +102,12 @@ def test_a_removed_members_sockets_are_told_to_read_their_workspaces_again() -> 
     removed = listen(user_group(member.pk))
     member_remove(user=owner, workspace_id=workspace.pk, member_user_id=member.pk)
     assert room() == ["live.membership"]
-    # Not a reader of the workspace any more: no poke of its own, the re-read tells the socket.
+    # The re-read tells the socket; the poke they get is for their own data (the notification of the
+    # removal, in their personal space), and the workspace's writes poke them no more.
+    assert Notification.objects.filter(user=member, kind="workspace_removed").exists()
+    removed()
+    shared, _ = list_create(user=owner, data={"name": "Shared", "workspace": workspace.pk})
+    item_create(user=owner, data={"list": shared.pk, "title": "after the removal"})
     assert "live.poke" not in removed()
 
 

@@ -272,7 +272,8 @@ def insert_rows(model: type[models.Model], objects: Sequence[models.Model]) -> N
                 for obj in objects:
                     row = [getattr(obj, name) for name in attnames]
                     for n in json_columns:
-                        row[n] = Jsonb(row[n])
+                        # None is SQL NULL, as Django stores it, not the JSON value null.
+                        row[n] = None if row[n] is None else Jsonb(row[n])
                     copy.write_row(row)
         else:
             rows: Iterable[list[Any]] = (
