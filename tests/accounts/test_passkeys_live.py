@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.accounts.passkey_authenticator import SoftAuthenticator
 from tests.conftest import LIVE_SERVERS
+from tests.scratch_database import scratch_database
 
 pytestmark = LIVE_SERVERS
 
@@ -38,27 +38,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _database(directory: Path) -> tuple[str, Any]:
-    """A database URL for the servers, and how to drop it afterwards."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return f"sqlite:///{directory / 'passkeys.sqlite3'}", lambda: None
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"daymark_passkeys_live_{os.getpid()}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f"DROP DATABASE IF EXISTS {name}")
-        db.execute(f"CREATE DATABASE {name}")
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as db:
-            db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-    return parts._replace(path=f"/{name}").geturl(), drop
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -77,7 +56,7 @@ def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
     """Two gunicorn processes (one worker each) on one database: their ports."""
     directory = tmp_path_factory.mktemp("passkeys-live")
-    database, drop = _database(directory)
+    database, drop = scratch_database(directory, "passkeys_live")
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",

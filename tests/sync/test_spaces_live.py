@@ -22,11 +22,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 
 from tests.conftest import LIVE_SERVERS
+from tests.scratch_database import scratch_database
 
 pytestmark = LIVE_SERVERS
 
@@ -50,32 +51,11 @@ def _free_port() -> int:
     raise RuntimeError("no free port in 18700-18799")
 
 
-def _database(directory: Path) -> tuple[str, Any]:
-    """A database URL for the server, and how to drop it afterwards."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        return f"sqlite:///{directory / 'live.sqlite3'}", lambda: None
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"daymark_verify_live_{os.getpid()}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f"DROP DATABASE IF EXISTS {name}")
-        db.execute(f"CREATE DATABASE {name}")
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as db:
-            db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-    return parts._replace(path=f"/{name}").geturl(), drop
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     directory = tmp_path_factory.mktemp("live-sync")
     port = _free_port()
-    database, drop = _database(directory)
+    database, drop = scratch_database(directory, "verify_live")
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
