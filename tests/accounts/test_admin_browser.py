@@ -57,12 +57,18 @@ def browser() -> Iterator[Any]:
 
 
 def _log_in(browser: Any, base: str, email: str) -> None:
+    """Submits the admin's login form and waits until the page after it has replaced the form: a test
+    that navigated at once could race the login's answer, which then took the browser back to the index."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(f"{base}/admin/login/?next=/admin/")
     browser.find_element(By.NAME, "username").send_keys(email)
     browser.find_element(By.NAME, "password").send_keys(DEFAULT_PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    submit = browser.find_element(By.CSS_SELECTOR, "input[type=submit]")
+    submit.click()
+    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(submit))
 
 
 def _search(browser: Any, text: str) -> None:
