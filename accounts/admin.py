@@ -154,16 +154,40 @@ class UserAdmin(DjangoUserAdmin):
         finally:
             acting_staff.reset(token)
 
-    @admin.action(description="Deactivate (no login, no refresh, no API key) and revoke sessions")
+    @admin.action(
+        description="Deactivate (no login, no refresh, no API key) and revoke sessions",
+        permissions=["change"],
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
+        targets, skipped = _actionable(request, queryset)
+        for user in targets:
             user_deactivate(user=user, by_staff=_staff(request))
-        self.message_user(request, f"Deactivated {len(queryset)} user(s).", messages.SUCCESS)
+        self.message_user(request, f"Deactivated {len(targets)} user(s).", messages.SUCCESS)
+        _report_skipped(self, request, skipped)
 
-    @admin.action(description="Revoke all sessions (refresh tokens)")
+    @admin.action(description="Revoke all sessions (refresh tokens)", permissions=["change"])
     def revoke_all_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        total = sum(session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in queryset)
+        targets, skipped = _actionable(request, queryset)
+        total = sum(session_revoke_everywhere(user=u, by_staff=_staff(request)) for u in targets)
         self.message_user(request, f"Revoked {total} session(s).", messages.SUCCESS)
+        _report_skipped(self, request, skipped)
+
+
+def _actionable(request: HttpRequest, queryset: QuerySet[User]) -> tuple[list[User], int]:
+    """The selected users a bulk action may act on: never the staff member themself, and a superuser's
+    account only when a superuser acts (a staff member who may change users must not lock out the people
+    who grant permissions)."""
+    staff = _staff(request)
+    selected = list(queryset)
+    targets = [u for u in selected if u.pk != staff.pk and (staff.is_superuser or not u.is_superuser)]
+    return targets, len(selected) - len(targets)
+
+
+def _report_skipped(model_admin: admin.ModelAdmin, request: HttpRequest, skipped: int) -> None:
+    if skipped:
+        model_admin.message_user(
+            request, f"Left {skipped} account(s) alone: your own, or a superuser's.", messages.WARNING
+        )
 
 
 class ApiKeyAddForm(forms.ModelForm):
@@ -240,7 +264,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         obj.pk, obj.prefix, obj._state.adding = api_key.pk, api_key.prefix, False
         messages.warning(request, f"The key, shown only now; copy it, it cannot be shown again: {secret}")
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key, by_staff=_staff(request))
@@ -260,7 +284,7 @@ class PasskeyAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ("delete_passkeys",)
 
-    @admin.action(description="Delete the selected passkeys (they stop logging in)")
+    @admin.action(description="Delete the selected passkeys (they stop logging in)", permissions=["act"])
     def delete_passkeys(self, request: HttpRequest, queryset: QuerySet[Passkey]) -> None:
         passkeys = list(queryset.select_related("user"))
         for passkey in passkeys:
@@ -305,7 +329,7 @@ class SessionAdmin(ReadOnlyAdmin):
         blacklisted = getattr(obj, "blacklistedtoken", None)
         return blacklisted.blacklisted_at if blacklisted else None
 
-    @admin.action(description="Revoke the selected sessions")
+    @admin.action(description="Revoke the selected sessions", permissions=["act"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
         revoked = sum(session_revoke_by_staff(session=s, by_staff=_staff(request)) for s in queryset)
         self.message_user(request, f"Revoked {revoked} session(s).", messages.SUCCESS)

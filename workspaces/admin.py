@@ -50,7 +50,9 @@ class MemberAdmin(ReadOnlyOwnedAdmin):
     search_fields = ("user__email", "workspace__name", "=workspace__id")
     actions = ("remove_members",)
 
-    @admin.action(description="Remove the selected members from their workspaces (not owners)")
+    @admin.action(
+        description="Remove the selected members from their workspaces (not owners)", permissions=["act"]
+    )
     def remove_members(self, request: HttpRequest, queryset: QuerySet[Member]) -> None:
         removed, kept = 0, 0
         for member in queryset:
