@@ -24,6 +24,7 @@ import pytest
 
 from tests.accounts.passkey_authenticator import SoftAuthenticator
 from tests.conftest import LIVE_SERVERS
+from tests.ports import free_port
 from tests.scratch_database import scratch_database
 
 pytestmark = LIVE_SERVERS
@@ -32,12 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 API = "/api/v1"
 RP_ID = "localhost"
 ORIGIN = "https://localhost:3000"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -83,7 +78,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int
         )
         ports = []
         for n in range(2):
-            port = _free_port()
+            port = free_port()
             metrics = directory / f"metrics-{n}"
             metrics.mkdir()
             log = (directory / f"server-{n}.log").open("wb")

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LIVE_SERVERS
+from tests.ports import free_port
 
 # One gunicorn for the module: its tests stay on one pytest-xdist worker.
 pytestmark = LIVE_SERVERS
@@ -93,16 +94,10 @@ def chunked(body: bytes, size: int = 64 * 1024) -> bytes:
     return b"".join(parts) + b"0\r\n\r\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("gunicorn")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SECRET_KEY": "gunicorn-hostile-test",

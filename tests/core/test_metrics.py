@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from tests.conftest import LIVE_SERVERS
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RESPONSES = "django_http_responses_total_by_status_view_method_total"
@@ -94,12 +94,6 @@ def test_metrics_needs_no_jwt_and_only_answers_get(settings: Any, db: Any) -> No
     assert Client().post("/metrics").status_code == 405
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str, token: str) -> tuple[int, str]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (a loaded machine)
@@ -108,7 +102,7 @@ def _get(url: str, token: str) -> tuple[int, str]:
 
 @LIVE_SERVERS
 def test_metrics_are_merged_across_gunicorn_workers(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     token = "multiprocess-test-token"
     env = {
         **os.environ,

@@ -31,6 +31,7 @@ from core.checks import rate_limit_settings
 from core.ratelimit import client_ip, client_ip_key, parse_rate
 from tests.conftest import LIVE_SERVERS, client_for
 from tests.factories import UserFactory
+from tests.ports import free_port
 
 REDIS_URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/3")
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,12 +161,6 @@ def test_password_reset_is_limited_per_ip(redis_cache: str, settings: Any) -> No
     assert statuses == [202] * 5 + [429]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_for(port: int, process: subprocess.Popen[bytes]) -> None:
     for _ in range(100):
         if process.poll() is not None:
@@ -231,7 +226,7 @@ def _gunicorns(binds: list[str], env: dict[str, str]) -> Iterator[list[subproces
 def two_servers(tmp_path: Path, cache_prefix: str, **settings_env: str) -> Iterator[list[int]]:
     """Two gunicorn processes on one SQLite database and the test's Redis; yields their ports."""
     env = _prepared_env(tmp_path, cache_prefix, **settings_env)
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     with _gunicorns([f"127.0.0.1:{port}" for port in ports], env) as servers:
         for port, server in zip(ports, servers, strict=True):
             _wait_for(port, server)

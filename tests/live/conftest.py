@@ -14,7 +14,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/1")
 PREFIX = f"live-tests-{uuid.uuid4().hex[:10]}"
@@ -37,12 +38,6 @@ PREFIX = f"live-tests-{uuid.uuid4().hex[:10]}"
 HEARTBEAT = 3
 PRESENCE_TTL = 3
 PRESENCE_REFRESH = 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def layer_settings() -> dict[str, Any]:

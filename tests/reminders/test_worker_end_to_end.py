@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,18 +21,13 @@ import pytest
 from django.apps import apps
 
 from tests.conftest import LIVE_SERVERS
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     LIVE_SERVERS,
     pytest.mark.skipif(not apps.is_installed("jobs"), reason="needs the worker (the jobs app)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _call(port: int, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
@@ -121,7 +115,7 @@ def processes(tmp_path: Path) -> Iterator[_Processes]:
 
 
 def test_a_reminder_set_through_the_api_is_fired_by_the_worker(processes: _Processes) -> None:
-    port = _free_port()
+    port = free_port()
     processes.start(
         "server", "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi",
         GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="1", GUNICORN_THREADS="2",
