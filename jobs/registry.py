@@ -8,6 +8,16 @@
 idempotent and safe beside other workers: a run is claimed once, but a worker can die halfway, and the
 next run then finds the rest. The cron expression is in UTC, five fields, or six with seconds last
 (`* * * * * */15`: every 15 seconds).
+
+A periodic job runs on one worker at a time. Work that every worker process should share as it arrives
+(delivering webhooks) registers a loop instead:
+
+    from jobs.registry import loop
+    loop("webhooks.deliver", deliver_due, idle_seconds=1.0, description="...")
+
+Each worker process runs each loop in a thread of its own: `run(now)` does one batch and returns how much
+it did; when that is nothing the thread waits `idle_seconds` before it looks again. Loops claim their own
+rows (`SELECT ... FOR UPDATE SKIP LOCKED`, or a conditional UPDATE), so any number of workers share them.
 """
 
 from __future__ import annotations
@@ -61,3 +71,30 @@ def get(name: str) -> Job | None:
 
 def jobs() -> list[Job]:
     return sorted(_jobs.values(), key=lambda job: job.name)
+
+
+@dataclass(frozen=True)
+class Loop:
+    name: str
+    run: JobFunction
+    idle_seconds: float = 1.0
+    description: str = ""
+
+
+_loops: dict[str, Loop] = {}
+
+
+def loop(name: str, run: JobFunction, *, idle_seconds: float = 1.0, description: str = "") -> Loop:
+    if not name or len(name) > 100:
+        raise ValueError(f"A loop name has 1..100 characters: {name!r}")
+    if idle_seconds <= 0:
+        raise ValueError(f"Loop {name}: idle_seconds must be positive")
+    existing = _loops.get(name)
+    if existing is not None and existing.run is not run:
+        raise ValueError(f"Loop {name} is registered twice with different functions")
+    _loops[name] = Loop(name=name, run=run, idle_seconds=idle_seconds, description=description)
+    return _loops[name]
+
+
+def loops() -> list[Loop]:
+    return sorted(_loops.values(), key=lambda registered: registered.name)

@@ -7,6 +7,8 @@ process, each in its own thread, stopped gracefully by SIGTERM or SIGINT (a seco
 - Jobs: every JOBS_TICK_SECONDS the scheduler claims the due periodic jobs (jobs/scheduler.py) and runs them
   in a small pool of threads (JOBS_THREADS), so a long job (a prune) does not hold up a frequent one
   (firing reminders).
+- Loops (jobs.registry.loop): each in a thread of its own in every worker process, one batch after
+  another while there is work, waiting a moment when there is none (delivering webhooks).
 On a stop signal neither claims anything new; the task and the jobs that are running finish, then it exits.
 """
 
@@ -26,7 +28,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
 
-from jobs import scheduler
+from jobs import registry, scheduler
 
 logger = logging.getLogger("daymark.jobs")
 
@@ -97,12 +99,22 @@ class WorkerProcess:
         if self.run_tasks:
             task_thread = threading.Thread(target=self._tasks_loop, name="tasks", daemon=True)
             task_thread.start()
+        loop_threads = []
+        if self.run_jobs:
+            for registered in registry.loops():
+                thread = threading.Thread(
+                    target=self._loop, args=(registered,), name=f"loop-{registered.name}", daemon=True
+                )
+                thread.start()
+                loop_threads.append(thread)
         if self.run_jobs:
             self._jobs_loop()
         else:
             self.stopping.wait()
         if task_thread is not None:
             task_thread.join()
+        for thread in loop_threads:
+            thread.join()
         logger.info("worker %s stopped", self.worker_id)
 
     def _tasks_loop(self) -> None:
@@ -113,6 +125,21 @@ class WorkerProcess:
             # process, so a supervisor restarts it instead of it running half a worker.
             logger.exception("worker %s: the task loop failed", self.worker_id)
             self.stop()
+        finally:
+            scheduler.close_thread_connections()
+
+    def _loop(self, registered: registry.Loop) -> None:
+        try:
+            while not self.stopping.is_set():
+                close_old_connections()
+                try:
+                    done = registered.run(timezone.now())
+                except Exception:
+                    # The database went away, most likely: try again after a pause.
+                    logger.exception("worker %s: loop %s failed", self.worker_id, registered.name)
+                    done = 0
+                if not done:
+                    self.stopping.wait(registered.idle_seconds)
         finally:
             scheduler.close_thread_connections()
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
-from jobs import scheduler
+from jobs import registry, scheduler
 from jobs.worker import WorkerProcess
 
 
@@ -42,5 +43,10 @@ class Command(BaseCommand):
             scheduler.sync_rows()
             outcomes = scheduler.run_due(worker_id=options["worker_id"] or "once")
             ran += [f"{o.name}: {'ok' if o.ok else 'failed'}" for o in outcomes]
+            for registered in registry.loops():
+                # One pass of each loop: what is due now.
+                while registered.run(timezone.now()):
+                    pass
+                ran.append(f"{registered.name}: ok")
         tasks = 0 if options["no_tasks"] else run_queued_tasks(worker_id=options["worker_id"] or "once")
         self.stdout.write(f"worker --once: {len(ran)} jobs ({', '.join(ran) or 'none due'}), {tasks} tasks")
