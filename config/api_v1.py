@@ -16,6 +16,7 @@ from portability import views as portability_views
 from reminders import views as reminders_views
 from search import views as search_views
 from sync import views as sync_views
+from webhooks import views as webhooks_views
 from workspaces import views as workspaces_views
 
 router = SimpleRouter(trailing_slash=False)
@@ -78,6 +79,21 @@ urlpatterns = [
         calendars_views.CalendarFeedDetailView.as_view(),
         name="calendar-feed-detail",
     ),
+    path("user/webhooks", webhooks_views.WebhookListView.as_view(), name="webhooks"),
+    path(
+        "user/webhooks/<uuid:webhook_id>", webhooks_views.WebhookDetailView.as_view(), name="webhook-detail"
+    ),
+    path(
+        "user/webhooks/<uuid:webhook_id>/deliveries",
+        webhooks_views.DeliveryListView.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "user/webhooks/<uuid:webhook_id>/deliveries/<uuid:delivery_id>/redeliver",
+        webhooks_views.RedeliverView.as_view(),
+        name="webhook-redeliver",
+    ),
+    path("user/webhooks/<uuid:webhook_id>/test", webhooks_views.TestView.as_view(), name="webhook-test"),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
     path("stream/ticket", live_views.StreamTicketView.as_view(), name="stream-ticket"),
     path("search", search_views.SearchView.as_view(), name="search"),

@@ -123,6 +123,53 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str, str, str]] = {
         "Revoke a calendar feed",
         "Its URL answers 404 from now on.",
     ),
+    ("get", "user/webhooks"): (
+        "webhooks",
+        "listWebhooks",
+        "List the user's webhooks",
+        "Never their secrets: a webhook's signing secret is shown once, when it is created.",
+    ),
+    ("post", "user/webhooks"): (
+        "webhooks",
+        "createWebhook",
+        "Create a webhook",
+        'An https URL whose host resolves to public addresses, and the event types it gets (or `["*"]`). '
+        "The signing `secret` (whsec_...) is in this answer only. At most 10 webhooks per user. Needs a "
+        "login session: with an API key it is 403.",
+    ),
+    ("get", "user/webhooks/{webhook_id}"): ("webhooks", "getWebhook", "Show a webhook", ""),
+    ("patch", "user/webhooks/{webhook_id}"): (
+        "webhooks",
+        "updateWebhook",
+        "Change a webhook's URL, events or active",
+        "Turning it on again (after a disabling) forgets its failures; turning it off fails its pending "
+        "deliveries. Needs a login session.",
+    ),
+    ("delete", "user/webhooks/{webhook_id}"): (
+        "webhooks",
+        "deleteWebhook",
+        "Delete a webhook",
+        "Nothing more is sent to it; its deliveries go with it.",
+    ),
+    ("get", "user/webhooks/{webhook_id}/deliveries"): (
+        "webhooks",
+        "listWebhookDeliveries",
+        "List a webhook's deliveries",
+        "Those of the last 30 days, newest first.",
+    ),
+    ("post", "user/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): (
+        "webhooks",
+        "redeliverWebhookDelivery",
+        "Send a delivery again",
+        "One more attempt, due at once, with the same `webhook-id`. 400 when the webhook is not active.",
+    ),
+    ("post", "user/webhooks/{webhook_id}/test"): (
+        "webhooks",
+        "testWebhook",
+        "Send a ping event",
+        "A `ping` event for this webhook alone, sent by the worker at once. 400 when the webhook is not "
+        "active.",
+    ),
     ("delete", "user"): ("user", "deleteAccount", "Delete the account and everything it owns", ""),
     ("get", "user/export"): ("user", "exportData", "Export everything the user owns", ""),
     ("post", "user/import"): (
@@ -324,6 +371,11 @@ TAGS = [
         "description": "Secret calendar URLs of the user's dated items. The feeds themselves are served at "
         "`GET /calendar/<token>.ics`, outside this API, the token their only credential "
         "(docs/api/calendar-feeds.md).",
+    },
+    {
+        "name": "webhooks",
+        "description": "Signed HTTP callbacks (Standard Webhooks) for the changes the user can see, with "
+        "their deliveries (docs/api/webhooks.md).",
     },
     {"name": "user", "description": "The account as a whole: export, import, deletion."},
     {"name": "profile", "description": "Display name, time zone, preferences and onboarding."},

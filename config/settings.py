@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "channels",
     "live",
     "search",
+    "webhooks",
     "devdata",
 ]
 
@@ -451,6 +452,11 @@ PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
 # The scheme and host of the feed URLs handed out (`https://api.example.com`); empty: those of the request
 # that creates the feed (right when the proxy passes the public Host and DJANGO_BEHIND_TLS_PROXY is set).
 CALENDAR_FEED_BASE_URL = env.str("CALENDAR_FEED_BASE_URL", default="")
+
+# --- Webhooks ---------------------------------------------------------------------------------------------
+# Development and tests only: webhooks may then use plain http and reach internal addresses (127.0.0.1).
+# `check --deploy` fails with it on while DEBUG is off (webhooks.E001; docs/security.md).
+WEBHOOKS_ALLOW_INSECURE = env.bool("WEBHOOKS_ALLOW_INSECURE", default=False)
 
 # --- Workspaces ------------------------------------------------------------------------------------------
 WORKSPACE_INVITATION_TTL_DAYS = env.int("WORKSPACE_INVITATION_TTL_DAYS", default=7)

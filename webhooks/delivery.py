@@ -1,0 +1,274 @@
+"""Sending deliveries (docs/operations.md, "Webhooks"): every worker process runs `deliver_due` in a loop
+(jobs.registry.loop), so any number of workers share the due deliveries.
+
+1. Claim: the due pending deliveries, oldest first, `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL (two
+   workers take different rows without waiting for each other), then one conditional UPDATE that moves
+   them past their attempt's timeout and stamps this claim's token. On SQLite the transaction is
+   IMMEDIATE, so claims are serialised and the UPDATE's condition is all it takes.
+2. Send, outside any transaction: the URL is checked again (webhooks.guard) and the request goes to the
+   checked address, with the Host header and TLS name of the URL; `webhook-id` is the delivery's id, the
+   same on every attempt. 15 seconds, redirects not followed (a 3xx is a failure).
+3. Record, only where the claim is still this one's: a 2xx succeeds; anything else is retried on the
+   schedule below, and fails after the last retry. A 410 disables the endpoint at once; failing since three
+   days disables it too (webhooks.services.endpoint_disable notifies the owner).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+import httpx
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from webhooks import guard, services, signing
+from webhooks.models import Delivery, Endpoint
+
+logger = logging.getLogger("daymark.webhooks")
+
+TIMEOUT_SECONDS = 15.0
+# After the first attempt fails: about 3 days and 3 hours in all (Standard Webhooks' example schedule).
+RETRY_SCHEDULE = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
+    timedelta(hours=24),
+)
+DISABLE_AFTER = timedelta(days=3)
+# A claimed delivery is due again this long after the claim unless its outcome is recorded: longer than an
+# attempt can take, so a worker killed mid-attempt delays it, never loses it.
+CLAIM_LEASE = timedelta(minutes=3)
+# A batch starts no attempt after this (the rest are released, due at once): with one attempt at most
+# TIMEOUT_SECONDS long after it, the outcomes are recorded well within the lease.
+BATCH_SECONDS = 60.0
+BATCH_SIZE = 200
+USER_AGENT = "Daymark-Webhooks/1"
+
+
+def make_transport() -> httpx.BaseTransport:
+    """The HTTP transport of the delivery clients (tests put one in that fails if it is ever reached)."""
+    return httpx.HTTPTransport(retries=0)
+
+
+# --- 1. claim ------------------------------------------------------------------------------------------
+
+
+def claim_due(now: datetime, *, token: str, limit: int = BATCH_SIZE) -> list[Delivery]:
+    due = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__active=True
+    ).order_by("next_attempt_at")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now).update(
+            next_attempt_at=now + CLAIM_LEASE, claim=token
+        )
+    return list(
+        Delivery.objects.filter(claim=token).select_related("endpoint", "event").order_by("created_at")
+    )
+
+
+# --- 2. send -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status_code: int | None = None
+    error: str = ""
+    # False: not sent in this batch (out of time, or its endpoint did not answer the one before).
+    attempted: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _Clients(threading.local):
+    """Each thread's HTTP clients, one per endpoint and checked address, reused across batches (kept
+    connections). Never shared between endpoints: a connection opened for one URL's name is never used for
+    another's, even at the same address."""
+
+    LIMIT = 64
+
+    def __init__(self) -> None:
+        self.clients: OrderedDict[tuple[object, ...], httpx.Client] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> httpx.Client:
+        client = self.clients.pop(key, None)
+        if client is None:
+            client = httpx.Client(
+                transport=make_transport(),
+                timeout=TIMEOUT_SECONDS,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        self.clients[key] = client
+        while len(self.clients) > self.LIMIT:
+            _, oldest = self.clients.popitem(last=False)
+            oldest.close()
+        return client
+
+    def close_all(self) -> None:
+        while self.clients:
+            self.clients.popitem()[1].close()
+
+
+_clients = _Clients()
+
+
+def _request(
+    target: guard.Target, headers: dict[str, str]
+) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """The URL to connect to (the checked address in place of the name), the headers and the extensions
+    (TLS's server name: the URL's, so the certificate is checked against it)."""
+    url = httpx.URL(target.url)
+    if target.address is None:
+        return url, headers, {}
+    host_header = url.netloc.decode("ascii")
+    return url.copy_with(host=target.address), {**headers, "Host": host_header}, {"sni_hostname": url.host}
+
+
+def send(
+    endpoint: Endpoint, deliveries: list[Delivery], at: datetime, deadline: float | None = None
+) -> dict[UUID, Outcome]:
+    """Sends these deliveries of one endpoint, one after another on one kept connection. After an attempt
+    that got no answer (a timeout, a refused connection) the rest are not attempted in this batch: each
+    would wait as long, and they are released to be tried again with the next retry; after a 410 they are
+    not sent at all (the endpoint is disabled)."""
+    try:
+        target = guard.check_url(endpoint.url)
+    except guard.Refused as refused:
+        return {delivery.pk: Outcome(error=str(refused)) for delivery in deliveries}
+    client = _clients.get((endpoint.pk, endpoint.url, target.address, endpoint.secret))
+    signer = signing.signer(endpoint.secret)
+    outcomes: dict[UUID, Outcome] = {}
+    unanswered = False
+    for delivery in deliveries:
+        if unanswered or (deadline is not None and time.monotonic() > deadline):
+            outcomes[delivery.pk] = Outcome(error="not attempted", attempted=False)
+            continue
+        body = delivery.event.body
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            **signing.headers(signer, webhook_id=delivery.webhook_id, at=at, body=body),
+        }
+        url, headers, extensions = _request(target, headers)
+        try:
+            response = client.post(url, content=body.encode(), headers=headers, extensions=extensions)
+            outcomes[delivery.pk] = Outcome(status_code=response.status_code)
+            # Gone: the endpoint is disabled with this outcome; nothing more goes to it.
+            unanswered = response.status_code == 410
+        except httpx.HTTPError as error:
+            outcomes[delivery.pk] = Outcome(error=f"{type(error).__name__}: {error}"[:300])
+            unanswered = True
+    return outcomes
+
+
+# --- 3. record -----------------------------------------------------------------------------------------
+
+
+def _record(deliveries: list[Delivery], outcomes: dict[UUID, Outcome], token: str, at: datetime) -> None:
+    mine = Delivery.objects.filter(claim=token)
+    succeeded: dict[int, list[UUID]] = defaultdict(list)
+    good_endpoints: set[UUID] = set()
+    failing: dict[UUID, list[Delivery]] = defaultdict(list)
+    unsent: list[UUID] = []
+    for delivery in deliveries:
+        outcome = outcomes[delivery.pk]
+        if not outcome.attempted:
+            unsent.append(delivery.pk)
+        elif outcome.ok:
+            assert outcome.status_code is not None
+            succeeded[outcome.status_code].append(delivery.pk)
+            good_endpoints.add(delivery.endpoint_id)
+        else:
+            failing[delivery.endpoint_id].append(delivery)
+    for status_code, ids in succeeded.items():
+        mine.filter(pk__in=ids).update(
+            status=Delivery.Status.SUCCEEDED,
+            attempts=F("attempts") + 1,
+            last_status_code=status_code,
+            last_error="",
+            last_attempt_at=at,
+            next_attempt_at=None,
+            claim="",
+        )
+    if unsent:
+        mine.filter(pk__in=unsent).update(next_attempt_at=at + RETRY_SCHEDULE[0], claim="")
+    if good_endpoints:
+        Endpoint.objects.filter(pk__in=good_endpoints, failing_since__isnull=False).update(failing_since=None)
+    for endpoint_id, failed in failing.items():
+        _record_failures(endpoint_id, failed, outcomes, token, at)
+
+
+def _record_failures(
+    endpoint_id: UUID, failed: list[Delivery], outcomes: dict[UUID, Outcome], token: str, at: datetime
+) -> None:
+    gone = False
+    for delivery in failed:
+        outcome = outcomes[delivery.pk]
+        attempts = delivery.attempts + 1
+        retry = RETRY_SCHEDULE[attempts - 1] if attempts <= len(RETRY_SCHEDULE) else None
+        Delivery.objects.filter(pk=delivery.pk, claim=token).update(
+            status=Delivery.Status.PENDING if retry else Delivery.Status.FAILED,
+            attempts=attempts,
+            last_status_code=outcome.status_code,
+            last_error=outcome.error or f"HTTP {outcome.status_code}",
+            last_attempt_at=at,
+            next_attempt_at=at + retry if retry else None,
+            claim="",
+        )
+        gone = gone or outcome.status_code == 410
+    if gone:
+        services.endpoint_disable(endpoint_id=endpoint_id, reason=Endpoint.DisabledReason.GONE)
+        return
+    Endpoint.objects.filter(pk=endpoint_id, failing_since__isnull=True).update(failing_since=at)
+    if Endpoint.objects.filter(pk=endpoint_id, active=True, failing_since__lte=at - DISABLE_AFTER).exists():
+        services.endpoint_disable(endpoint_id=endpoint_id, reason=Endpoint.DisabledReason.FAILING)
+
+
+# --- the loop ------------------------------------------------------------------------------------------
+
+
+def deliver_due(now: datetime | None = None, *, limit: int = BATCH_SIZE) -> int:
+    """One batch: claims up to `limit` due deliveries, sends them, records how each went. Returns how many
+    it attempted (0: nothing was due)."""
+    now = now or timezone.now()
+    token = f"{uuid4().hex}"
+    claimed = claim_due(now, token=token, limit=limit)
+    if not claimed:
+        return 0
+    by_endpoint: dict[UUID, list[Delivery]] = defaultdict(list)
+    for delivery in claimed:
+        by_endpoint[delivery.endpoint_id].append(delivery)
+    outcomes: dict[UUID, Outcome] = {}
+    deadline = time.monotonic() + BATCH_SECONDS
+    for deliveries in by_endpoint.values():
+        outcomes |= send(deliveries[0].endpoint, deliveries, timezone.now(), deadline)
+    _record(claimed, outcomes, token, timezone.now())
+    return len(claimed)
+
+
+def deliver_loop(now: datetime) -> int:
+    """The worker's loop (jobs.registry.loop)."""
+    return deliver_due(now)
+
+
+def close_clients() -> None:
+    _clients.close_all()
