@@ -56,8 +56,9 @@ def test_a_push_costs_a_fixed_number_of_queries_per_operation(user: Any, pairs: 
     # Once per push: the transaction (a savepoint in this test's transaction) and its release, the
     # spaces the user sees and those of them its operations name (one query per type named: items, and the
     # list they refer to), the locked spaces, the op_ids already processed, the spaces the user sees with
-    # their roles, the user's role in the list's space, the change records, the counter, the results.
-    once = 12
+    # their roles, the user's role in the list's space, the change records, the active webhook endpoints of
+    # those who see the written spaces (webhooks.outbox: none here), the counter, the results.
+    once = 13
     # Per item create: the operation's savepoint (the service's write uses it, see HeldSyncLock.write),
     # the list it refers to, an existing item with its id, the insert, the release.
     create = 5
