@@ -1,21 +1,20 @@
-"""Webhooks in the back office: staff see the endpoints (never their secrets) and their deliveries, turn an
-endpoint off, and send deliveries again through the same service as the API. They cannot create or edit
-one (they would choose where a user's data goes)."""
+"""Webhooks in the back office: staff see the endpoints (never their secrets) and their deliveries; those
+with the change permission turn an endpoint off and send deliveries again, through the same services as
+the API. Nobody creates or edits one here (they would choose where a user's data goes)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from webhooks import services
 from webhooks.models import Delivery, Endpoint
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(ReadOnlyAdmin):
     list_display = ("id", "user", "url", "active", "disabled_reason", "failing_since", "created_at")
     list_filter = ("active", "disabled_reason", "created_at")
     search_fields = ("user__email", "url")
@@ -24,13 +23,9 @@ class EndpointAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ("turn_off",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.action(description="Turn off the selected webhooks (their pending deliveries fail)")
+    @admin.action(
+        description="Turn off the selected webhooks (their pending deliveries fail)", permissions=["act"]
+    )
     def turn_off(self, request: HttpRequest, queryset: QuerySet[Endpoint]) -> None:
         turned = 0
         for endpoint in queryset.filter(active=True).select_related("user"):
@@ -40,7 +35,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
         "endpoint",
@@ -70,12 +65,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ("redeliver",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="event")
     def event_type(self, delivery: Delivery) -> str:
         return delivery.event.type
@@ -84,7 +73,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     def body(self, delivery: Delivery) -> str:
         return delivery.event.body
 
-    @admin.action(description="Send the selected deliveries again")
+    @admin.action(description="Send the selected deliveries again", permissions=["act"])
     def redeliver(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         sent = skipped = 0
         for delivery in queryset.select_related("endpoint__user"):

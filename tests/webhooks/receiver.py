@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.faults.conftest import free_port
+from tests.ports import free_port
 
 
 @dataclass(frozen=True)
