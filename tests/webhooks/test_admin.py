@@ -48,9 +48,8 @@ def test_the_pages_list_filter_and_never_show_the_secret(user: User, staff_clien
 
 def test_redeliver_goes_through_the_service(user: User, staff_client: Client) -> None:
     _, delivery = _a_failed_delivery(user)
-    response = staff_client.post(
-        "/admin/webhooks/delivery/", {"action": "redeliver", "_selected_action": [str(delivery.pk)]}, follow=True
-    )
+    chosen = {"action": "redeliver", "_selected_action": [str(delivery.pk)]}
+    response = staff_client.post("/admin/webhooks/delivery/", chosen, follow=True)
     assert response.status_code == 200
     delivery.refresh_from_db()
     assert delivery.status == "pending"
