@@ -153,6 +153,30 @@ def on_items_moved(writer: ChangeWriter, item_ids: list[UUID], to_space_id: int)
     services.reminders_remove(writer, unseen.values_list("pk", "version", "space_id"))
 
 
+def on_workspaces_deleted(writer: ChangeWriter, workspace_ids: list[UUID]) -> None:
+    """Before workspaces are deleted (their members are still there): every member but the one who deletes
+    it is told (`workspace_removed`, with `deleted: true`) once the deletion commits. Their reminders on
+    its items went with the items."""
+    members = Member.objects.filter(workspace_id__in=workspace_ids).exclude(user_id=writer.user.pk)
+    intents = [
+        Intent(
+            user_id,
+            Kind.WORKSPACE_REMOVED,
+            {
+                "workspace": str(workspace_id),
+                "workspace_name": workspace_name,
+                "by": str(writer.user.pk),
+                "deleted": True,
+            },
+        )
+        for user_id, workspace_id, workspace_name in members.values_list(
+            "user_id", "workspace_id", "workspace__name"
+        )
+    ]
+    if intents:
+        transaction.on_commit(partial(notify, intents), robust=True)
+
+
 def on_members_deleted(writer: ChangeWriter, member_ids: list[UUID]) -> None:
     """Before memberships end (a member left or was removed): their reminders on the workspace's items go,
     in their personal space, which the removal locked with the workspace's; someone removed by another

@@ -62,3 +62,4 @@ def register_all() -> None:
     on_holder_spaces("item", hooks.reminder_spaces_of_items)
     on_items_moved(hooks.on_items_moved)
     on_delete("member", hooks.on_members_deleted)
+    on_delete("workspace", hooks.on_workspaces_deleted)

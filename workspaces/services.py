@@ -180,17 +180,17 @@ def workspace_delete(*, user: User, workspace_id: UUID, base: BaseVersion) -> No
 
 
 def _delete_workspace(writer: ChangeWriter, workspace: Workspace) -> None:
-    """Everything in the workspace's space goes, then its invitations, members and the workspace itself
-    (its tombstone); the space is retired. The caller holds the locks of the space and of the invitees'
-    spaces."""
+    """Everything in the workspace's space goes, then its invitations, the workspace itself (its
+    tombstone) and its members; the space is retired. The caller holds the locks of the space and of the
+    invitees' spaces. The workspace's deletion hooks run while its members are still there (they are told
+    of the deletion: sync.registry.on_delete("workspace"))."""
     _delete_space_contents(writer, workspace.space_id)
     for invitation in Invitation.objects.filter(workspace=workspace):
         if invitation.space_id is None:
             invitation.delete()
         else:
             writer.delete(invitation)
-    Member.objects.filter(workspace=workspace).delete()
-    writer.delete(workspace)
+    writer.delete(workspace)  # its members go with it (the foreign key's cascade)
     retire_space(workspace.space_id)
 
 

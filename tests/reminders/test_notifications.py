@@ -12,7 +12,7 @@ from core.versioning import BaseVersion
 from lists.services import item_create, item_update
 from reminders.models import Notification
 from tests.factories import ItemFactory, ListFactory, MemberFactory, UserFactory, WorkspaceFactory
-from workspaces.services import invitation_create, member_leave, member_remove
+from workspaces.services import invitation_create, member_leave, member_remove, workspace_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +162,39 @@ class TestRemoval:
         assert response.status_code == 204
         listed = client_for(removed).get("/api/v1/notifications?unread=true").json()["results"]
         assert [n["kind"] for n in listed] == ["workspace_removed"]  # the invitation was before the capture
+
+    def test_the_members_of_a_deleted_workspace_are_told_and_its_owner_is_not(
+        self, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        workspace = WorkspaceFactory.create(name="Band")
+        owner = workspace.user
+        members = [MemberFactory.create(workspace=workspace, role=role).user for role in ("admin", "viewer")]
+        with django_capture_on_commit_callbacks(execute=True):
+            workspace_delete(user=owner, workspace_id=workspace.pk, base=BaseVersion(workspace.version))
+        for member in members:
+            [notification] = Notification.objects.filter(user=member, kind="workspace_removed")
+            assert notification.data == {
+                "workspace": str(workspace.pk),
+                "workspace_name": "Band",
+                "by": str(owner.pk),
+                "by_name": owner.display_name,
+                "deleted": True,
+            }
+        assert not Notification.objects.filter(user=owner).exists()
+
+    def test_a_deleted_workspace_notifies_through_the_api_and_sync(
+        self, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        from tests.conftest import client_for
+
+        workspace = WorkspaceFactory.create()
+        member = MemberFactory.create(workspace=workspace, role="editor").user
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(workspace.user).delete(
+                f"/api/v1/workspaces/{workspace.pk}?version={workspace.version}"
+            )
+        assert response.status_code == 204, response.content
+        listed = client_for(member).get("/api/v1/notifications").json()["results"]
+        assert [(n["kind"], n["data"]["deleted"]) for n in listed] == [("workspace_removed", True)]
+        changes = client_for(member).get("/api/v1/sync").json()["changes"]
+        assert [c["data"]["id"] for c in changes if c["type"] == "notification"] == [listed[0]["id"]]
