@@ -103,3 +103,27 @@ class Notification(OwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} notification of {self.user_id}"
+
+
+class ReminderEmail(models.Model):
+    """The email of one fired reminder (its notification), for the owners who asked for them: server state,
+    not synced. Its row is the claim on the sending (reminders.tasks): an email is sent only by whoever
+    moves it from `pending` to `sending`, so it goes at most once per firing, however many times a task
+    runs; a failed send returns it to `pending` for a later attempt, up to REMINDER_EMAIL_ATTEMPTS."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"reminder email of {self.notification_id}: {self.state} after {self.attempts}"
