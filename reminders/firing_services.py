@@ -245,14 +245,20 @@ def fire_due(now: datetime | None = None, *, budget_seconds: float = TASK_BUDGET
 
 
 def fire_job(now: datetime) -> int:
-    """The periodic job: fires a first batch, and when more are due shares them out as tasks."""
+    """The periodic job: fires a first batch, and when more are due shares them out as tasks, up to
+    MAX_TASKS waiting at once: while a backlog outlasts a run (a worker that was down, a burst bigger than
+    15 seconds' work), each run tops the queue up instead of adding MAX_TASKS more, which would leave a
+    pile of idle tasks ahead of every other task (emails, morning cards) once the backlog is gone."""
     settled = fire_batch(now)
     if settled:
         left = pending(now).values("pk")[: BATCH_REMINDERS * MAX_TASKS].count()
         if left:
+            from django_tasks_db.models import DBTaskResult
+
             from reminders.tasks import fire_due_task
 
-            for _ in range(min(MAX_TASKS, -(-left // BATCH_REMINDERS))):
+            waiting = DBTaskResult.objects.filter(status="READY", task_path=fire_due_task.module_path).count()
+            for _ in range(min(MAX_TASKS, -(-left // BATCH_REMINDERS)) - waiting):
                 fire_due_task.enqueue()
     return settled
 

@@ -224,6 +224,25 @@ def test_the_job_shares_out_what_one_batch_leaves(user: User, monkeypatch: Any) 
     assert Reminder.objects.filter(fired_at__isnull=True).count() == 0
 
 
+def test_the_job_tops_the_task_queue_up_instead_of_piling_tasks_on_it(user: User, monkeypatch: Any) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    import reminders.firing_services as firing
+    from reminders.tasks import fire_due_task
+
+    monkeypatch.setattr(firing, "BATCH_REMINDERS", 1)
+    item = _item(user)
+    for minutes in range(30):
+        _reminder(user, NOON - timedelta(minutes=minutes), item=item)
+    waiting = DBTaskResult.objects.filter(status="READY", task_path=fire_due_task.module_path)
+    # A backlog that outlasts the job's runs (no worker took a task between them).
+    for run in range(3):
+        assert fire_job(NOON + timedelta(seconds=15 * run)) == 1
+        assert waiting.count() == firing.MAX_TASKS
+    _run_queued_tasks()
+    assert Reminder.objects.filter(fired_at__isnull=True).count() == 0
+
+
 def test_notifications_older_than_90_days_are_pruned_with_tombstones(user: User) -> None:
     with time_machine.travel(NOON - timedelta(days=91), tick=False):
         old = notification_create(user=user, kind="reminder", data={})
