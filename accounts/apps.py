@@ -10,13 +10,15 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
-        from django.db.models.signals import pre_save
+        from django.db.models.signals import post_delete, post_save, pre_save
         from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
         # schema registers the OpenAPI security schemes, checks the deploy checks.
         from accounts import checks, schema, sync_types  # noqa: F401
         from accounts.audit import audit_workspace_action
+        from accounts.models import User
         from accounts.signals import digest_refresh_token, record_admin_login
+        from accounts.user_cache import on_user_changed
         from workspaces import registry as workspaces_registry
 
         sync_types.register_all()
@@ -25,6 +27,9 @@ class AccountsConfig(AppConfig):
         pre_save.connect(
             digest_refresh_token, sender=OutstandingToken, dispatch_uid="accounts.digest_refresh_token"
         )
+        # The cached user row (accounts/user_cache.py) follows every save and delete of the row.
+        post_save.connect(on_user_changed, sender=User, dispatch_uid="accounts.user_cache.saved")
+        post_delete.connect(on_user_changed, sender=User, dispatch_uid="accounts.user_cache.deleted")
         _register_jobs()
 
 

@@ -6,12 +6,14 @@ from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import ApiKey
 from accounts.services.api_keys import api_key_authenticate
 from accounts.services.sessions import token_user_id
+from accounts.user_cache import GENERATION_CLAIM, cached_user, password_md5
 from core.authentication import OncePerRequest
 from core.context import user_id_var
 
@@ -27,10 +29,23 @@ class JWTAuthentication(OncePerRequest, authentication.JWTAuthentication):
         return result
 
     def get_user(self, validated_token: Token) -> Any:
+        """simplejwt's checks (the user exists and is active, the password is the one the token was issued
+        under) on the cached user row, plus the token generation (accounts/user_cache.py)."""
         # simplejwt looks the user up by `sub` as it is: one that is no UUID would fail in the database.
-        if token_user_id(validated_token) is None:
+        user_id = token_user_id(validated_token)
+        if user_id is None:
             raise InvalidToken("Token contained no recognizable user identification")
-        return super().get_user(validated_token)
+        user = cached_user(user_id)
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != password_md5(user):
+            raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
+        # Tokens issued before generations existed carry none: they count as the first.
+        if validated_token.get(GENERATION_CLAIM, 0) != user.token_generation:
+            raise AuthenticationFailed("The token has been revoked.", code="token_revoked")
+        return user
 
 
 class ApiKeyAuthentication(OncePerRequest):

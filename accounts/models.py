@@ -49,6 +49,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
+    # Every token carries the generation it was issued in (claim `gen`); logout everywhere, a password
+    # change or reset and deactivation move it on, which refuses every token issued before at once
+    # (accounts/user_cache.py).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 

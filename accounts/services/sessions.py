@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token
 from accounts.audit import audit_record, audit_user_action
 from accounts.models import AuditEvent, User
 from accounts.signals import credentials_revoked_after_commit
+from accounts.user_cache import GENERATION_CLAIM, tokens_revoke
 
 Event = AuditEvent.Event
 
@@ -41,6 +42,8 @@ def session_login(*, request: HttpRequest | None, email: str, password: str) -> 
 def session_tokens(*, user: User) -> dict[str, str]:
     """A new refresh token (recorded, so it can be revoked) and its access token."""
     refresh = RefreshToken.for_user(user)
+    # Copied into the access token: the generation it belongs to (accounts/user_cache.py).
+    refresh[GENERATION_CLAIM] = user.token_generation
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
@@ -117,6 +120,8 @@ def sessions_revoke_all(*, user: User, keep_jti: str | None = None) -> int:
     caller (logout everywhere, password changes and resets, deactivation) ends the user's trust in what
     was issued before, so `credentials_revoked` goes out after commit: open live sockets close."""
     credentials_revoked_after_commit(user_id=user.pk)
+    # And the access tokens: refused from the commit on, by every process.
+    tokens_revoke(user.pk)
     outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     if keep_jti:
         outstanding = outstanding.exclude(jti=keep_jti)

@@ -17,6 +17,7 @@ from accounts.profile_services import (
     profile_update,
 )
 from accounts.services.sessions import sessions_revoke_all
+from accounts.user_cache import user_changed
 from accounts.validators import EMAIL_TAKEN
 from core.problems import validation_error
 from core.versioning import ANY_VERSION
@@ -53,6 +54,7 @@ def user_deactivate(*, user: User, by_staff: User | None = None) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False
+        user_changed(user.pk)
         count = sessions_revoke_all(user=user)
         audit_user_action(event=Event.USER_DEACTIVATED, by=by_staff, target=user, sessions=count)
 
@@ -62,6 +64,7 @@ def user_activate(*, user: User, by_staff: User) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=True)
         user.is_active = True
+        user_changed(user.pk)
         audit_user_action(event=Event.USER_ACTIVATED, by=by_staff, target=user)
 
 

@@ -14,6 +14,7 @@ from accounts.audit import audit_record
 from accounts.models import ApiKey, AuditEvent, User
 from accounts.services.api_keys import api_key_create
 from accounts.services.sessions import session_tokens
+from tests.conftest import client_for
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,8 +59,10 @@ def test_logout_logout_all_and_password_change(user_client: APIClient, user: Use
     refresh = session_tokens(user=user)["refresh"]
     assert user_client.post("/api/v1/auth/logout", {"refresh": refresh}).status_code == 204
     assert user_client.post("/api/v1/auth/logout-all").status_code == 204
+    # Logout everywhere refused the access token too: the change is made in a new session.
     change = {"current_password": DEFAULT_PASSWORD, "new_password": STRONG}
-    assert user_client.post("/api/v1/auth/password/change", change).status_code == 204
+    again = client_for(User.objects.get(pk=user.pk))
+    assert again.post("/api/v1/auth/password/change", change).status_code == 204
     assert events(user=user, event__in=[Event.LOGOUT, Event.LOGOUT_ALL, Event.PASSWORD_CHANGED]) == [
         Event.LOGOUT,
         Event.LOGOUT_ALL,

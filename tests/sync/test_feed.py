@@ -248,15 +248,15 @@ def test_the_feed_costs_the_same_queries_for_any_page_size(
     item_delete(user=user, item_id=items[0].pk, base=BaseVersion(1))
     assert len(registry.all_types()) >= 2  # list and item here; other apps register theirs too
 
-    # The authenticated user; the sync state with, in the same query, which types and whether tombstones
-    # have anything above the cursor; the types that have (list and item: the first change is the profile);
-    # the tombstones, read with the prune watermark again.
-    with django_assert_num_queries(1 + 1 + 2 + 1):
+    # The authenticated user comes from the cache (warm since the first pull). The sync state with, in the
+    # same query, which types and whether tombstones have anything above the cursor; the types that have
+    # (list and item: the first change is the profile); the tombstones, read with the prune watermark again.
+    with django_assert_num_queries(1 + 2 + 1):
         response = user_client.get(SYNC_URL, {"cursor": cursor, "limit": page})
     assert response.status_code == 200
-    # A full sync reads no tombstones: the user, the state, one per type that has entities (the profile,
-    # the list, the items).
-    with django_assert_num_queries(1 + 1 + 3):
+    # A full sync reads no tombstones: the state, one per type that has entities (the profile, the list,
+    # the items).
+    with django_assert_num_queries(1 + 3):
         assert user_client.get(SYNC_URL, {"limit": page}).status_code == 200
 
 
@@ -268,10 +268,11 @@ def test_an_incremental_sync_reads_only_the_types_that_changed(
     cursor = pull(user_client)["cursor"]
     item_update(user=user, item_id=make_item(list=lst).pk, base=BaseVersion(1), data={"title": "new"})
 
-    # The user, the state with what is pending, the items; no tombstones, so no prune re-check.
-    with django_assert_num_queries(1 + 1 + 1):
+    # The user from the cache (warm since the first pull); the state with what is pending, the items; no
+    # tombstones, so no prune re-check.
+    with django_assert_num_queries(1 + 1):
         body = user_client.get(SYNC_URL, {"cursor": cursor}).json()
     assert [change["type"] for change in body["changes"]] == ["item"]
-    # Nothing new: the user and the state only.
-    with django_assert_num_queries(1 + 1):
+    # Nothing new: the state only.
+    with django_assert_num_queries(1):
         assert user_client.get(SYNC_URL, {"cursor": body["cursor"]}).json()["changes"] == []
