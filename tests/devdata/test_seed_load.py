@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, Max
+from rest_framework.test import APIClient
 
 from accounts.models import Profile, User
 from devdata.management.commands.seed_load import HEAVY_EMAIL, SYNC_EMAIL
@@ -18,7 +20,7 @@ from tests.sync.helpers import pull_all
 
 pytestmark = pytest.mark.django_db
 
-SMALL = {"light_users": 3, "open_items": 100, "done_items": 400, "seed": 7}
+SMALL = {"light_users": 3, "sync_users": 2, "open_items": 100, "done_items": 400, "seed": 7}
 
 
 @pytest.fixture
@@ -33,12 +35,13 @@ class _Null:
 
 def test_it_seeds_the_heavy_the_sync_and_the_light_users(seeded: None) -> None:
     heavy = User.objects.get(email=HEAVY_EMAIL)
-    assert User.objects.filter(email__endswith="@load.daymark.invalid").count() == 2 + 3
+    assert User.objects.filter(email__endswith="@load.daymark.invalid").count() == 1 + 2 + 3
     assert List.objects.filter(user=heavy).count() == 50
     assert Item.objects.filter(user=heavy, status="open").count() == 100
     assert Item.objects.filter(user=heavy, status="done").count() == 400
     assert FocusCard.objects.filter(user=heavy).count() == 365
     assert Item.objects.filter(user__email=SYNC_EMAIL).count() == 100
+    assert Item.objects.filter(user__email="sync-2@load.daymark.invalid").count() == 100
     assert Profile.objects.count() == Space.objects.count() == User.objects.count()
 
 
@@ -94,3 +97,16 @@ def test_it_leaves_seeded_data_alone_and_reseeds_on_reset(seeded: None) -> None:
     assert set(Item.objects.values_list("pk", flat=True)) == before
     call_command("seed_load", **SMALL, reset=True, stdout=_Null())
     assert set(Item.objects.values_list("pk", flat=True)) == before  # the same seed, the same ids
+
+
+def test_the_load_tokens_authenticate_their_users(seeded: None, tmp_path: Any) -> None:
+    out = tmp_path / "tokens.json"
+    call_command("load_tokens", out=str(out), light=2, stdout=_Null())
+    document = json.loads(out.read_text())
+    assert [entry["email"] for entry in document["sync"]] == [SYNC_EMAIL, "sync-2@load.daymark.invalid"]
+    assert (len(document["light"]), document["light_total"]) == (2, 3)
+    for entry in [document["heavy"], *document["sync"], *document["light"]]:
+        client = APIClient(HTTP_AUTHORIZATION=f"Bearer {entry['access']}")
+        answer = client.get(f"/api/v1/items?list={entry['list']}&limit=1")
+        assert answer.status_code == 200
+        assert answer.json()["results"][0]["list"] == entry["list"]

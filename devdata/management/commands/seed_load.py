@@ -1,9 +1,9 @@
 """Bulk data for load tests and the benchmark (`make bench`), in seconds.
 
 One heavy user with 10,000 open items in 50 lists and a year of history (100,000 completed items, a focus
-card for each past day, anti-todo entries); one "sync" user holding 10,000 open items in 50 lists and
-nothing else (the full-sync scenario reads exactly 10,000 items); 1,000 light users with a list and a few
-items each.
+card for each past day, anti-todo entries); 8 "sync" users (`sync@`, then `sync-2@` to `sync-8@`), each
+holding 10,000 open items in 50 lists and nothing else (a full sync reads exactly 10,000 items; 8 clients
+of different users sync at once); 1,000 light users with a list and a few items each.
 
 Rows are written with PostgreSQL's COPY (plain multi-row inserts on SQLite), not through the services, but
 they are what the services would have written: every entity has version 1 and its own change number (in
@@ -45,8 +45,15 @@ OPEN_ITEMS = 10_000
 DONE_ITEMS = 100_000
 HISTORY_DAYS = 365
 LIGHT_USERS = 1_000
+SYNC_USERS = 8
 LIGHT_ITEMS = 5
 CARD_SIZE = 3
+
+
+def sync_email(n: int) -> str:
+    """The n-th sync user (from 0): `sync@`, `sync-2@`, `sync-3@`, ..."""
+    return SYNC_EMAIL if n == 0 else f"sync-{n + 1}@{DOMAIN}"
+
 
 COLORS = ["#4A90D9", "#D94A4A", "#50B36B", "#E0A030", None]
 WORDS = ["plan", "write", "call", "review", "book", "fix", "buy", "read", "send", "clean", "draft", "check"]
@@ -325,6 +332,7 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="Delete the seeded users first.")
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password of every seeded user.")
         parser.add_argument("--light-users", type=int, default=LIGHT_USERS)
+        parser.add_argument("--sync-users", type=int, default=SYNC_USERS)
         parser.add_argument("--open-items", type=int, default=OPEN_ITEMS)
         parser.add_argument("--done-items", type=int, default=DONE_ITEMS)
 
@@ -360,10 +368,11 @@ class Command(BaseCommand):
         seeder.open_items(heavy, heavy_lists, options["open_items"], year_ago)
         seeder.history(heavy, heavy_lists, options["done_items"], HISTORY_DAYS)
 
-        sync_user = seeder.user(SYNC_EMAIL, password_hash, year_ago, "Sync")
-        seeder.open_items(
-            sync_user, seeder.lists(sync_user, LIST_COUNT, year_ago), options["open_items"], year_ago
-        )
+        for n in range(options["sync_users"]):
+            sync_user = seeder.user(sync_email(n), password_hash, year_ago, "Sync")
+            seeder.open_items(
+                sync_user, seeder.lists(sync_user, LIST_COUNT, year_ago), options["open_items"], year_ago
+            )
 
         for n in range(options["light_users"]):
             joined = year_ago + (now - year_ago) * rng.random()
