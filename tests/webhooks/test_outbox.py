@@ -110,6 +110,28 @@ class TestEvents:
         assert not Delivery.objects.exists()
 
 
+class TestReminders:
+    def test_a_fired_reminder_is_an_event_of_the_firing_and_editing_it_is_none(self, user: User) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from reminders.firing_services import fire_batch
+        from reminders.services import reminder_update
+        from tests.factories import ReminderFactory
+
+        noon = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+        item = cast(Item, ItemFactory(list=a_list(user), user=user))
+        reminder = ReminderFactory.create(item=item, user=user, remind_at=noon)
+        hook = make_webhook(user, URL, ["reminder.fired"])
+        reminder_update(user=user, reminder_id=reminder.pk, base=ANY_VERSION, data={"remind_at": noon})
+        assert types_of(hook["id"]) == []
+        assert fire_batch(noon + timedelta(seconds=1)) == 1
+        [(event_type, body)] = sent_events(hook["id"])
+        assert event_type == "reminder.fired"
+        assert body["data"]["id"] == str(reminder.pk)
+        assert body["data"]["item"] == str(item.pk)
+        assert body["data"]["fired_at"] is not None
+
+
 class TestWorkspaces:
     def test_a_workspace_change_reaches_every_members_endpoints_with_the_actor(self, user: User) -> None:
         member, outsider = cast(User, UserFactory()), cast(User, UserFactory())
