@@ -52,7 +52,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Every token carries the generation it was issued in (claim `gen`); logout everywhere, a password
     # change or reset and deactivation move it on, which refuses every token issued before at once
     # (accounts/user_cache.py).
-    token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # db_default too: rows inserted with SQL (bench/reminders_fire.py) start at 0 as well.
+    token_generation = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
