@@ -498,6 +498,10 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "daymark.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
+        # httpx logs every request with its full URL; webhook URLs often hold their receiver's token in the
+        # path. webhooks.delivery logs each batch without URLs instead.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -283,6 +283,17 @@ def deliver_due(now: datetime | None = None, *, limit: int = BATCH_SIZE) -> int:
         for future in sending:
             outcomes |= future.result()
     _record(claimed, outcomes, token, timezone.now())
+    succeeded = sum(1 for outcome in outcomes.values() if outcome.ok)
+    attempted = sum(1 for outcome in outcomes.values() if outcome.attempted)
+    # Never the URLs: they may hold their receiver's token.
+    logger.info(
+        "webhooks: %d claimed, %d attempted, %d succeeded, %d endpoints",
+        len(claimed),
+        attempted,
+        succeeded,
+        len(groups),
+        extra={"claimed": len(claimed), "attempted": attempted, "succeeded": succeeded},
+    )
     return len(claimed)
 
 

@@ -4,6 +4,7 @@ library itself, as a consumer would."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +28,13 @@ Answer = int | tuple[int, dict[str, str]]
 
 
 class Receiver:
-    def __init__(self, answer: Callable[[Received], Answer] | None = None, *, keep: bool = True) -> None:
+    def __init__(
+        self,
+        answer: Callable[[Received], Answer] | None = None,
+        *,
+        keep: bool = True,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.received: list[Received] = []
         self.count = 0
         self.keep = keep
@@ -61,6 +68,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -86,8 +95,13 @@ class Receiver:
 
 
 @contextmanager
-def running(answer: Callable[[Received], Answer] | None = None, *, keep: bool = True) -> Iterator[Receiver]:
-    receiver = Receiver(answer, keep=keep).start()
+def running(
+    answer: Callable[[Received], Answer] | None = None,
+    *,
+    keep: bool = True,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[Receiver]:
+    receiver = Receiver(answer, keep=keep, tls=tls).start()
     try:
         yield receiver
     finally:
