@@ -12,7 +12,7 @@ an active endpoint (tests/webhooks/test_outbox.py pins both).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import transaction
@@ -25,33 +25,79 @@ from webhooks.services import event_body
 from workspaces.models import Member
 
 # The change records that can make events.
-_TYPES = frozenset({"list", "item", "reminder", "member"})
+_TYPES = frozenset({"list", "item", "reminder", "member", "workspace"})
 _LEFT_ATTRIBUTE = "_daymark_webhooks_members_leaving"
 
 
 def register_all() -> None:
     registry.on_changes(collect)
     registry.on_delete("member", note_members_leaving)
+    registry.on_delete("workspace", note_workspaces_deleted)
+
+
+class Leaving(NamedTuple):
+    user_id: UUID
+    workspace_id: UUID
+    space_id: int
 
 
 def note_members_leaving(writer: Any, member_ids: list[UUID]) -> None:
     """Before memberships end: who they were, for `workspace.member_left` (the record names only the
-    membership's id, and the member no longer sees the space when the hook runs)."""
+    membership's id, and the member no longer sees the space when the hook runs). The same write's other
+    changes of the space reach them too: they saw them until then."""
+    _note_leaving(Member.objects.filter(pk__in=member_ids))
+
+
+def note_workspaces_deleted(writer: Any, workspace_ids: list[UUID]) -> None:
+    """Before a workspace is deleted: its members, whose memberships go with it (a cascade, with no
+    records of their own); each is a `workspace.member_left` of the workspace's deletion record."""
+    _note_leaving(Member.objects.filter(workspace_id__in=workspace_ids))
+
+
+def _note_leaving(members: Any) -> None:
     connection = transaction.get_connection()
-    leaving: dict[UUID, tuple[UUID, UUID]] = getattr(connection, _LEFT_ATTRIBUTE, None) or {}
-    rows = Member.objects.filter(pk__in=member_ids).values_list("pk", "user_id", "workspace_id")
-    leaving.update({pk: (user_id, workspace_id) for pk, user_id, workspace_id in rows})
+    leaving: dict[UUID, Leaving] = getattr(connection, _LEFT_ATTRIBUTE, None) or {}
+    rows = members.values_list("pk", "user_id", "workspace_id", "space_id")
+    leaving.update(
+        {pk: Leaving(user_id, workspace_id, space_id) for pk, user_id, workspace_id, space_id in rows}
+    )
     setattr(connection, _LEFT_ATTRIBUTE, leaving)
 
 
-def _leaving() -> dict[UUID, tuple[UUID, UUID]]:
+def _leaving() -> dict[UUID, Leaving]:
     return getattr(transaction.get_connection(), _LEFT_ATTRIBUTE, None) or {}
+
+
+class _MemberGone(NamedTuple):
+    """A membership that ended with its workspace, as if it had a deletion record of its own."""
+
+    space_id: int
+    entity_id: UUID
+    actor_id: UUID | None
+    entity_type: str = "member"
+    deleted: bool = True
+    version: int = 0
+    fields: tuple[str, ...] = ()
+    target_space_id: int | None = None
+
+
+def _with_members_of_deleted_workspaces(records: list[Any]) -> list[Any]:
+    deleted = {r.entity_id: r for r in records if r.entity_type == "workspace" and r.deleted}
+    if not deleted:
+        return records
+    gone = [
+        _MemberGone(record.space_id, member_id, record.actor_id)
+        for member_id, leaving in _leaving().items()
+        if (record := deleted.get(leaving.workspace_id)) is not None
+    ]
+    return [*records, *gone]
 
 
 def collect(records: list[Any], entities: dict[tuple[str, UUID], Any], spaces: dict[int, Any]) -> None:
     relevant = [record for record in records if record.entity_type in _TYPES]
     if not relevant:
         return
+    relevant = _with_members_of_deleted_workspaces(relevant)
     space_ids = {record.space_id for record in relevant} | {
         record.target_space_id for record in relevant if record.target_space_id is not None
     }
@@ -64,7 +110,7 @@ def collect(records: list[Any], entities: dict[tuple[str, UUID], Any], spaces: d
         for record in relevant
         if record.entity_type == "member" and record.deleted and record.entity_id in leaving
     }
-    users = Q(user_id__in=set(personal.values()) | {user_id for user_id, _ in left.values()})
+    users = Q(user_id__in=set(personal.values()) | {gone.user_id for gone in left.values()})
     if shared:
         users |= Q(user_id__in=Member.objects.filter(space_id__in=shared).values("user_id"))
     endpoints = list(Endpoint.objects.filter(users, active=True).only("pk", "user_id", "events"))
@@ -76,10 +122,14 @@ def collect(records: list[Any], entities: dict[tuple[str, UUID], Any], spaces: d
 class _Viewers:
     """Who of the endpoints' owners sees which space (as the write leaves them)."""
 
-    def __init__(self, personal: dict[int, UUID], shared: set[int], owners: set[UUID]) -> None:
+    def __init__(
+        self, personal: dict[int, UUID], shared: set[int], owners: set[UUID], left: dict[UUID, Leaving]
+    ) -> None:
         self.by_space: dict[int, set[UUID]] = defaultdict(set)
         for space_id, user_id in personal.items():
             self.by_space[space_id].add(user_id)
+        for gone in left.values():
+            self.by_space[gone.space_id].add(gone.user_id)
         if shared:
             rows = Member.objects.filter(space_id__in=shared, user_id__in=owners).values_list(
                 "space_id", "user_id"
@@ -96,10 +146,10 @@ def _write(
     entities: dict[tuple[str, UUID], Any],
     personal: dict[int, UUID],
     shared: set[int],
-    left: dict[UUID, tuple[UUID, UUID]],
+    left: dict[UUID, Leaving],
     endpoints: list[Endpoint],
 ) -> None:
-    viewers = _Viewers(personal, shared, {endpoint.user_id for endpoint in endpoints})
+    viewers = _Viewers(personal, shared, {endpoint.user_id for endpoint in endpoints}, left)
     by_owner: dict[UUID, list[Endpoint]] = defaultdict(list)
     for endpoint in endpoints:
         by_owner[endpoint.user_id].append(endpoint)
@@ -155,10 +205,12 @@ def _decide(
     entities: dict[tuple[str, UUID], Any],
     departures: dict[tuple[str, UUID], Any],
     viewers: _Viewers,
-    left: dict[UUID, tuple[UUID, UUID]],
+    left: dict[UUID, Leaving],
 ) -> list[tuple[str, set[UUID]]]:
     """The events of one record, each with the users it is for."""
     kind, key = record.entity_type, (record.entity_type, record.entity_id)
+    if kind == "workspace":
+        return []  # no event of its own: a deleted workspace's members each left it (_MemberGone)
     seeing = viewers.of(record.space_id)
     if record.target_space_id is not None:
         # Moved away: gone for those who do not see where it went.
@@ -169,7 +221,7 @@ def _decide(
     if kind == "member":
         if record.deleted:
             gone = left.get(record.entity_id)
-            return [("workspace.member_left", seeing | ({gone[0]} if gone else set()))]
+            return [("workspace.member_left", seeing | ({gone.user_id} if gone else set()))]
         return [("workspace.member_joined", seeing)] if record.version == 1 else []
     if kind == "reminder":
         fired = not record.deleted and "fired_at" in record.fields and getattr(entity, "fired_at", None)
@@ -193,7 +245,7 @@ def _decide(
 
 
 def _data(
-    record: Any, event_type: str, entities: dict[tuple[str, UUID], Any], left: dict[UUID, tuple[UUID, UUID]]
+    record: Any, event_type: str, entities: dict[tuple[str, UUID], Any], left: dict[UUID, Leaving]
 ) -> dict[str, Any]:
     actor = str(record.actor_id) if record.actor_id else None
     entity = entities.get((record.entity_type, record.entity_id))
@@ -201,7 +253,7 @@ def _data(
         data: dict[str, Any] = {"id": str(record.entity_id)}
         gone = left.get(record.entity_id)
         if event_type == "workspace.member_left" and gone is not None:
-            data |= {"user": str(gone[0]), "workspace": str(gone[1])}
+            data |= {"user": str(gone.user_id), "workspace": str(gone.workspace_id)}
         return data | {"actor": actor}
     sync_type = registry.require(record.entity_type)
     return sync_type.to_data(entity) | sync_type.represent(entity) | {"actor": actor}

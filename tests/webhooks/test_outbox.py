@@ -170,6 +170,26 @@ class TestWorkspaces:
         ItemFactory(list=a_list(user, workspace=workspace.pk), user=user)
         assert "item.created" not in types_of(theirs["id"])  # gone with the membership
 
+    def test_a_deleted_workspace_is_every_members_leaving(self, user: User) -> None:
+        from workspaces.services import workspace_delete
+
+        member = cast(User, UserFactory())
+        workspace = cast(Workspace, WorkspaceFactory(user=user))
+        MemberFactory(workspace=workspace, user=member, role="editor")
+        ItemFactory(list=a_list(user, workspace=workspace.pk), user=user)
+        mine, theirs = make_webhook(user, URL), make_webhook(member, URL)
+        workspace_delete(user=user, workspace_id=workspace.pk, base=ANY_VERSION)
+        for hook in (mine, theirs):
+            events = sent_events(hook["id"])
+            assert {t for t, _ in events} == {"workspace.member_left"}
+            assert sorted(body["data"]["user"] for _, body in events) == sorted(
+                [str(user.pk), str(member.pk)]
+            )
+            assert {body["data"]["workspace"] for _, body in events} == {str(workspace.pk)}
+            assert {body["data"]["actor"] for _, body in events} == {str(user.pk)}
+        ItemFactory(list=a_list(user), user=user)  # and nothing of it after
+        assert types_of(theirs["id"]) == ["workspace.member_left"] * 2
+
     def test_an_item_moved_out_of_sight_is_deleted_for_those_who_cannot_follow(self, user: User) -> None:
         member = cast(User, UserFactory())
         workspace = cast(Workspace, WorkspaceFactory(user=user))
