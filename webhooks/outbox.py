@@ -55,17 +55,23 @@ def note_workspaces_deleted(writer: Any, workspace_ids: list[UUID]) -> None:
 
 
 def _note_leaving(members: Any) -> None:
-    connection = transaction.get_connection()
-    leaving: dict[UUID, Leaving] = getattr(connection, _LEFT_ATTRIBUTE, None) or {}
     rows = members.values_list("pk", "user_id", "workspace_id", "space_id")
-    leaving.update(
+    _leaving().update(
         {pk: Leaving(user_id, workspace_id, space_id) for pk, user_id, workspace_id, space_id in rows}
     )
-    setattr(connection, _LEFT_ATTRIBUTE, leaving)
 
 
 def _leaving() -> dict[UUID, Leaving]:
-    return getattr(transaction.get_connection(), _LEFT_ATTRIBUTE, None) or {}
+    """This transaction's leaving members (kept on the connection with its outermost atomic block, so a
+    transaction never reads what a rolled-back one noted)."""
+    connection = transaction.get_connection()
+    block = connection.atomic_blocks[0] if connection.atomic_blocks else None
+    noted = getattr(connection, _LEFT_ATTRIBUTE, None)
+    if noted is None or noted[0] is not block:
+        noted = (block, {})
+        setattr(connection, _LEFT_ATTRIBUTE, noted)
+    leaving: dict[UUID, Leaving] = noted[1]
+    return leaving
 
 
 class _MemberGone(NamedTuple):
