@@ -75,7 +75,7 @@ def test_a_refused_key_is_looked_up_and_counted_once(
     assert len(key_lookups) == 3
 
 
-def test_a_request_spends_its_budget_in_one_redis_round_trip(
+def test_a_request_spends_its_budget_in_one_redis_round_trip_after_its_user_row(
     redis_cache: str,  # noqa: F811
     user_client: APIClient,
     monkeypatch: pytest.MonkeyPatch,
@@ -94,4 +94,5 @@ def test_a_request_spends_its_budget_in_one_redis_round_trip(
 
     assert answer.status_code == 200
     assert answer["RateLimit"].startswith('"default";')
-    assert commands == ["EVALSHA"]
+    # The token's user row from the shared cache (accounts.user_cache), then the whole budget in one script.
+    assert commands == ["GET", "EVALSHA"]
