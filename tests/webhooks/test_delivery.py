@@ -73,6 +73,25 @@ class TestSigned:
         assert body["data"] == {"webhook": hook["id"]}
 
 
+class TestTheWorkerCommand:
+    def test_worker_once_runs_the_delivery_loop_until_nothing_is_due(
+        self, user: User, receiver: Receiver
+    ) -> None:
+        from io import StringIO
+
+        from django.core.management import call_command
+
+        make_webhook(user, receiver.url, ["item.created"])
+        listed = cast(List, ListFactory(user=user))
+        for _ in range(3):
+            ItemFactory(list=listed, user=user)
+        out = StringIO()
+        call_command("worker", "--once", "--no-tasks", stdout=out)
+        assert "webhooks.deliver: ok" in out.getvalue()
+        assert receiver.wait_for(3)
+        assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
 class TestRetries:
     def test_retries_keep_the_webhook_id_and_follow_the_schedule(self, user: User) -> None:
         answers = iter([500, 503, 200])
