@@ -235,21 +235,25 @@ def _record(deliveries: list[Delivery], outcomes: dict[UUID, Outcome], token: st
 def _record_failures(
     endpoint_id: UUID, failed: list[Delivery], outcomes: dict[UUID, Outcome], token: str, at: datetime
 ) -> None:
-    gone = False
+    gone = recorded = False
     for delivery in failed:
         outcome = outcomes[delivery.pk]
         attempts = delivery.attempts + 1
         retry = RETRY_SCHEDULE[attempts - 1] if attempts <= len(RETRY_SCHEDULE) else None
-        Delivery.objects.filter(pk=delivery.pk, claim=token).update(
-            status=Delivery.Status.PENDING if retry else Delivery.Status.FAILED,
-            attempts=attempts,
-            last_status_code=outcome.status_code,
-            last_error=outcome.error or f"HTTP {outcome.status_code}",
-            last_attempt_at=at,
-            next_attempt_at=at + retry if retry else None,
-            claim="",
+        recorded |= bool(
+            Delivery.objects.filter(pk=delivery.pk, claim=token).update(
+                status=Delivery.Status.PENDING if retry else Delivery.Status.FAILED,
+                attempts=attempts,
+                last_status_code=outcome.status_code,
+                last_error=outcome.error or f"HTTP {outcome.status_code}",
+                last_attempt_at=at,
+                next_attempt_at=at + retry if retry else None,
+                claim="",
+            )
         )
         gone = gone or outcome.status_code == 410
+    if not recorded:
+        return  # taken over by another worker (this one outlived its lease): its outcome does not count
     if gone:
         services.endpoint_disable(endpoint_id=endpoint_id, reason=Endpoint.DisabledReason.GONE)
         return
