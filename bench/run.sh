@@ -9,9 +9,17 @@
 # BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_REDIS (redis://127.0.0.1:6379/7), BENCH_JSON (a
 # file for the figures), BENCH_PROFILE (a directory: gunicorn runs under `py-spy record` per worker),
 # and any GUNICORN_* / DATABASE_POOL_* variable of docs/deployment.md.
+# BENCH_USERS (1000): the light users seeded; BENCH_POOL (1000): how many of them the spread scenarios use
+# (spread evenly over them); BENCH_WRK=0: only the Python generator (else wrk runs the fixed requests too).
 # Then the live-updates part (bench/live.py): uvicorn as `make asgi` runs it on BENCH_ASGI_PORT (19081)
 # holding BENCH_SOCKETS (1000) sockets while 8 clients write through gunicorn. BENCH_LIVE=0 skips it; with
 # BENCH_ONLY it runs when one of the prefixes is `live`; BENCH_LIVE_JSON: a file for its figures.
+# Then the worker's reminder burst (bench/reminders_fire.py, BENCH_REMINDERS="100000 10000" by default; with
+# BENCH_ONLY when a prefix is `reminders`) and the webhooks' (bench/webhooks.py when it exists; `webhooks`).
+#
+# BENCH_SHORT=1 (CI): every scenario, briefly (1 s each after 0.5 s of warmup), on a smaller seed (2,500 open
+# items per heavy or sync user, 200 light users, 100 sockets, 2,000 reminders, 500 webhook events to 4
+# endpoints): fails on any error, never on speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,12 +82,29 @@ export JWT_ACCESS_MINUTES=600
 export GUNICORN_MAX_REQUESTS="${GUNICORN_MAX_REQUESTS:-0}"
 export GUNICORN_BIND="127.0.0.1:$PORT"
 
+SHORT=${BENCH_SHORT:-0}
+OPEN_ITEMS=10000
+seed_args=(--seed "${BENCH_SEED:-1}" --light-users "${BENCH_USERS:-1000}")
+if [ "$SHORT" != 0 ]; then
+    OPEN_ITEMS=2500
+    seed_args=(--seed "${BENCH_SEED:-1}" --light-users "${BENCH_USERS:-200}" --open-items "$OPEN_ITEMS"
+               --done-items 5000)
+    : "${BENCH_DURATION:=1}" "${BENCH_WARMUP:=0.5}" "${BENCH_POOL:=200}" "${BENCH_SOCKETS:=100}"
+    : "${BENCH_REMINDERS:=2000 200}" "${BENCH_WEBHOOK_EVENTS:=500 4}"
+    export BENCH_SHORT
+fi
+
+stamp() { echo "[$(date -u +%T)] $*" >&2; }
 echo "database $NAME; server 127.0.0.1:$PORT; logs in $WORK" >&2
+stamp "migrate"
 "$PY" bench/db.py create "$PG" "$NAME"
 "$PY" manage.py migrate --noinput -v0
-"$PY" manage.py seed_load --seed "${BENCH_SEED:-1}" >&2
+stamp "seed"
+"$PY" manage.py seed_load "${seed_args[@]}" >&2
+"$PY" manage.py load_tokens --out "$WORK/tokens.json" --light "${BENCH_POOL:-1000}" >&2
 # Its invitations' emails go to memory, not to the console.
 EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend "$PY" manage.py seed_spaces >&2
+stamp "collectstatic, server"
 "$PY" manage.py collectstatic --noinput -v0
 
 if [ -n "${BENCH_PROFILE:-}" ]; then
@@ -99,14 +124,20 @@ for _ in $(seq 100); do
 done
 
 args=(--url "http://127.0.0.1:$PORT" --concurrency "${BENCH_CONCURRENCY:-8}"
-      --duration "${BENCH_DURATION:-10}" --warmup "${BENCH_WARMUP:-2}")
+      --duration "${BENCH_DURATION:-10}" --warmup "${BENCH_WARMUP:-2}" --tokens "$WORK/tokens.json"
+      --pool "${BENCH_POOL:-1000}" --full-sync-items "$OPEN_ITEMS" --server-pid "$(cat "$WORK/gunicorn.pid")")
 [ -n "${BENCH_ONLY:-}" ] && args+=(--only "$BENCH_ONLY")
 [ -n "${BENCH_JSON:-}" ] && args+=(--json "$BENCH_JSON")
-"$PY" bench/load.py "${args[@]}"
+[ "${BENCH_WRK:-1}" = 0 ] && args+=(--no-wrk)
+# A scenario's errors fail the bench, after the other parts have run.
+failed=0
+stamp "load.py; $(uptime)"
+"$PY" bench/load.py "${args[@]}" || failed=1
 
 live=${BENCH_LIVE:-1}
 if [ -n "${BENCH_ONLY:-}" ] && [[ ",${BENCH_ONLY}," != *",live"* ]]; then live=0; fi
 if [ "$live" != 0 ]; then
+    stamp "live.py"
     "$BIN/uvicorn" config.asgi:application --host 127.0.0.1 --port "$ASGI_PORT" --ws websockets \
         --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
         >"$WORK/asgi.log" 2>&1 &
@@ -121,5 +152,21 @@ if [ "$live" != 0 ]; then
     live_args=(--http-port "$PORT" --asgi-port "$ASGI_PORT" --asgi-pid "$ASGI_PID"
                --sockets "${BENCH_SOCKETS:-1000}" --duration "${BENCH_DURATION:-10}")
     [ -n "${BENCH_LIVE_JSON:-}" ] && live_args+=(--json "$BENCH_LIVE_JSON")
-    EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend "$PY" bench/live.py "${live_args[@]}"
+    EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend "$PY" bench/live.py "${live_args[@]}" || failed=1
 fi
+
+wanted() {  # whether BENCH_ONLY (when set) names this part
+    [ -z "${BENCH_ONLY:-}" ] || [[ ",${BENCH_ONLY}," == *",$1"* ]]
+}
+if [ "${BENCH_REMINDERS_FIRE:-1}" != 0 ] && wanted reminders && [ -f bench/reminders_fire.py ]; then
+    stamp "reminders_fire.py"
+    # shellcheck disable=SC2086 # two numbers: reminders, users
+    "$PY" bench/reminders_fire.py ${BENCH_REMINDERS:-} || failed=1
+fi
+if [ "${BENCH_WEBHOOKS:-1}" != 0 ] && wanted webhooks && [ -f bench/webhooks.py ]; then
+    stamp "webhooks.py"
+    # shellcheck disable=SC2086 # two numbers: events, endpoints
+    "$PY" bench/webhooks.py ${BENCH_WEBHOOK_EVENTS:-} || failed=1
+fi
+stamp "done; $(uptime)"
+exit "$failed"
