@@ -185,26 +185,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "core.metrics.LocMemCache", "LOCATION": "daymark"}}
 
-# --- Live updates (live/, docs/api/live.md): the channel layer every ASGI process shares ------------------
-# With REDIS_URL any process reaches any socket (a write through gunicorn pokes a socket held by uvicorn);
-# without it, one process's memory: the embedded default, where runserver serves HTTP and WebSocket alike.
+# --- Live updates (live/, docs/api/live.md): how every ASGI process hears of changes ----------------------
+# With REDIS_URL, one pub/sub channel (<LIVE_KEY_PREFIX>:live) carries each change once to every process,
+# which pokes its own sockets (live/hub.py), and presence lives under the same prefix: any process reaches
+# any socket (a write through gunicorn pokes a socket held by uvicorn). Without it, one process's memory:
+# the embedded default, where runserver serves HTTP and WebSocket alike. The channel layer is not used.
 LIVE_KEY_PREFIX = env.str("LIVE_KEY_PREFIX", default="daymark-live")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # Reads wait longer than the layer's blocking pop (5 s): redis-py's default of 5 s cuts it.
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5, "socket_timeout": 15}],
-                "prefix": f"{LIVE_KEY_PREFIX}:layer",
-                # Pokes are hints: one a socket has not read in 10 s is stale, and a full channel drops it.
-                "expiry": 10,
-                "capacity": 50,
-            },
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # `heartbeat` of the hello message: a ping every this many seconds; three silent ones close the socket.
 LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=25)
 # A socket's presence entry lives this long unless its process refreshes it (every LIVE_PRESENCE_REFRESH_

@@ -1,29 +1,34 @@
 """The live-updates socket, `/api/v1/stream` (docs/api/live.md).
 
-One consumer per socket. It joins its user's group (pokes, membership changes, revoked credentials) and
-one group per workspace the user is a member of (presence, typing, membership changes there), keeps its
-presence entries fresh in the shared store, pings every heartbeat, and answers the client's frames under
-the contract's limits. Memberships are read again whenever a member record of one of those workspaces,
-or of the user, commits, so access follows membership without reconnecting.
+One consumer per socket. It registers in its process's index (live/hub.py) under its user (pokes,
+membership changes, revoked credentials) and under each workspace the user is a member of (presence,
+typing, membership changes there), keeps its presence entries fresh in the shared store, pings every
+heartbeat, and answers the client's frames under the contract's limits. Memberships are read again whenever
+a member record of one of those workspaces, or of the user, commits, so access follows membership without
+reconnecting. The hub hands it messages through an inbox that the consumer reads in turn with the client's
+frames, so one socket handles one thing at a time; the channel layer is not used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections import deque
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 
-from live import presence
+from live import presence, sending
 from live.auth import socket_user
-from live.groups import space_group, user_group
+from live.hub import hub
 from live.metrics import live_sockets
 from live.selectors import item_space, list_in_space, socket_spaces
 
@@ -32,13 +37,39 @@ logger = logging.getLogger("daymark.live")
 UNAUTHORIZED = 4401
 TOO_MANY_FRAMES = 4429
 SILENT = 4408
-# Groups expire in the channel layer after a day (channels_redis' group_expiry): joined again well before.
-REJOIN_SECONDS = 3600.0
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
     user_id: str = ""
     closing = False
+    poke_queued = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """AsyncConsumer's, with the hub's inbox in place of a channel-layer channel."""
+        self.scope = scope
+        self.channel_layer = None
+        # This socket's key in the presence store, unique across processes.
+        self.channel_name = uuid4().hex
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self.inbox.get], self._route)
+
+    async def _route(self, message: dict[str, Any]) -> None:
+        handler = _INBOX.get(message["type"])
+        if handler is None:
+            await self.dispatch(message)  # the client's: websocket.connect, .receive, .disconnect
+        else:
+            await handler(self, message)
+
+    def hub_put(self, message: dict[str, Any]) -> None:
+        """From the hub (on this loop). A poke already waiting in the inbox covers the next one: the sync it
+        causes happens after both commits."""
+        if message["type"] == "live.poke":
+            if self.poke_queued:
+                return
+            self.poke_queued = True
+        self.inbox.put_nowait(message)
 
     async def connect(self) -> None:
         user = await database_sync_to_async(socket_user)(self.scope)
@@ -56,9 +87,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.last_typing = -1e9
         self.last_received = time.monotonic()
         self.personal_space: int | None = None
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-        # Read after joining the user's group: a membership change or a revocation that commits from here
-        # on reaches this socket; one that committed before is in what this reads.
+        await hub.start()
+        hub.add_user(self.user_id, self)
+        # Read after registering under the user: a membership change or a revocation that commits from
+        # here on reaches this socket; one that committed before is in what this reads.
         found = await database_sync_to_async(socket_spaces)(self.user_id)
         if found is None:
             await self._refuse()
@@ -81,9 +113,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if getattr(self, "counted", False):
             live_sockets.dec()
             self.counted = False
+        hub.remove_user(self.user_id, self)
         for space_id in list(getattr(self, "spaces", {})):
             await self._leave(space_id)
-        await self.channel_layer.group_discard(user_group(self.user_id), self.channel_name)
 
     # --- frames from the client ---------------------------------------------------------------------------
 
@@ -152,10 +184,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self._error("not_found", "No such item among yours.")
             return
         self.last_typing = now
-        await self.channel_layer.group_send(
-            space_group(space_id),
-            {"type": "live.typing", "space": space_id, "item": item, "user": self.user_id},
-        )
+        await sending.publish({"typing": {"space": space_id, "item": item, "user": self.user_id}})
 
     async def _error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "code": code, "detail": detail})
@@ -163,6 +192,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- messages from the channel layer ------------------------------------------------------------------
 
     async def live_poke(self, event: dict[str, Any]) -> None:
+        self.poke_queued = False
         await self.send_json({"type": "sync"})
 
     async def live_revoke(self, event: dict[str, Any]) -> None:
@@ -204,7 +234,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def _enter(self, space_id: int, workspace_id: str) -> None:
         self.spaces[space_id] = workspace_id
-        await self.channel_layer.group_add(space_group(space_id), self.channel_name)
+        hub.add_space(space_id, self)
         await self._store_call(presence.store().put(space_id, self.channel_name, self._entry(space_id)))
         await self._broadcast_presence(space_id)
 
@@ -212,7 +242,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.spaces.pop(space_id, None)
         self.viewing.pop(space_id, None)
         self.sent_presence.pop(space_id, None)
-        await self.channel_layer.group_discard(space_group(space_id), self.channel_name)
+        hub.remove_space(space_id, self)
         await self._store_call(presence.store().leave(space_id, self.channel_name))
         await self._broadcast_presence(space_id)
 
@@ -227,9 +257,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # Each receiver names the workspace by its own map (the same id for every member).
         workspace = self.spaces.get(space_id) or await database_sync_to_async(_workspace_of)(space_id)
         message["workspace"] = workspace
-        await self.channel_layer.group_send(
-            space_group(space_id), {"type": "live.presence", "space": space_id, "message": message}
-        )
+        await sending.publish({"presence": {"space": space_id, "message": message}})
 
     async def _store_call(self, call: Any) -> Any:
         try:
@@ -243,7 +271,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         refresh = float(settings.LIVE_PRESENCE_REFRESH_SECONDS)
         step = min(heartbeat, refresh, 1.0)
         started = time.monotonic()
-        last_ping = last_refresh = last_join = started
+        last_ping = last_refresh = started
         while True:
             await asyncio.sleep(step)
             now = time.monotonic()
@@ -260,11 +288,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 await self._store_call(presence.store().refresh(entries, self.channel_name))
                 for space_id in list(self.spaces):
                     await self._broadcast_presence(space_id, only_if_pruned=True)
-            if now - last_join >= REJOIN_SECONDS:
-                last_join = now
-                await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-                for space_id in list(self.spaces):
-                    await self.channel_layer.group_add(space_group(space_id), self.channel_name)
 
     async def _refuse(self) -> None:
         if not self.closing:
@@ -302,6 +325,15 @@ def _uuid(value: Any) -> str | None:
 
 _VIEWING = frozenset({"type", "workspace", "list"})
 _TYPING = frozenset({"type", "item"})
+# The hub's messages (live/hub.py), handled without Django's per-message connection check: the handlers
+# that read the database do it through database_sync_to_async, which makes that check itself.
+_INBOX = {
+    "live.poke": StreamConsumer.live_poke,
+    "live.revoke": StreamConsumer.live_revoke,
+    "live.membership": StreamConsumer.live_membership,
+    "live.presence": StreamConsumer.live_presence,
+    "live.typing": StreamConsumer.live_typing,
+}
 _HANDLERS = {
     "ping": StreamConsumer._ping,
     "viewing": StreamConsumer._viewing,

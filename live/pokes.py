@@ -4,10 +4,10 @@ to pull `GET sync`, once per transaction however many records it wrote, and only
 `collect` is a `sync.registry.on_changes` hook: it runs inside the write transaction with the records, and
 gathers the spaces written in a `_Pending` registered once per transaction with `transaction.on_commit`
 (a rollback discards it with the transaction). After commit, `_Pending.flush` reads who sees those spaces
-(the personal space's owner, a workspace's members, as they are now) and sends one poke to each such
-user's group. Member records also make the members' sockets re-read their workspaces, so access follows
-membership at once: a removed member's sockets leave the workspace (its pokes, presence and typing), a new
-member's join it.
+(the personal space's owner, a workspace's members, as they are now) and publishes one event naming them
+(live/hub.py): every ASGI process pokes its own sockets of those users, once each. Member records also make
+the members' sockets re-read their workspaces, so access follows membership at once: a removed member's
+sockets leave the workspace (its pokes, presence and typing), a new member's join it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from uuid import UUID
 from django.db import transaction
 
 from live import sending
-from live.groups import MEMBERSHIP, POKE, REVOKE, space_group, user_group
 from live.tickets import tickets_forget
 from sync import registry
 from sync.models import Space
@@ -35,10 +34,16 @@ class _Pending:
         self.members: set[Any] = set()
 
     def flush(self) -> None:
-        messages = [(user_group(user_id), POKE) for user_id in users_seeing(self.spaces)]
-        messages += [(space_group(space_id), MEMBERSHIP) for space_id in self.membership_spaces]
-        messages += [(user_group(user_id), MEMBERSHIP) for user_id in self.members]
-        sending.send(messages)
+        event: dict[str, Any] = {}
+        users = users_seeing(self.spaces)
+        if users:
+            event["poke"] = sorted(str(user_id) for user_id in users)
+        if self.membership_spaces or self.members:
+            event["membership"] = {
+                "spaces": sorted(self.membership_spaces),
+                "users": sorted(str(user_id) for user_id in self.members),
+            }
+        sending.send(event)
 
 
 def users_seeing(space_ids: set[int]) -> set[Any]:
@@ -85,4 +90,4 @@ def close_sockets_of(sender: Any, *, user_id: Any, **kwargs: Any) -> None:
     """`accounts.signals.credentials_revoked`: the user's sockets close with 4401 and unused tickets stop
     working."""
     tickets_forget(user_id=user_id)
-    sending.send([(user_group(user_id), REVOKE)])
+    sending.send({"revoke": [str(user_id)]})

@@ -1,10 +1,11 @@
-"""Channel-layer sends from synchronous code (after a commit in a request, a signal receiver).
+"""Publishing live-update events (live/hub.py) from synchronous code (after a commit in a request, a signal
+receiver) and from the sockets' own event loop (presence, typing).
 
-With Redis, sends go through one event loop of the process's own, in a thread, and are not waited for: the
-request that committed the write does not wait on Redis, and connections stay open between writes. While
-Redis fails, sends are skipped for CACHE_RETRY_SECONDS after each failure (a poke is a hint: clients sync
-on connect anyway). The in-memory layer (one process, the embedded default) is only reachable from the
-server's own event loop, so there `async_to_sync` runs the send there.
+With Redis, an event is one PUBLISH. From synchronous code it goes through one event loop of the process's
+own, in a thread, and is not waited for: the request that committed the write does not wait on Redis, and
+the connection stays open between writes. While Redis fails, publishing is skipped for CACHE_RETRY_SECONDS
+after each failure (a poke is a hint: clients sync on connect anyway). Without Redis (one process, the
+embedded default) the event goes straight to the process's own sockets.
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
+
+from live.hub import Event, channel_name, encode, hub
 
 logger = logging.getLogger("daymark.live")
 
-Message = tuple[str, dict[str, Any]]
-# A send that takes longer is abandoned (Redis unreachable): the next one after the pause tries again.
+# A publish that takes longer is abandoned (Redis unreachable): the next one after the pause tries again.
 SEND_TIMEOUT_SECONDS = 1.0
 
 
@@ -46,6 +45,8 @@ class _Loop:
 
 
 _loop = _Loop()
+# redis.asyncio clients belong to the event loop that made them: one per loop (the sender's, the server's).
+_clients: dict[int, tuple[str, Any]] = {}
 _paused_until = 0.0
 _last_logged = 0.0
 
@@ -56,17 +57,22 @@ def _failed(error: BaseException) -> None:
     _paused_until = now + settings.CACHE_RETRY_SECONDS
     if now - _last_logged >= settings.DEPENDENCY_LOG_INTERVAL_SECONDS:
         _last_logged = now
-        logger.warning("live updates: the channel layer failed (%s); pokes paused", type(error).__name__)
+        logger.warning("live updates: publishing to Redis failed (%s); pokes paused", type(error).__name__)
 
 
-async def _send_all(messages: list[Message]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    await asyncio.wait_for(
-        asyncio.gather(*(layer.group_send(group, message) for group, message in messages)),
-        timeout=SEND_TIMEOUT_SECONDS,
-    )
+def _client(url: str) -> Any:
+    import redis.asyncio
+
+    loop = id(asyncio.get_running_loop())
+    found = _clients.get(loop)
+    if found is None or found[0] != url:
+        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1)
+        found = _clients[loop] = (url, client)
+    return found[1]
+
+
+async def _publish(url: str, channel: str, payload: str) -> None:
+    await asyncio.wait_for(_client(url).publish(channel, payload), timeout=SEND_TIMEOUT_SECONDS)
 
 
 def _done(future: Any) -> None:
@@ -75,15 +81,28 @@ def _done(future: Any) -> None:
         _failed(error)
 
 
-def send(messages: Iterable[Message]) -> None:
-    """Sends each (group, message); never raises."""
-    batch = list(messages)
-    if not batch or time.monotonic() < _paused_until:
+def send(event: Event) -> None:
+    """Publishes the event from synchronous code; never raises."""
+    if not event or time.monotonic() < _paused_until:
         return
     try:
         if settings.REDIS_URL:
-            asyncio.run_coroutine_threadsafe(_send_all(batch), _loop.get()).add_done_callback(_done)
+            coroutine = _publish(settings.REDIS_URL, channel_name(), encode(event))
+            asyncio.run_coroutine_threadsafe(coroutine, _loop.get()).add_done_callback(_done)
         else:
-            async_to_sync(_send_all)(batch)
+            hub.deliver_here(event)
     except Exception as error:  # a poke is a hint: nothing that committed may fail for it
+        _failed(error)
+
+
+async def publish(event: Event) -> None:
+    """Publishes the event from the sockets' event loop; never raises."""
+    if time.monotonic() < _paused_until:
+        return
+    try:
+        if settings.REDIS_URL:
+            await _publish(settings.REDIS_URL, channel_name(), encode(event))
+        else:
+            hub.deliver(event)
+    except Exception as error:  # presence and typing are best effort
         _failed(error)

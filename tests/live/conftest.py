@@ -4,7 +4,8 @@ The servers use the test database pytest-django made (tests using them carry
 `django_db(transaction=True)`, so what the test writes is committed and the servers see it, and it is
 emptied after each test), share a Redis database through a key prefix of their own, and sign tokens with
 this process's secret key, so tokens made here open sockets there. This process is pointed at the same
-channel layer: a write it makes through the services pokes the servers' sockets as a write of theirs would.
+Redis prefix: a write it makes through the services publishes its event on the pub/sub channel the servers
+listen to, and pokes their sockets as a write of theirs would.
 """
 
 from __future__ import annotations
@@ -38,20 +39,6 @@ PREFIX = f"live-tests-{uuid.uuid4().hex[:10]}"
 HEARTBEAT = 3
 PRESENCE_TTL = 3
 PRESENCE_REFRESH = 1
-
-
-def layer_settings() -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 0.5, "socket_timeout": 15}],
-                "prefix": f"{PREFIX}:layer",
-                "expiry": 10,
-                "capacity": 50,
-            },
-        }
-    }
 
 
 @dataclass
@@ -195,14 +182,13 @@ def server(servers: tuple[Server, Server]) -> Server:
 
 
 @pytest.fixture(autouse=True)
-def _shared_channel_layer(request: pytest.FixtureRequest) -> None:
-    """This process's writes poke the servers' sockets (the same Redis layer)."""
+def _shared_redis(request: pytest.FixtureRequest) -> None:
+    """This process's writes poke the servers' sockets (the same Redis pub/sub channel)."""
     if "servers" not in request.fixturenames and "server" not in request.fixturenames:
         return
     overrides = request.getfixturevalue("settings")
     overrides.REDIS_URL = REDIS_URL
     overrides.LIVE_KEY_PREFIX = PREFIX
-    overrides.CHANNEL_LAYERS = layer_settings()
 
 
 class Socket:

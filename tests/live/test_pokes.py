@@ -1,18 +1,15 @@
-"""Pokes and revocations as the write path sends them, read from the in-memory channel layer of this
-process (any database): one poke per reader per committed transaction, none for a rollback, membership
-re-reads for member changes, and `credentials_revoked` after commit from every accounts service that
-revokes a user's credentials."""
+"""Pokes and revocations as the write path sends them, read from this process's hub index without Redis
+(the embedded default's path, any database): one poke per reader per committed transaction, none for a
+rollback, membership re-reads for member changes, and `credentials_revoked` after commit from every
+accounts service that revokes a user's credentials. The Redis path, across processes: test_stream.py."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
 from accounts.models import User
@@ -22,7 +19,7 @@ from accounts.services.sessions import session_revoke_everywhere
 from accounts.services.users import user_deactivate
 from accounts.signals import credentials_revoked
 from lists.services import item_create, list_create
-from live.groups import space_group, user_group
+from live.hub import hub
 from reminders.models import Notification
 from sync.push import run_operations
 from tests.factories import DEFAULT_PASSWORD, ListFactory, MemberFactory, UserFactory, WorkspaceFactory
@@ -32,28 +29,36 @@ from workspaces.services import member_remove
 COMMITTED = pytest.mark.django_db(transaction=True)
 
 
+class Inbox:
+    """Registered in the hub's index as a socket is; keeps the types of the messages handed to it."""
+
+    def __init__(self) -> None:
+        self.types: list[str] = []
+
+    def hub_put(self, message: dict[str, Any]) -> None:
+        self.types.append(message["type"])
+
+    def __call__(self) -> list[str]:
+        """What reached it since the last call."""
+        found, self.types = self.types, []
+        return found
+
+
 @pytest.fixture(autouse=True)
-def _memory_layer(settings: Any) -> None:
+def _memory_hub(settings: Any) -> Iterator[None]:
     settings.REDIS_URL = ""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    yield
+    hub.users.clear()
+    hub.spaces.clear()
 
 
-def listen(group: str) -> Callable[[], list[str]]:
-    """A channel in `group`; calling the result drains what reached it (the message types)."""
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
-
-    async def drain() -> list[str]:
-        found: list[str] = []
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.05)
-            except TimeoutError:
-                return found
-            found.append(message["type"])
-
-    return lambda: async_to_sync(drain)()
+def listen(*, user: Any = None, space: int | None = None) -> Inbox:
+    inbox = Inbox()
+    if user is not None:
+        hub.add_user(user, inbox)
+    if space is not None:
+        hub.add_space(space, inbox)
+    return inbox
 
 
 @COMMITTED
@@ -62,7 +67,7 @@ def test_a_push_of_many_operations_is_one_poke_per_reader() -> None:
     workspace = WorkspaceFactory.create(user=owner)
     MemberFactory.create(workspace=workspace, user=member)
     shared = ListFactory.create(user=owner, workspace=workspace.pk)
-    inboxes = {user: listen(user_group(user.pk)) for user in (owner, member, outsider)}
+    inboxes = {user: listen(user=user.pk) for user in (owner, member, outsider)}
     operations = [
         {"op_id": str(uuid.uuid4()), "type": "item", "action": "create", "id": str(uuid.uuid4()),
          "data": {"list": str(shared.pk), "title": f"Item {n}"}}
@@ -78,7 +83,7 @@ def test_a_push_of_many_operations_is_one_poke_per_reader() -> None:
 def test_a_rolled_back_write_pokes_no_one() -> None:
     user = UserFactory.create()
     personal = ListFactory.create(user=user)
-    inbox = listen(user_group(user.pk))
+    inbox = listen(user=user.pk)
 
     def write_then_fail() -> None:
         with transaction.atomic():
@@ -98,8 +103,8 @@ def test_a_removed_members_sockets_are_told_to_read_their_workspaces_again() -> 
     owner, member = UserFactory.create(), UserFactory.create()
     workspace = WorkspaceFactory.create(user=owner)
     MemberFactory.create(workspace=workspace, user=member)
-    room = listen(space_group(workspace.space_id))
-    removed = listen(user_group(member.pk))
+    room = listen(space=workspace.space_id)
+    removed = listen(user=member.pk)
     member_remove(user=owner, workspace_id=workspace.pk, member_user_id=member.pk)
     assert room() == ["live.membership"]
     # The re-read tells the socket; the poke they get is for their own data (the notification of the
@@ -115,7 +120,7 @@ def test_a_removed_members_sockets_are_told_to_read_their_workspaces_again() -> 
 def test_a_joining_members_sockets_are_told_to_read_their_workspaces_again() -> None:
     owner, newcomer = UserFactory.create(), UserFactory.create()
     workspace = WorkspaceFactory.create(user=owner)
-    inbox = listen(user_group(newcomer.pk))
+    inbox = listen(user=newcomer.pk)
     MemberFactory.create(workspace=workspace, user=newcomer)
     assert "live.membership" in inbox()
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +33,7 @@ from tests.factories import (
     UserFactory,
     WorkspaceFactory,
 )
-from tests.live.conftest import HEARTBEAT, Server, Socket
+from tests.live.conftest import HEARTBEAT, PREFIX, REDIS_URL, Server, Socket
 from workspaces.models import Workspace
 from workspaces.services import member_remove, workspace_delete
 
@@ -264,9 +265,14 @@ def test_a_poke_never_arrives_before_the_change_is_visible_to_sync(
         assert item["id"] in _changed_ids(b, editor, cursor), round_
 
 
-def test_a_push_of_many_operations_is_one_poke_per_socket(server: Server, open_socket: Open) -> None:
+def test_a_push_of_100_operations_is_one_broadcast_and_one_poke_per_socket(
+    servers: tuple[Server, Server], open_socket: Open
+) -> None:
+    a, b = servers
     owner, editor, _workspace, shared = team()
-    sock = connected(open_socket, server, editor)
+    sockets = [connected(open_socket, server, user) for server in servers for user in (owner, editor)]
+    sockets += [connected(open_socket, b, editor)]  # a second device of the editor's on B
+    events = _published()
     operations = [
         {
             "op_id": str(uuid.uuid4()),
@@ -275,12 +281,37 @@ def test_a_push_of_many_operations_is_one_poke_per_socket(server: Server, open_s
             "id": str(uuid.uuid4()),
             "data": {"list": str(shared.pk), "title": f"Pushed {n}"},
         }
-        for n in range(60)
+        for n in range(100)
     ]
-    status, body = server.request("POST", "/api/v1/sync", token(owner), {"operations": operations})
+    status, body = a.request("POST", "/api/v1/sync", token(owner), {"operations": operations})
     assert status == 200, body
-    sock.wait_for("sync", 1.0)
-    assert sock.nothing_of("sync", 1.0)
+    for sock in sockets:
+        sock.wait_for("sync", 1.0)
+    for sock in sockets:
+        assert sock.nothing_of("sync", 0.5)
+    # Redis carried the commit once for both processes and all five sockets: the users it concerns (the
+    # sockets' presence comes and goes on the same channel).
+    pokes = [event for event in events() if "poke" in event]
+    assert pokes == [{"poke": sorted([str(owner.pk), str(editor.pk)])}]
+
+
+def test_a_process_that_lost_its_subscription_subscribes_again_and_its_sockets_resync(
+    servers: tuple[Server, Server], open_socket: Open
+) -> None:
+    a, b = servers
+    owner, editor, _workspace, shared = team()
+    on_a, on_b = connected(open_socket, a, editor), connected(open_socket, b, editor)
+    client = redis.Redis.from_url(REDIS_URL)
+    subscribers = [c for c in client.client_list(_type="pubsub") if c["name"] == f"{PREFIX}:live"]
+    assert len(subscribers) == 2  # one subscription per process, however many sockets it holds
+    for subscriber in subscribers:
+        client.client_kill_filter(_id=subscriber["id"])
+    # Whatever was published while they were away, each socket is told to sync.
+    on_a.wait_for("sync", 3.0)
+    on_b.wait_for("sync", 3.0)
+    add_item(a, owner, shared.pk, "After the reconnection")
+    on_a.wait_for("sync", 1.0)
+    on_b.wait_for("sync", 1.0)
 
 
 def test_a_rolled_back_write_pokes_no_one(server: Server, open_socket: Open) -> None:
@@ -544,6 +575,27 @@ def test_metrics_count_the_open_sockets(server: Server, open_socket: Open) -> No
     while count() != before + 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def _published() -> Callable[[], list[dict[str, Any]]]:
+    """Listens to the servers' pub/sub channel; calling the result returns the events seen so far."""
+    pubsub = redis.Redis.from_url(REDIS_URL).pubsub()
+    pubsub.subscribe(f"{PREFIX}:live")
+    confirmed = pubsub.get_message(timeout=2)
+    assert confirmed is not None
+    assert confirmed["type"] == "subscribe", confirmed
+
+    def seen() -> list[dict[str, Any]]:
+        found = []
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.05)
+            if message is not None and message["type"] == "message":
+                found.append(json.loads(message["data"]))
+        pubsub.close()
+        return found
+
+    return seen
 
 
 def _cursor(server: Server, user: User) -> str:
