@@ -37,12 +37,13 @@ logger = logging.getLogger("daymark.live")
 UNAUTHORIZED = 4401
 TOO_MANY_FRAMES = 4429
 SILENT = 4408
+# Messages waiting for a socket beyond which pokes are dropped (they are hints, and those waiting suffice).
+INBOX_LIMIT = 256
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
     user_id: str = ""
     closing = False
-    poke_queued = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """AsyncConsumer's, with the hub's inbox in place of a channel-layer channel."""
@@ -56,19 +57,20 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await await_many_dispatch([receive, self.inbox.get], self._route)
 
     async def _route(self, message: dict[str, Any]) -> None:
-        handler = _INBOX.get(message["type"])
+        """Each message to its handler. AsyncConsumer.dispatch is not used: it sends every message through
+        Django's connection check in the one thread all sockets share for the database, and a client's
+        frames (pings every 20 s from 1,000 sockets) queued there held up the pokes behind them. The
+        handlers that read the database do it through database_sync_to_async, which makes that check."""
+        handler = _INBOX.get(message["type"]) or _CLIENT.get(message["type"])
         if handler is None:
-            await self.dispatch(message)  # the client's: websocket.connect, .receive, .disconnect
-        else:
-            await handler(self, message)
+            raise ValueError(f"no handler for {message['type']}")
+        await handler(self, message)
 
     def hub_put(self, message: dict[str, Any]) -> None:
-        """From the hub (on this loop). A poke already waiting in the inbox covers the next one: the sync it
-        causes happens after both commits."""
-        if message["type"] == "live.poke":
-            if self.poke_queued:
-                return
-            self.poke_queued = True
+        """From the hub (on this loop): one poke per commit. Only a socket whose inbox is full (its client
+        stopped reading) has pokes dropped, which loses nothing: the ones waiting cause a sync after them."""
+        if message["type"] == "live.poke" and self.inbox.qsize() >= INBOX_LIMIT:
+            return
         self.inbox.put_nowait(message)
 
     async def connect(self) -> None:
@@ -192,7 +194,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
     # --- messages from the channel layer ------------------------------------------------------------------
 
     async def live_poke(self, event: dict[str, Any]) -> None:
-        self.poke_queued = False
         await self.send_json({"type": "sync"})
 
     async def live_revoke(self, event: dict[str, Any]) -> None:
@@ -325,14 +326,19 @@ def _uuid(value: Any) -> str | None:
 
 _VIEWING = frozenset({"type", "workspace", "list"})
 _TYPING = frozenset({"type", "item"})
-# The hub's messages (live/hub.py), handled without Django's per-message connection check: the handlers
-# that read the database do it through database_sync_to_async, which makes that check itself.
+# The hub's messages (live/hub.py).
 _INBOX = {
     "live.poke": StreamConsumer.live_poke,
     "live.revoke": StreamConsumer.live_revoke,
     "live.membership": StreamConsumer.live_membership,
     "live.presence": StreamConsumer.live_presence,
     "live.typing": StreamConsumer.live_typing,
+}
+# The server's messages about the client's socket (AsyncWebsocketConsumer's handlers).
+_CLIENT = {
+    "websocket.connect": StreamConsumer.websocket_connect,
+    "websocket.receive": StreamConsumer.websocket_receive,
+    "websocket.disconnect": StreamConsumer.websocket_disconnect,
 }
 _HANDLERS = {
     "ping": StreamConsumer._ping,

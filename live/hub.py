@@ -81,9 +81,8 @@ class Hub:
 
     def deliver(self, event: Event) -> None:
         """Hands the event's messages to this process's sockets: at most one of each kind per socket."""
-        for user_id in event.get("poke", ()):
-            for socket in self.users.get(str(user_id), ()):
-                socket.hub_put(POKE)
+        # Membership first: a socket re-reads its workspaces before the poke of the same commit, so the sync
+        # the client answers with sees its access as it now is.
         membership = event.get("membership")
         if membership:
             told: set[Socket] = set()
@@ -93,6 +92,9 @@ class Hub:
                 told.update(self.users.get(str(user_id), ()))
             for socket in told:
                 socket.hub_put(MEMBERSHIP)
+        for user_id in event.get("poke", ()):
+            for socket in self.users.get(str(user_id), ()):
+                socket.hub_put(POKE)
         for user_id in event.get("revoke", ()):
             for socket in self.users.get(str(user_id), ()):
                 socket.hub_put(REVOKE)

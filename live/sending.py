@@ -75,6 +75,17 @@ async def _publish(url: str, channel: str, payload: str) -> None:
     await asyncio.wait_for(_client(url).publish(channel, payload), timeout=SEND_TIMEOUT_SECONDS)
 
 
+_order: dict[int, asyncio.Lock] = {}
+
+
+async def _publish_in_order(url: str, channel: str, payload: str) -> None:
+    """One at a time, in the order they were sent (the lock is fair, and tasks start in the order the
+    sender thread's loop received them): a process's events reach every subscriber in commit order."""
+    lock = _order.setdefault(id(asyncio.get_running_loop()), asyncio.Lock())
+    async with lock:
+        await _publish(url, channel, payload)
+
+
 def _done(future: Any) -> None:
     error = future.exception()
     if error is not None:
@@ -87,7 +98,7 @@ def send(event: Event) -> None:
         return
     try:
         if settings.REDIS_URL:
-            coroutine = _publish(settings.REDIS_URL, channel_name(), encode(event))
+            coroutine = _publish_in_order(settings.REDIS_URL, channel_name(), encode(event))
             asyncio.run_coroutine_threadsafe(coroutine, _loop.get()).add_done_callback(_done)
         else:
             hub.deliver_here(event)

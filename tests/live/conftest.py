@@ -108,7 +108,7 @@ def start_server(tmp: Path, name: str, **extra: str) -> Server:
                 "--port",
                 str(port),
                 "--ws",
-                "websockets",
+                "websockets-sansio",
                 "--lifespan",
                 "off",
                 "--no-access-log",
