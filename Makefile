@@ -63,7 +63,7 @@ ASGI_HOST ?= 127.0.0.1
 ASGI_PORT ?= 8001
 asgi: $(STAMP)
 	exec $(VENV)/bin/uvicorn config.asgi:application --host $(ASGI_HOST) --port $(ASGI_PORT) \
-		--ws websockets --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
+		--ws websockets-sansio --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
 		--proxy-headers --forwarded-allow-ips "$${ASGI_FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 ## The OpenAPI schema and the Postman collection are committed; regenerate them after an API change.

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import http.client
 import json
+import multiprocessing
 import os
 import sys
 import threading
@@ -35,6 +38,7 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from accounts.models import User  # noqa: E402
@@ -49,6 +53,7 @@ SOCKETS_PER_LISTENER = 4
 
 @dataclass
 class Workspace:
+    writer_id: str
     writer_token: str
     list_id: str
     listener_tokens: list[str]
@@ -76,6 +81,7 @@ def prepare(sockets: int) -> tuple[list[Workspace], list[str]]:
             invitation_accept(user=listener, invitation_id=invitation.pk)
         workspaces.append(
             Workspace(
+                str(writer.pk),
                 session_tokens(user=writer)["access"],
                 str(shared.pk),
                 [session_tokens(user=listener)["access"] for listener in listeners],
@@ -90,6 +96,62 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(master: int) -> float:
+    """gunicorn's workers' CPU time so far (the children of its master)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    total = 0.0
+    for child in children:
+        with contextlib.suppress(FileNotFoundError):
+            total += cpu_seconds(int(child))
+    return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class Meter:
+    def __init__(self, asgi_pid: int, server_pid: int, client: Any) -> None:
+        self.asgi_pid, self.server_pid, self.client = asgi_pid, server_pid, client
+
+    def measured(self, run: Any) -> dict[str, Any]:
+        """`run()`'s figures, with the CPU the ASGI process, gunicorn's workers and the socket client used
+        over it (percent of one core), how busy the whole machine was (percent of all its cores: the other
+        agents' work shows there) and the load average at its end."""
+        started, busy = time.monotonic(), machine_busy()
+        asgi, server, client = (
+            cpu_seconds(self.asgi_pid),
+            server_cpu_seconds(self.server_pid),
+            self.client(),
+        )
+        figures: dict[str, Any] = run()
+        elapsed = time.monotonic() - started
+        busy_after = machine_busy()
+        figures["asgi_cpu_percent"] = (cpu_seconds(self.asgi_pid) - asgi) / elapsed * 100
+        figures["server_cpu_percent"] = (server_cpu_seconds(self.server_pid) - server) / elapsed * 100
+        figures["client_cpu_percent"] = (self.client() - client) / elapsed * 100
+        figures["machine_busy_percent"] = (busy_after[0] - busy[0]) / max(1, busy_after[1] - busy[1]) * 100
+        figures["load_average"] = os.getloadavg()[0]
+        return figures
+
+
+def idle_for(seconds: float) -> Any:
+    def run() -> dict[str, Any]:
+        time.sleep(seconds)
+        return {}
+
+    return run
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -159,6 +221,109 @@ class Sockets:
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=60)
 
 
+class Published:
+    """Listens to the live-updates pub/sub channel beside the sockets: when each poke event reached Redis's
+    subscribers, to split commit -> poke into commit -> published and published -> socket."""
+
+    def __init__(self) -> None:
+        import redis
+
+        from live.hub import channel_name
+
+        self.events: list[tuple[float, list[str]]] = []
+        self.pubsub = redis.Redis.from_url(settings.REDIS_URL).pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(channel_name())
+        threading.Thread(target=self._listen, daemon=True).start()
+
+    def _listen(self) -> None:
+        for message in self.pubsub.listen():
+            if message["type"] == "message":
+                event = json.loads(message["data"])
+                if "poke" in event:
+                    self.events.append((time.time(), event["poke"]))
+
+
+class Lag:
+    """How late the sockets' event loop wakes (a sleep of 10 ms that takes longer), and the garbage
+    collector's pauses, in the socket client: its share of commit -> poke."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.lags: list[float] = []
+        self.gc_pauses: list[float] = []
+        self._gc_started = 0.0
+        gc.callbacks.append(self._gc)
+        asyncio.run_coroutine_threadsafe(self._watch(), loop)
+
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_pauses.append(time.perf_counter() - self._gc_started)
+
+    async def _watch(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.lags.append(time.perf_counter() - started - 0.01)
+
+    def take(self) -> dict[str, float]:
+        lags, pauses = self.lags, self.gc_pauses
+        self.lags, self.gc_pauses = [], []
+        return {
+            "loop_lag_p99_ms": percentile(lags, 99) * 1000,
+            "loop_lag_max_ms": max(lags, default=0) * 1000,
+            "gc_pause_max_ms": max(pauses, default=0) * 1000,
+            "gc_pause_total_ms": sum(pauses) * 1000,
+        }
+
+
+def _serve_sockets(url: str, conn: Any) -> None:
+    """The child process that holds the sockets, driven through a pipe."""
+    sockets = Sockets(url)
+    published = Published()
+    lag = Lag(sockets.loop)
+    while True:
+        command, args = conn.recv()
+        if command == "open":
+            sockets.workspace_of = args[1]
+            sockets.open_all(args[0])
+            conn.send((len(sockets.connections), sockets.errors))
+        elif command == "clear":
+            for arrivals in sockets.pokes.values():
+                arrivals.clear()
+            conn.send(None)
+        elif command == "pokes":
+            conn.send({index: list(arrivals) for index, arrivals in sockets.pokes.items()})
+        elif command == "lag":
+            conn.send(lag.take())
+        elif command == "published":
+            conn.send(list(published.events))
+            published.events.clear()
+        elif command == "cpu":
+            conn.send(time.process_time())
+        elif command == "close":
+            sockets.close_all()
+            conn.send(None)
+        elif command == "exit":
+            conn.send(None)
+            return
+
+
+class SocketsProcess:
+    """The sockets in a process of their own: the writers' threads do not share an interpreter lock with
+    the 1,000 sockets' event loop (which would slow the writes for a reason that is not the server's)."""
+
+    def __init__(self, url: str) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve_sockets, args=(url, child), daemon=True)
+        self.process.start()
+
+    def call(self, command: str, *args: Any) -> Any:
+        self.conn.send((command, args))
+        return self.conn.recv()
+
+
 def write_for(port: int, workspaces: list[Workspace], seconds: float) -> dict[str, Any]:
     """8 writers, one item at a time each, for `seconds`: throughput and latency of the writes."""
     latencies: list[float] = []
@@ -206,68 +371,99 @@ def main() -> None:
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--asgi-port", type=int, required=True)
     parser.add_argument("--asgi-pid", type=int, required=True)
+    parser.add_argument("--server-pid", type=int, required=True, help="gunicorn's master")
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--json", default="")
     args = parser.parse_args()
 
     workspaces, idle_tokens = prepare(args.sockets)
+    from django.db import connections
+
+    connections.close_all()  # the socket process is forked: it must not share a database connection
+    sockets = SocketsProcess(f"ws://127.0.0.1:{args.asgi_port}/api/v1/stream")
+    meter = Meter(args.asgi_pid, args.server_pid, lambda: sockets.call("cpu"))
     figures: dict[str, Any] = {}
+
+    def writes() -> dict[str, Any]:
+        return write_for(args.http_port, workspaces, args.duration)
+
     write_for(args.http_port, workspaces, 2)  # warm-up
-    figures["rest_without_sockets"] = write_for(args.http_port, workspaces, args.duration)
+    figures["rest_without_sockets"] = meter.measured(writes)
 
     time.sleep(1)
     rss_before = rss_kib(args.asgi_pid)
-    sockets = Sockets(f"ws://127.0.0.1:{args.asgi_port}/api/v1/stream")
+    workspace_of: dict[int, int] = {}
     tokens: list[tuple[int, str]] = []
     index = 0
     for n, workspace in enumerate(workspaces):
         for token in workspace.listener_tokens:
             for _ in range(SOCKETS_PER_LISTENER):
-                sockets.workspace_of[index] = n
+                workspace_of[index] = n
                 tokens.append((index, token))
                 index += 1
     for token in idle_tokens:
         tokens.append((index, token))
         index += 1
     opened_at = time.monotonic()
-    sockets.open_all(tokens)
+    opened, failed = sockets.call("open", tokens, workspace_of)
     open_seconds = time.monotonic() - opened_at
     time.sleep(3)  # presence and hello traffic settles
     rss_after = rss_kib(args.asgi_pid)
     figures["sockets"] = {
-        "open": len(sockets.connections),
-        "failed": sockets.errors,
+        "open": opened,
+        "failed": failed,
         "seconds_to_open": open_seconds,
         "asgi_rss_before_mib": rss_before / 1024,
         "asgi_rss_after_mib": rss_after / 1024,
-        "kib_per_socket": (rss_after - rss_before) / max(1, len(sockets.connections)),
+        "kib_per_socket": (rss_after - rss_before) / max(1, opened),
     }
 
     for workspace in workspaces:
         workspace.commits.clear()
-    for arrivals in sockets.pokes.values():
-        arrivals.clear()
-    figures["rest_with_sockets"] = write_for(args.http_port, workspaces, args.duration)
+    sockets.call("clear")
+    sockets.call("published")
+    sockets.call("lag")
+    figures["idle_sockets"] = meter.measured(idle_for(5))
+    figures["rest_with_sockets"] = meter.measured(writes)
     time.sleep(2)  # the last pokes arrive
+    pokes = sockets.call("pokes")
+    published = sockets.call("published")
+    figures["client_lag"] = sockets.call("lag")
+    to_redis: list[float] = []
+    for workspace in workspaces:
+        times = [at for at, users in published if workspace.writer_id in users]
+        to_redis += [at - commit for commit, at in zip(workspace.commits, times, strict=False)]
     delays: list[float] = []
     expected = received = 0
-    for socket_index, workspace_index in sockets.workspace_of.items():
+    for socket_index, workspace_index in workspace_of.items():
         commits = workspaces[workspace_index].commits
-        arrivals = sockets.pokes.get(socket_index, [])
+        arrivals = pokes.get(socket_index, [])
         expected += len(commits)
         received += len(arrivals)
         delays += [arrival - commit for commit, arrival in zip(commits, arrivals, strict=False)]
     figures["poke"] = {
-        "sockets_poked": len(sockets.workspace_of),
+        "sockets_poked": len(workspace_of),
         "expected": expected,
         "received": received,
         "p50_ms": percentile(delays, 50) * 1000,
         "p95_ms": percentile(delays, 95) * 1000,
         "p99_ms": percentile(delays, 99) * 1000,
         "max_ms": max(delays) * 1000 if delays else float("nan"),
+        "published_p50_ms": percentile(to_redis, 50) * 1000,
+        "published_p95_ms": percentile(to_redis, 95) * 1000,
+        "published_p99_ms": percentile(to_redis, 99) * 1000,
     }
-    sockets.close_all()
+    sockets.call("close")
+    # Once more without sockets: the machine's other load drifts, so the run with sockets is compared with
+    # the mean of one before and one after it.
+    time.sleep(2)
+    figures["rest_without_sockets_after"] = meter.measured(writes)
+    sockets.call("exit")
+    without = (
+        figures["rest_without_sockets"]["per_second"] + figures["rest_without_sockets_after"]["per_second"]
+    ) / 2
+    figures["rest_ratio"] = figures["rest_with_sockets"]["per_second"] / without
 
     report(figures)
     if args.json:
@@ -285,13 +481,34 @@ def report(figures: dict[str, Any]) -> None:
         f"  commit->poke  p50 {p['p50_ms']:.1f} ms  p95 {p['p95_ms']:.1f} ms  p99 {p['p99_ms']:.1f} ms  "
         f"max {p['max_ms']:.1f} ms  ({p['received']}/{p['expected']} pokes at "
         f"{p['sockets_poked']} member sockets)",
+        f"  of which commit->published (a subscriber by the sockets): p50 {p['published_p50_ms']:.1f} ms  "
+        f"p95 {p['published_p95_ms']:.1f} ms  p99 {p['published_p99_ms']:.1f} ms",
     ]
-    for name, key in (("without sockets", "rest_without_sockets"), ("with sockets", "rest_with_sockets")):
+    phases = (
+        ("without sockets", "rest_without_sockets"),
+        ("with sockets", "rest_with_sockets"),
+        ("without, after", "rest_without_sockets_after"),
+    )
+    for name, key in phases:
         f = figures[key]
         lines.append(
             f"  POST items {name:16} {f['per_second']:7.1f}/s  p50 {f['p50_ms']:.1f} ms  "
             f"p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  errors {f['errors']}"
         )
+    lines.append("  CPU (% of one core)  gunicorn  ASGI  socket client  | machine busy (% of cores)  load")
+    for name, key in (*phases, ("sockets idle", "idle_sockets")):
+        f = figures[key]
+        lines.append(
+            f"    {name:18} {f.get('server_cpu_percent', 0):8.0f}  {f['asgi_cpu_percent']:4.0f}  "
+            f"{f['client_cpu_percent']:13.0f}  | {f['machine_busy_percent']:25.0f}  {f['load_average']:.1f}"
+        )
+    lag = figures["client_lag"]
+    lines.append(
+        f"  socket client while written to: loop lag p99 {lag['loop_lag_p99_ms']:.1f} ms, max "
+        f"{lag['loop_lag_max_ms']:.1f} ms; GC pauses max {lag['gc_pause_max_ms']:.1f} ms, "
+        f"total {lag['gc_pause_total_ms']:.0f} ms"
+    )
+    lines.append(f"  POST items with sockets / mean of the runs without: {figures['rest_ratio']:.2f}")
     print("\n".join(lines))
 
 

@@ -138,7 +138,7 @@ live=${BENCH_LIVE:-1}
 if [ -n "${BENCH_ONLY:-}" ] && [[ ",${BENCH_ONLY}," != *",live"* ]]; then live=0; fi
 if [ "$live" != 0 ]; then
     stamp "live.py"
-    "$BIN/uvicorn" config.asgi:application --host 127.0.0.1 --port "$ASGI_PORT" --ws websockets \
+    "$BIN/uvicorn" config.asgi:application --host 127.0.0.1 --port "$ASGI_PORT" --ws websockets-sansio \
         --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
         >"$WORK/asgi.log" 2>&1 &
     ASGI_PID=$!
@@ -149,7 +149,7 @@ if [ "$live" != 0 ]; then
         kill -0 "$ASGI_PID" 2>/dev/null || { echo "the ASGI server did not start" >&2; cat "$WORK/asgi.log" >&2; exit 1; }
         sleep 0.2
     done
-    live_args=(--http-port "$PORT" --asgi-port "$ASGI_PORT" --asgi-pid "$ASGI_PID"
+    live_args=(--http-port "$PORT" --asgi-port "$ASGI_PORT" --asgi-pid "$ASGI_PID" --server-pid "$(cat "$WORK/gunicorn.pid")"
                --sockets "${BENCH_SOCKETS:-1000}" --duration "${BENCH_DURATION:-10}")
     [ -n "${BENCH_LIVE_JSON:-}" ] && live_args+=(--json "$BENCH_LIVE_JSON")
     EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend "$PY" bench/live.py "${live_args[@]}" || failed=1
