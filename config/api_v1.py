@@ -96,6 +96,7 @@ urlpatterns = [
     path("user/webhooks/<uuid:webhook_id>/test", webhooks_views.TestView.as_view(), name="webhook-test"),
     path("sync", sync_views.SyncView.as_view(), name="sync"),
     path("stream/ticket", live_views.StreamTicketView.as_view(), name="stream-ticket"),
+    path("stream", live_views.stream_without_upgrade, name="stream-without-upgrade"),
     path("search", search_views.SearchView.as_view(), name="search"),
     path(
         "workspaces/<uuid:workspace_id>/members",

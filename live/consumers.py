@@ -27,7 +27,7 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 
 from live import presence, sending
-from live.auth import socket_user
+from live.auth import Refused, socket_user
 from live.hub import hub
 from live.metrics import live_sockets
 from live.selectors import item_space, list_in_space, socket_spaces
@@ -36,6 +36,8 @@ logger = logging.getLogger("daymark.live")
 
 UNAUTHORIZED = 4401
 TOO_MANY_FRAMES = 4429
+# A refused credential from an address that has used up its failed authentications (REST answers 429).
+TOO_MANY_FAILURES = 4429
 SILENT = 4408
 # Messages waiting for a socket beyond which pokes are dropped (they are hints, and those waiting suffice).
 INBOX_LIMIT = 256
@@ -76,9 +78,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = await database_sync_to_async(socket_user)(self.scope)
         await self.accept()
-        if user is None:
+        if isinstance(user, Refused):
             self.closing = True
-            await self.close(code=UNAUTHORIZED)
+            await self.close(code=UNAUTHORIZED if user.retry_after is None else TOO_MANY_FAILURES)
             return
         self.user_id = str(user.pk)
         self.display_name = user.display_name or user.email.split("@")[0]

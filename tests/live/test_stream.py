@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ from tests.factories import (
     UserFactory,
     WorkspaceFactory,
 )
-from tests.live.conftest import HEARTBEAT, PREFIX, REDIS_URL, Server, Socket
+from tests.live.conftest import HEARTBEAT, PREFIX, REDIS_URL, Server, Socket, start_server, stop_server
 from workspaces.models import Workspace
 from workspaces.services import member_remove, workspace_delete
 
@@ -141,6 +142,33 @@ def test_every_refusal_closes_4401_before_any_message(server: Server, open_socke
         sock = open_socket(server.ws + query)
         assert sock.close_code() == 4401, query
         assert sock.received == [], query
+
+
+def test_refused_upgrades_spend_the_addresss_failed_authentications_budget(
+    tmp_path: Path, open_socket: Open
+) -> None:
+    """The budget REST logins and tokens use: three refusals a minute here, then 4429 on the socket and
+    429 on REST from the same address, while valid credentials still open a socket."""
+    limited = start_server(
+        tmp_path,
+        "limited",
+        RATE_LIMIT_ENABLE="true",
+        RATE_LIMIT_AUTH_FAILURES_PER_IP="3/m",
+        CACHE_KEY_PREFIX=f"{PREFIX}:limited-{uuid.uuid4().hex[:6]}",
+    )
+    try:
+        user = UserFactory.create()
+        bad = {"additional_headers": {"Authorization": "Bearer not-a-token"}}
+        codes = [open_socket(limited.ws, **bad).close_code() for _ in range(3)]
+        codes.append(open_socket(f"{limited.ws}?ticket=unknown").close_code())
+        assert codes == [4401, 4401, 4401, 4429]
+        status, body = limited.request("GET", "/api/v1/lists", "not-a-token")
+        assert status == 429, body
+        assert body["code"] == "rate_limited"
+        sock = open_socket(limited.ws, **bearer(user))
+        assert sock.next()["type"] == "hello"
+    finally:
+        stop_server(limited)
 
 
 # --- heartbeats and frames --------------------------------------------------------------------------------
