@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -34,4 +36,9 @@ class InsightsView(APIView):
         first, last = range_params(
             request.query_params, default_to=local_today(request.user), default_days=DEFAULT_DAYS
         )
-        return Response(InsightsSerializer(insights(request.user, first, last)).data)
+        return Response(insights(request.user, first, last, represent=_represent))
+
+
+def _represent(answer: dict[str, Any]) -> Any:
+    """The serializer's plain representation (no ReturnDict bound to its serializer): what the cache keeps."""
+    return InsightsSerializer().to_representation(answer)
