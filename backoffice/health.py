@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backoffice.models import MetricsSnapshot
-from core.metrics import registry
+from core.metrics import panel_families, registry
 
 logger = logging.getLogger("daymark.backoffice")
 
@@ -31,6 +31,9 @@ RESPONSES = "django_http_responses_total_by_status_view_method"
 DB_DURATION = "django_db_query_duration_seconds"
 INSIGHTS_CACHE = "daymark_insights_cache"
 LIVE_SOCKETS = "daymark_live_sockets"
+# The same over every ASGI process sharing Redis (live.metrics): the ASGI processes do not write into
+# gunicorn's metrics directory, so only this one reaches the panel in production.
+LIVE_SOCKETS_ALL = "daymark_live_sockets_all"
 SNAPSHOT_RETENTION_MINUTES = 120
 WINDOW_MINUTES = 60
 
@@ -50,7 +53,10 @@ def read_metrics(families: Iterable[Any] | None = None) -> dict[str, Any]:
     db = {"s": 0.0, "n": 0.0}
     insights = {"hit": 0.0, "miss": 0.0}
     sockets = 0.0
-    for family in families if families is not None else registry().collect():
+    sockets_all: float | None = None
+    if families is None:
+        families = itertools.chain(registry().collect(), panel_families())
+    for family in families:
         for sample in family.samples:
             labels = sample.labels
             if family.name == LATENCY:
@@ -81,6 +87,8 @@ def read_metrics(families: Iterable[Any] | None = None) -> dict[str, Any]:
                     insights[result] += sample.value
             elif family.name == LIVE_SOCKETS and sample.name == LIVE_SOCKETS:
                 sockets += sample.value
+            elif family.name == LIVE_SOCKETS_ALL and sample.name == LIVE_SOCKETS_ALL:
+                sockets_all = (sockets_all or 0.0) + sample.value
     for per_route in buckets.values():
         bounds = sorted(set(bounds) | set(per_route))
     for key, route in routes.items():
@@ -91,7 +99,7 @@ def read_metrics(families: Iterable[Any] | None = None) -> dict[str, Any]:
         "le": [le if le != float("inf") else "+Inf" for le in bounds],
         "db": db,
         "insights": insights,
-        "sockets": sockets,
+        "sockets": sockets if sockets_all is None else sockets_all,
     }
 
 

@@ -197,6 +197,8 @@ LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=25)
 # SECONDS), so the sockets of a killed process leave presence within TTL + refresh (40 s by default).
 LIVE_PRESENCE_TTL_SECONDS = env.float("LIVE_PRESENCE_TTL_SECONDS", default=30)
 LIVE_PRESENCE_REFRESH_SECONDS = env.float("LIVE_PRESENCE_REFRESH_SECONDS", default=10)
+# Each ASGI process writes how many sockets it holds to Redis this often (the back office's count).
+LIVE_SOCKETS_REPORT_SECONDS = env.float("LIVE_SOCKETS_REPORT_SECONDS", default=10)
 LIVE_TICKET_SECONDS = 30
 LIVE_MAX_FRAME_BYTES = 4096
 LIVE_MAX_FRAMES_PER_SECOND = 20

@@ -33,8 +33,19 @@ _MISSING = object()
 _shared_collectors = prometheus_client.CollectorRegistry(auto_describe=False)
 
 
-def add_collector(collector: Any) -> None:
+# Of those, the ones the back office's panel reads too (cheap: no database).
+_panel_collectors = prometheus_client.CollectorRegistry(auto_describe=False)
+
+
+def add_collector(collector: Any, *, panel: bool = False) -> None:
     _shared_collectors.register(collector)
+    if panel:
+        _panel_collectors.register(collector)
+
+
+def panel_families() -> Any:
+    """The shared values the back office shows (the live sockets over every ASGI process)."""
+    return _panel_collectors.collect()
 
 
 def _authorized(request: HttpRequest) -> bool:

@@ -59,6 +59,7 @@ class Hub:
         self.spaces: dict[int, set[Socket]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._listener: asyncio.Task[None] | None = None
+        self._reporter: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None
         self._lock = threading.Lock()
 
@@ -129,6 +130,7 @@ class Hub:
         if self._listener is None or self._listener.done():
             self._ready = asyncio.Event()
             self._listener = loop.create_task(self._listen(settings.REDIS_URL, channel_name()))
+            self._reporter = loop.create_task(self._report(settings.REDIS_URL))
         assert self._ready is not None
         if not self._ready.is_set():
             with contextlib.suppress(TimeoutError):
@@ -181,6 +183,23 @@ class Hub:
                     await client.aclose()
                 except Exception:  # noqa: S110 - closing a broken connection may fail too
                     pass
+
+    async def _report(self, url: str) -> None:
+        """How many sockets this process holds, into Redis every LIVE_SOCKETS_REPORT_SECONDS (the back
+        office's count: live.metrics.open_sockets)."""
+        import redis.asyncio
+
+        from live.metrics import report
+
+        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1)
+        while True:
+            try:
+                await report(client, self.sockets())
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: S110 - a count is best effort; the next report tries again
+                pass
+            await asyncio.sleep(float(settings.LIVE_SOCKETS_REPORT_SECONDS))
 
     # --- publishing ---------------------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ PREFIX = f"live-tests-{uuid.uuid4().hex[:10]}"
 HEARTBEAT = 3
 PRESENCE_TTL = 3
 PRESENCE_REFRESH = 1
+SOCKETS_REPORT = 1
 
 
 @dataclass
@@ -88,6 +89,7 @@ def start_server(tmp: Path, name: str, **extra: str) -> Server:
         "LIVE_HEARTBEAT_SECONDS": str(HEARTBEAT),
         "LIVE_PRESENCE_TTL_SECONDS": str(PRESENCE_TTL),
         "LIVE_PRESENCE_REFRESH_SECONDS": str(PRESENCE_REFRESH),
+        "LIVE_SOCKETS_REPORT_SECONDS": str(SOCKETS_REPORT),
         "RATE_LIMIT_ENABLE": "false",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",

@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.services.api_keys import api_key_create, api_key_revoke
 from accounts.services.sessions import session_tokens
 from accounts.services.users import user_deactivate
+from backoffice.health import read_metrics
 from core.versioning import ANY_VERSION
 from lists.services import item_create
 from live.models import StreamTicket
@@ -34,7 +35,16 @@ from tests.factories import (
     UserFactory,
     WorkspaceFactory,
 )
-from tests.live.conftest import HEARTBEAT, PREFIX, REDIS_URL, Server, Socket, start_server, stop_server
+from tests.live.conftest import (
+    HEARTBEAT,
+    PREFIX,
+    REDIS_URL,
+    SOCKETS_REPORT,
+    Server,
+    Socket,
+    start_server,
+    stop_server,
+)
 from workspaces.models import Workspace
 from workspaces.services import member_remove, workspace_delete
 
@@ -611,6 +621,27 @@ def test_metrics_count_the_open_sockets(server: Server, open_socket: Open) -> No
     while count() != before + 2:
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_the_back_office_counts_the_sockets_of_every_asgi_process(
+    servers: tuple[Server, Server], open_socket: Open
+) -> None:
+    """The ASGI processes do not share gunicorn's metrics directory: each reports its count to Redis, and
+    the panel (read here, in another process, as gunicorn's would) sums the fresh reports."""
+
+    def settled(expected: int) -> None:
+        deadline = time.monotonic() + 5 * SOCKETS_REPORT + 2
+        while read_metrics()["sockets"] != expected:
+            assert time.monotonic() < deadline, read_metrics()["sockets"]
+            time.sleep(0.2)
+
+    a, b = servers
+    settled(0)
+    sockets = [connected(open_socket, a, UserFactory.create()) for _ in range(2)]
+    sockets.append(connected(open_socket, b, UserFactory.create()))
+    settled(3)
+    sockets[2].close()
+    settled(2)
 
 
 def _published() -> Callable[[], list[dict[str, Any]]]:
