@@ -435,6 +435,7 @@ def main() -> None:
         times = [at for at, users in published if workspace.writer_id in users]
         to_redis += [at - commit for commit, at in zip(workspace.commits, times, strict=False)]
     delays: list[float] = []
+    series: list[tuple[float, float]] = []  # (commit time, delay): when the slow pokes happened
     expected = received = 0
     for socket_index, workspace_index in workspace_of.items():
         commits = workspaces[workspace_index].commits
@@ -442,6 +443,7 @@ def main() -> None:
         expected += len(commits)
         received += len(arrivals)
         delays += [arrival - commit for commit, arrival in zip(commits, arrivals, strict=False)]
+        series += [(commit, arrival - commit) for commit, arrival in zip(commits, arrivals, strict=False)]
     figures["poke"] = {
         "sockets_poked": len(workspace_of),
         "expected": expected,
@@ -450,6 +452,7 @@ def main() -> None:
         "p95_ms": percentile(delays, 95) * 1000,
         "p99_ms": percentile(delays, 99) * 1000,
         "max_ms": max(delays) * 1000 if delays else float("nan"),
+        "series": sorted(series),
         "published_p50_ms": percentile(to_redis, 50) * 1000,
         "published_p95_ms": percentile(to_redis, 95) * 1000,
         "published_p99_ms": percentile(to_redis, 99) * 1000,
