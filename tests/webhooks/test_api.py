@@ -95,6 +95,17 @@ class TestCreate:
         assert api_client.post(HOOKS, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 401
 
 
+    def test_the_list_costs_one_query_whatever_its_length(self, user: User, user_client: APIClient) -> None:
+        for _ in range(4):
+            make_webhook(user, PUBLIC)
+        user_client.get(HOOKS)  # the token's user is cached from here on
+        with CaptureQueriesContext(connection) as queries:
+            response = user_client.get(HOOKS)
+        assert len(response.json()["results"]) == 4
+        # The page of the user's webhooks.
+        assert len(queries) == 1, [q["sql"] for q in queries]
+
+
 class TestChange:
     def test_patch_url_events_active(
         self, user: User, user_client: APIClient, resolver: StubResolver
