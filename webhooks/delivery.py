@@ -102,35 +102,44 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _Clients(threading.local):
-    """Each thread's HTTP clients, one per endpoint and checked address, reused across batches (kept
-    connections). Never shared between endpoints: a connection opened for one URL's name is never used for
-    another's, even at the same address. The transport's factory is part of the key, so a test that puts in
-    another one gets new clients."""
+class _Clients:
+    """The process's HTTP clients, one per endpoint and checked address, shared by the sending threads and
+    reused across batches (kept connections; an endpoint is sent to by one thread at a time, so it holds
+    one connection or so). Never shared between endpoints: a connection opened for one URL's name is never
+    used for another's, even at the same address. The transport's factory is part of the key, so a test
+    that puts in another one gets new clients. At most LIMIT are kept, the least recently used closed
+    first (never one in use: at most SEND_THREADS are, and they are the most recent)."""
 
     LIMIT = 64
 
     def __init__(self) -> None:
         self.clients: OrderedDict[tuple[object, ...], httpx.Client] = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, key: tuple[object, ...]) -> httpx.Client:
-        client = self.clients.pop(key, None)
-        if client is None:
-            client = httpx.Client(
-                transport=make_transport(),
-                timeout=TIMEOUT_SECONDS,
-                follow_redirects=False,
-                trust_env=False,
-            )
-        self.clients[key] = client
-        while len(self.clients) > self.LIMIT:
-            _, oldest = self.clients.popitem(last=False)
+        with self.lock:
+            client = self.clients.pop(key, None)
+            if client is None:
+                client = httpx.Client(
+                    transport=make_transport(),
+                    timeout=TIMEOUT_SECONDS,
+                    follow_redirects=False,
+                    trust_env=False,
+                )
+            self.clients[key] = client
+            evicted = []
+            while len(self.clients) > self.LIMIT:
+                evicted.append(self.clients.popitem(last=False)[1])
+        for oldest in evicted:
             oldest.close()
         return client
 
     def close_all(self) -> None:
-        while self.clients:
-            self.clients.popitem()[1].close()
+        with self.lock:
+            clients = list(self.clients.values())
+            self.clients.clear()
+        for client in clients:
+            client.close()
 
 
 _clients = _Clients()
