@@ -94,7 +94,6 @@ class TestCreate:
         assert api_client.get(HOOKS).status_code == 401
         assert api_client.post(HOOKS, {"url": PUBLIC, "events": ["*"]}, format="json").status_code == 401
 
-
     def test_the_list_costs_one_query_whatever_its_length(self, user: User, user_client: APIClient) -> None:
         for _ in range(4):
             make_webhook(user, PUBLIC)

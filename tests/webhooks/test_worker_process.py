@@ -82,12 +82,19 @@ def test_two_workers_never_deliver_one_delivery_twice(database: WorkerDatabase) 
 
     with running(answer, keep=False) as receiver:
         secret = _events(database, receiver.url, count)
-        # Both start before anything is due to either: the claims race from the first batch on.
-        database.query(f"UPDATE {DELIVERIES} SET next_attempt_at = now() + interval '6 seconds'")  # noqa: S608
+        # Nothing is due until both workers run: the claims race from the first batch on.
+        database.query(f"UPDATE {DELIVERIES} SET next_attempt_at = now() + interval '1 hour'")  # noqa: S608
         with (
             database.worker("manage.py", "worker", "--worker-id", "a", name="a"),
             database.worker("manage.py", "worker", "--worker-id", "b", name="b"),
         ):
+            wait_for(
+                lambda: "worker a started" in database.log("a") and "worker b started" in database.log("b"),
+                timeout=60,
+                what="both workers to start",
+                log=lambda: database.log("a") + database.log("b"),
+            )
+            database.query(f"UPDATE {DELIVERIES} SET next_attempt_at = now() + interval '1 second'")  # noqa: S608
             receiver.wait_for(count, timeout=120)
             wait_for(
                 lambda: (
