@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -380,6 +380,13 @@ def _plan_section(
             errors.add_detail(where, serializer.errors)
             continue
         validated = dict(serializer.validated_data)
+        for name in sync_type.import_server_fields:
+            if raw.get(name) is None:
+                continue
+            try:
+                validated[name] = cast(Any, serializer).fields[name].to_internal_value(raw[name])
+            except DRFValidationError as error:
+                errors.add_detail(f"{where}.{name}", error.detail)
         if natural_key is not None:
             if validated.get(natural_key) in natural_values:
                 errors.add(f"{where}.{natural_key}", "Another entity of this section has the same value.")

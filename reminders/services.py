@@ -103,7 +103,11 @@ def reminder_create(
     *, user: User, data: dict[str, Any], reminder_id: UUID | None = None
 ) -> tuple[Reminder, bool]:
     """A reminder on an item the user sees. A retried create with the same id and content answers the
-    existing reminder; other content, or another user's id, is 409 `id_conflict`."""
+    existing reminder; other content, or another user's id, is 409 `id_conflict`. Only an import gives
+    `fired_at` (the document's: a reminder that fired before the export is created fired, and does not
+    fire again)."""
+    data = dict(data)
+    fired_at = data.pop("fired_at", None)
     with change_writer(user, personal=False) as writer:
         _lock(writer, data.get("item"))
         item = _visible_item(user, data.get("item"))
@@ -112,7 +116,13 @@ def reminder_create(
             return create_once(writer, Reminder, reminder_id, data)  # the retry, or 409
         at = _timing(user, item, data["remind_at"], data["minutes_before"])
         _check_room(user, item)
-        return create_once(writer, Reminder, reminder_id, data, complete=lambda v: {**v, "fires_at": at})
+        return create_once(
+            writer,
+            Reminder,
+            reminder_id,
+            data,
+            complete=lambda v: {**v, "fires_at": at, "fired_at": fired_at},
+        )
 
 
 def reminder_update(
@@ -120,7 +130,9 @@ def reminder_update(
 ) -> tuple[Reminder, bool]:
     """Changes a reminder. A new item, `remind_at` or `minutes_before` arms it again when it had fired
     (`fired_at` cleared in the same version, without counting as a field the client changed: a client that
-    edited the reminder before it fired merges over the server's firing instead of conflicting)."""
+    edited the reminder before it fired merges over the server's firing instead of conflicting). An
+    import's `fired_at` is not applied to an existing reminder: its own firing stands."""
+    data = {name: value for name, value in data.items() if name != "fired_at"}
     with change_writer(user, personal=False) as writer:
         current_item = Reminder.objects.filter(pk=reminder_id).values_list("item_id", flat=True).first()
         _lock(writer, current_item, data.get("item"))

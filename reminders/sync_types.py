@@ -40,6 +40,7 @@ def register_all() -> None:
             # `fires_at` is derived (reminders.schedule_services): the feed sends the reminder's own fields.
             feed_columns=FeedColumns.of(Reminder),
             export_section="reminders",
+            import_server_fields=("fired_at",),
             **write_services(
                 id_name="reminder_id",
                 create=services.reminder_create,

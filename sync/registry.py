@@ -75,6 +75,10 @@ class SyncType:
     # Fields naming entities of other types that are not the model's foreign keys (a focus card's `items`):
     # API field -> type name. The foreign keys among `sync_fields` need no entry (`references`).
     other_references: dict[str, str] = field(default_factory=dict)
+    # Read-only fields that an import takes from the document when it creates the entity (a reminder's
+    # `fired_at`: restored from an export, a reminder that fired must not fire again). The create service
+    # finds them in its data; pushes and REST never send them (the serializer drops read-only fields).
+    import_server_fields: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
