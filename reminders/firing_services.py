@@ -10,7 +10,8 @@ transaction:
    lock (sync.services), so a space this batch holds cannot see its reminders edited or fired by anyone
    else until the batch commits: that is what makes a reminder fire exactly once.
 2. It reads those spaces' due reminders (locking their rows, which waits only for an item write that is
-   moving their `fires_at` at that moment, and then sees the new time), with their items' current state.
+   moving their `fires_at` at that moment, and then sees the new time), then, in a statement of its own,
+   their items' current state (what such a write left, done or moved).
 3. A reminder whose item is open and still visible to its owner fires: a `notification` and the reminder's
    new version with `fired_at`, both through the spaces' change writers (so they sync and poke). One whose
    item is done, or out of its owner's sight, is skipped for that time (`skipped_at`, server state), and a
@@ -31,10 +32,10 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Profile
+from lists.models import Item
 from reminders import schedule_services as schedule
 from reminders.events import reminder_fired
 from reminders.models import Notification, Reminder
@@ -84,18 +85,22 @@ def fire_batch(now: datetime | None = None) -> int:
         reminders = list(
             pending(now)
             .filter(space_id__in=space_ids)
-            .annotate(
-                item_status=F("item__status"),
-                item_space=F("item__space_id"),
-                item_title=F("item__title"),
-                item_due_date=F("item__due_date"),
-                item_due_time=F("item__due_time"),
-            )
             .order_by("fires_at")
-            .select_for_update(of=("self",))[:BATCH_REMINDERS]
+            .select_for_update()[:BATCH_REMINDERS]
         )
         if not reminders:
             return 0
+        # The items as they are now, read after the reminders' locks were granted: a workspace item's
+        # write locks its members' reminders (the `fires_at` recompute) but not their spaces, and a
+        # statement that waited for such a lock rechecks the reminder's row only, keeping the item's row
+        # as the statement first read it (PostgreSQL's READ COMMITTED): an item made done by that write
+        # would have fired as open.
+        items: dict[UUID, tuple[Any, ...]] = {
+            row[0]: row[1:]
+            for row in Item.objects.filter(pk__in={r.item_id for r in reminders}).values_list(
+                "pk", "status", "space_id", "title", "due_date", "due_time"
+            )
+        }
         owners = {reminder.user_id for reminder in reminders}
         users = {user.pk: user for user in get_user_model()._default_manager.filter(pk__in=owners)}
         wants_email = {
@@ -108,20 +113,25 @@ def fire_batch(now: datetime | None = None) -> int:
         memberships = set(
             Member.objects.filter(
                 user_id__in=owners,
-                space_id__in={reminder.item_space for reminder in reminders},
+                space_id__in={item[1] for item in items.values()},
             ).values_list("user_id", "space_id")
         )
         to_fire: dict[UUID, list[Reminder]] = {}
         skipped: list[UUID] = []
         corrected: list[Reminder] = []
+        titles: dict[UUID, str] = {}
         for reminder in reminders:
             user = users[reminder.user_id]
+            # An item deleted meanwhile took its reminders with it; were one left, it is out of sight.
+            status, item_space, titles[reminder.pk], due_date, due_time = items.get(
+                reminder.item_id, ("deleted", None, "", None, None)
+            )
             if reminder.minutes_before is not None:
                 current = schedule.fires_at(
                     remind_at=None,
                     minutes_before=reminder.minutes_before,
-                    due_date=reminder.item_due_date,
-                    due_time=reminder.item_due_time,
+                    due_date=due_date,
+                    due_time=due_time,
                     timezone_name=user.timezone,
                 )
                 if current != reminder.fires_at:
@@ -129,10 +139,8 @@ def fire_batch(now: datetime | None = None) -> int:
                     corrected.append(reminder)
                     if current is None or current > now:
                         continue
-            visible = reminder.item_space == reminder.space_id or (
-                (reminder.user_id, reminder.item_space) in memberships
-            )
-            if reminder.item_status != "open" or not visible or not user.is_active:
+            visible = item_space == reminder.space_id or ((reminder.user_id, item_space) in memberships)
+            if status != "open" or not visible or not user.is_active:
                 skipped.append(reminder.pk)
                 continue
             to_fire.setdefault(reminder.user_id, []).append(reminder)
@@ -146,7 +154,10 @@ def fire_batch(now: datetime | None = None) -> int:
             writer = ChangeWriter(users[user_id], held)
             made = [
                 Notification(
-                    user_id=user_id, space_id=r.space_id, kind=Notification.Kind.REMINDER, data=_data(r)
+                    user_id=user_id,
+                    space_id=r.space_id,
+                    kind=Notification.Kind.REMINDER,
+                    data=_data(r, titles[r.pk]),
                 )
                 for r in theirs
             ]
@@ -167,11 +178,11 @@ def fire_batch(now: datetime | None = None) -> int:
     return len(reminders)
 
 
-def _data(reminder: Reminder) -> dict[str, Any]:
+def _data(reminder: Reminder, title: str) -> dict[str, Any]:
     return {
         "reminder": str(reminder.pk),
         "item": str(reminder.item_id),
-        "title": reminder.item_title,  # type: ignore[attr-defined]
+        "title": title,
         "fires_at": timestamp_text(reminder.fires_at),
     }
 

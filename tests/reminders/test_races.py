@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import threading
+import time as clock
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -97,3 +99,52 @@ def test_a_due_date_moved_while_firing_is_seen(monkeypatch: Any) -> None:
         assert reminder.fires_at == datetime(2026, 7, 2, 12, tzinfo=UTC)
     else:
         assert Notification.objects.filter(user=owner).count() == 1
+
+
+def test_a_workspace_item_done_while_its_reminder_waits_to_fire_does_not_fire() -> None:
+    """A workspace item's write does not lock the reminder owners' spaces, only (through the `fires_at`
+    recompute) their reminders' rows: a firing that waited on such a row must judge the item as that write
+    left it (done), not as its own statement first read it (open)."""
+    from django.db import connection, transaction
+
+    from tests.factories import MemberFactory, WorkspaceFactory
+
+    workspace = WorkspaceFactory.create()
+    member = MemberFactory.create(workspace=workspace, role="viewer").user
+    shared = ListFactory.create(user=workspace.user, workspace=workspace.pk)
+    item = ItemFactory.create(list=shared, user=workspace.user, due_date=date(2026, 7, 1), due_time=time(12))
+    ReminderFactory.create(item=item, user=member, minutes_before=0)
+    written = threading.Event()
+
+    def waiting_on_a_lock() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+            return bool(cursor.fetchone()[0])
+
+    def work(n: int) -> Any:
+        if n == 0:
+            written.wait(10)
+            return firing.fire_batch(NOON)
+        with transaction.atomic():
+            item_update(
+                user=workspace.user,
+                item_id=item.pk,
+                base=BaseVersion(item.version),
+                data={"status": "done", "due_time": time(11, 59)},
+            )
+            written.set()
+            deadline = clock.monotonic() + 10
+            while not waiting_on_a_lock():  # the firing waits for this write's lock on the reminder
+                assert clock.monotonic() < deadline, "the firing never waited"
+                clock.sleep(0.02)
+        return None
+
+    at_once(2, work)
+    assert not Notification.objects.filter(user=member, kind="reminder").exists()
+    reminder = Reminder.objects.get(user=member)
+    assert reminder.fired_at is None
+    assert reminder.skipped_at is not None
+    assert reminder.fires_at == datetime(2026, 7, 1, 11, 59, tzinfo=UTC)
