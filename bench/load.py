@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -352,6 +353,50 @@ def run_wrk(
     result.seconds = seconds
     result.fixed_percentiles = {50: figures["p50"], 95: figures["p95"], 99: figures["p99"]}
     return result
+
+
+# The ratio targets' scenarios: measured again by wrk in turns (see `interleaved`).
+INTERLEAVED = (
+    "bare JSON",
+    "ref: items page, values",
+    "ref: items page, naive",
+    "items page (GET",
+    "incremental sync (10",
+)
+
+
+def interleaved(
+    scenarios: list[Scenario], host: str, port: int, concurrency: int, rounds: int, seconds: float
+) -> list[Result]:
+    """The ratio targets' scenarios by wrk, taking turns of `seconds` for `rounds` rounds: load from
+    outside the bench that changes during the run falls on a scenario and its references alike (run one
+    after the other for 10 s each, a change of the machine's load between them shows as a ratio)."""
+    chosen = [s for s in scenarios if s.wrk and any(s.name.startswith(p) for p in INTERLEAVED)]
+    fixed = []
+    for scenario in chosen:
+        assert scenario.wrk is not None
+        requests = scenario.wrk.requests
+        fixed.append(
+            replace(scenario, wrk=Wrk(requests() if callable(requests) else requests, scenario.wrk.expect))
+        )
+    totals = {s.name: Result(f"{s.name}, in turns", generator="turn") for s in fixed}
+    slices: dict[str, list[Result]] = {s.name: [] for s in fixed}
+    for _ in range(rounds):
+        for scenario in fixed:
+            one = run_wrk(scenario, host, port, concurrency, 0, seconds)
+            slices[scenario.name].append(one)
+            total = totals[scenario.name]
+            total.requests += one.requests
+            total.operations += one.operations
+            total.errors += one.errors
+            total.seconds += one.seconds
+            total.first_error = total.first_error or one.first_error
+    for name, total in totals.items():
+        parts = slices[name]
+        total.fixed_percentiles = {p: statistics.median(r.percentile(p) for r in parts) for p in (50, 95, 99)}
+        total.generator_cpu = statistics.mean(r.generator_cpu for r in parts)
+        total.server_cpu = statistics.mean(r.server_cpu for r in parts)
+    return list(totals.values())
 
 
 def _children_cpu() -> float:
@@ -856,9 +901,11 @@ def _calendar_scenarios(args: argparse.Namespace, host: str, port: int) -> list[
 
 
 def _find(results: list[Result], prefix: str, generator: str | None = None) -> Result | None:
-    """The scenario named so (by prefix), by wrk when it ran there too (it leaves the server the CPU)."""
+    """The scenario named so (by prefix): its turns by wrk ("turn") when they ran, else wrk's run
+    (wrk leaves the server the CPU), else the Python generator's."""
     found = [r for r in results if r.name.startswith(prefix) and generator in (None, r.generator)]
-    return next((r for r in found if r.generator == "wrk"), found[0] if found else None)
+    turns = [r for r in found if r.generator == "turn"]
+    return next(iter(turns), next((r for r in found if r.generator == "wrk"), found[0] if found else None))
 
 
 def _targets(results: list[Result]) -> list[tuple[str, str, bool | None]]:
@@ -933,7 +980,7 @@ def table(results: list[Result], concurrency: int) -> str:
         )
     lines.append("")
     lines.append("items page, requests/s as a ratio to the references (same generator):")
-    for generator in ("py", "wrk"):
+    for generator in ("py", "wrk", "turn"):
         ours = _find(results, "items page (GET", generator)
         for label, prefix in (
             ("naive DRF", "ref: items page, naive"),
@@ -966,6 +1013,10 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=1000, help="Light users the spread scenarios use.")
     parser.add_argument("--server-pid", type=int, action="append", default=[], help="Whose CPU to count.")
     parser.add_argument("--no-wrk", action="store_true", help="Only the Python generator.")
+    parser.add_argument(
+        "--turns", type=int, default=5, help="Rounds of the ratio scenarios in turns (0: none)."
+    )
+    parser.add_argument("--turn-seconds", type=float, default=2.0, help="Seconds of each turn.")
     parser.add_argument("--json", default="", help="Also write the figures to this file.")
     args = parser.parse_args()
     parts = urlsplit(args.url)
@@ -997,6 +1048,15 @@ def main() -> None:
         if result.first_error:
             print(f"  first error: {result.first_error}", file=sys.stderr, flush=True)
         results.append(result)
+    if args.turns and not (args.no_wrk or shutil.which("wrk") is None):
+        print(f"[{datetime.now(UTC):%H:%M:%S}] the ratio scenarios in turns ...", file=sys.stderr, flush=True)
+        try:
+            results += interleaved(scenarios, host, port, args.concurrency, args.turns, args.turn_seconds)
+        except Exception as failure:  # an error of these scenarios, like any other's
+            results.append(
+                Result("ratio scenarios in turns", errors=1, first_error=str(failure), generator="turn")
+            )
+            print(f"  first error: {failure}", file=sys.stderr, flush=True)
     print(table(results, args.concurrency))
     if args.json:
         figures = [
