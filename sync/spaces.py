@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
@@ -90,10 +90,12 @@ def visible_space_ids(user: User | UUID) -> list[int]:
 
 def visible_heads(user: User) -> QuerySet[Space]:
     """The spaces the user sees, in id order, in one query (their counters say whether anything changed)."""
-    visible = Q(user_id=_id(user))
+    # One IN over a union, not `user OR pk IN (...)`: PostgreSQL reads an OR of the two by scanning every
+    # user's space (sync/feed.py says the same of the feed's state).
+    ids: QuerySet[Any] = Space.objects.filter(user_id=_id(user)).values("id")
     if registry.membership_model_or_none() is not None:
-        visible |= Q(pk__in=memberships(user).values("space_id"))
-    return Space.objects.filter(visible).order_by("pk")
+        ids = ids.union(memberships(user).values("space_id"), all=True)
+    return Space.objects.filter(pk__in=ids).order_by("pk")
 
 
 def visible_roles(user: User) -> dict[int, str]:
