@@ -128,6 +128,7 @@ def main(events: int = 10_000, endpoints: int = 10) -> None:
     os.environ.update(env)
     receiver = subprocess.Popen([python, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
     workers: list[subprocess.Popen[bytes]] = []
+    ok = False
     try:
         assert receiver.stdout is not None
         port = int(receiver.stdout.readline())
@@ -182,6 +183,8 @@ def main(events: int = 10_000, endpoints: int = 10) -> None:
         receiver.terminate()
         receiver.wait(timeout=30)
         subprocess.run([python, str(ROOT / "bench/db.py"), "drop", pg, name], check=False)
+    if not ok:  # `make bench` (bench/run.sh) fails with it
+        raise SystemExit(1)
 
 
 def _verify(sample: list[dict[str, object]], secrets: dict[str, str]) -> None:
