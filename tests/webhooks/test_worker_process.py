@@ -78,6 +78,10 @@ def test_two_workers_never_deliver_one_delivery_twice(database: WorkerDatabase) 
     def answer(request: Received) -> int:
         with lock:
             seen[request.headers["webhook-id"]] += 1
+        # An endpoint's deliveries go one after another: at 20 ms each, the first worker's batch of 200 takes
+        # 4 s, well past the other's 1 s idle look, so the other claims the rest while it sends (on a fast
+        # receiver the first worker could finish and claim the rest itself before the other looked).
+        time.sleep(0.02)
         return 200
 
     with running(answer, keep=False) as receiver:
