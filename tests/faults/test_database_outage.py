@@ -77,10 +77,25 @@ def test_a_database_outage_is_a_fast_503_and_recovery_needs_no_restart(
 
     server.database.set_mode("pass")
     first_success = _first_success_after_restore(server, token)
+    every_worker = _every_worker_recovered(server, token)
     after = _all_succeed(server, token, 200)
-    print(f"database {fault}: first success {first_success:.2f}s after restore; then {dict(after)}")
+    print(
+        f"database {fault}: first success {first_success:.2f}s after restore, every worker by "
+        f"{every_worker:.2f}s; then {dict(after)}"
+    )
     assert after == {200: 200}
     assert server.get("/ready").status == 200
+
+
+def _every_worker_recovered(server: LiveServer, token: str) -> float:
+    """Seconds until a burst of 20 requests (spread over every worker) all succeed. After a stall, a worker
+    whose pool was still waiting on a connection attempt that hung answers 503 a little longer than the
+    worker that answered first (CI once saw 4 of 200): recovery is per worker, bounded, with no restart."""
+    restored = time.monotonic()
+    while time.monotonic() - restored < 30:
+        if _all_succeed(server, token, 20) == {200: 20}:
+            return time.monotonic() - restored
+    pytest.fail("not every worker answered within 30 s of the database coming back")
 
 
 def test_pooled_connections_killed_under_the_pool_fail_no_request(
