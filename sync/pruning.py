@@ -51,10 +51,10 @@ def prune(
     report.retired_spaces = Space.objects.filter(retired_at__lt=cutoff).delete()[0]
     for step in registry.prune_steps():
         step(now)
-    report.processed_operations = _prune_older(
+    report.processed_operations = prune_older(
         ProcessedOperation, now - timedelta(days=settings.OPERATION_RETENTION_DAYS), batch_size
     )
-    report.idempotency_keys = _prune_older(
+    report.idempotency_keys = prune_older(
         IdempotencyKey, now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS), batch_size
     )
     return report
@@ -98,7 +98,9 @@ def _prune_change_records(
     report.spaces = len(spaces)
 
 
-def _prune_older(model: type[models.Model], cutoff: datetime, batch_size: int) -> int:
+def prune_older(model: type[models.Model], cutoff: datetime, batch_size: int) -> int:
+    """Deletes the rows of `model` created before `cutoff`, `batch_size` at a time (each batch its own
+    statement, so no long lock); returns how many went."""
     removed = 0
     while True:
         ids = list(

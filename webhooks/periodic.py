@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sync.pruning import prune_older
 from webhooks.delivery import deliver_loop
 from webhooks.models import Delivery, Event
 
@@ -16,17 +17,7 @@ def prune_deliveries(now: datetime, batch_size: int = 2000) -> int:
     """Deletes deliveries made more than 30 days ago, in batches (each its own statement), then the events
     no delivery names any more; returns how many deliveries went."""
     cutoff = now - RETENTION
-    removed = 0
-    while True:
-        ids = list(
-            Delivery.objects.filter(created_at__lt=cutoff)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            break
-        Delivery.objects.filter(pk__in=ids).delete()
-        removed += len(ids)
+    removed = prune_older(Delivery, cutoff, batch_size)
     while True:
         orphans = list(
             Event.objects.filter(created_at__lt=cutoff, deliveries__isnull=True).values_list("pk", flat=True)[
