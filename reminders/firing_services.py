@@ -4,11 +4,12 @@ The periodic job (`fire_job`, every 15 seconds, registered with jobs.registry) f
 and, when more are due, enqueues `fire_due_task`s so every worker shares the rest. A batch is one
 transaction:
 
-1. It claims up to BATCH_SPACES personal spaces that hold due reminders with `SELECT ... FOR UPDATE SKIP
-   LOCKED` on their counter rows: two workers never take the same space, and never wait for each other
-   (PostgreSQL; SQLite runs one writer at a time anyway). Every write of a reminder holds its owner's space
-   lock (sync.services), so a space this batch holds cannot see its reminders edited or fired by anyone
-   else until the batch commits: that is what makes a reminder fire exactly once.
+1. It claims up to BATCH_SPACES personal spaces that hold due reminders (those of the earliest due first)
+   with `SELECT ... FOR UPDATE SKIP LOCKED` on their counter rows: two workers never take the same space,
+   and never wait for each other (PostgreSQL; SQLite runs one writer at a time anyway). Every write of a
+   reminder holds its owner's space lock (sync.services), so a space this batch holds cannot see its
+   reminders edited or fired by anyone else until the batch commits: that is what makes a reminder fire
+   exactly once.
 2. It reads those spaces' due reminders (locking their rows, which waits only for an item write that is
    moving their `fires_at` at that moment, and then sees the new time), then, in a statement of its own,
    their items' current state (what such a write left, done or moved).
@@ -50,6 +51,9 @@ logger = logging.getLogger(__name__)
 # batches small so that workers interleave).
 BATCH_SPACES = int(os.environ.get("REMINDERS_BATCH_SPACES", "200"))
 BATCH_REMINDERS = 2000
+# How many of the earliest due reminders name the spaces a batch tries to claim (`_claim_spaces`): twice a
+# batch, so a second worker finds free spaces past the first one's.
+CANDIDATES = 2 * BATCH_REMINDERS
 # A task stops taking batches after this long, so one task never outlives the next run by much; what is
 # left is the next task's.
 TASK_BUDGET_SECONDS = 50
@@ -64,11 +68,26 @@ def pending(now: datetime) -> Any:
 
 
 def _claim_spaces(now: datetime) -> list[int]:
-    due_spaces = pending(now).values("space_id")
-    claimed = Space.objects.filter(pk__in=due_spaces).order_by("pk")
+    """Up to BATCH_SPACES spaces with due reminders that no other worker holds, locked.
+
+    The candidates are the spaces of the earliest CANDIDATES due reminders, read through the
+    `reminder_pending` index, which holds armed reminders only: its cost follows the batch, not the
+    backlog. (Asking for "every space that has a due reminder" in space order walked past the spaces
+    already fired in this burst, each of whose reminders the database read and rejected: a claim late in
+    a burst of 100,000 took 60 ms, and it grew with the burst.) Should another worker hold every
+    candidate, the spaces beyond them are asked for in full, so no due reminder waits for the next run."""
+    earliest = list(pending(now).order_by("fires_at").values_list("space_id", flat=True)[:CANDIDATES])
+    claimed = _lock_free(Space.objects.filter(pk__in=set(earliest)))
+    if claimed or len(earliest) < CANDIDATES:  # what it found, or every due reminder was a candidate
+        return claimed
+    return _lock_free(Space.objects.filter(pk__in=pending(now).values("space_id")))
+
+
+def _lock_free(spaces: Any) -> list[int]:
+    spaces = spaces.order_by("pk")
     if connection.features.has_select_for_update_skip_locked:
-        claimed = claimed.select_for_update(skip_locked=True)
-    return list(claimed.values_list("pk", flat=True)[:BATCH_SPACES])
+        spaces = spaces.select_for_update(skip_locked=True)
+    return list(spaces.values_list("pk", flat=True)[:BATCH_SPACES])
 
 
 def fire_batch(now: datetime | None = None) -> int:

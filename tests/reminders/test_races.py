@@ -35,10 +35,13 @@ def _due(users: int, per_user: int) -> list[User]:
     return owners
 
 
-def test_two_workers_fire_each_due_reminder_exactly_once(monkeypatch: Any) -> None:
-    # Small batches, so the two interleave over many of them.
+@pytest.mark.parametrize("candidates", [14, 4], ids=["candidates", "beyond-the-candidates"])
+def test_two_workers_fire_each_due_reminder_exactly_once(monkeypatch: Any, candidates: int) -> None:
+    # Small batches, so the two interleave over many of them; with 4 candidates (fewer than the 5
+    # reminders of one space), the other worker often holds every candidate and the claim looks further.
     monkeypatch.setattr(firing, "BATCH_SPACES", 3)
     monkeypatch.setattr(firing, "BATCH_REMINDERS", 7)
+    monkeypatch.setattr(firing, "CANDIDATES", candidates)
     _due(users=24, per_user=5)
 
     settled = at_once(2, lambda n: firing.fire_due(NOON))
@@ -148,3 +151,40 @@ def test_a_workspace_item_done_while_its_reminder_waits_to_fire_does_not_fire() 
     assert reminder.fired_at is None
     assert reminder.skipped_at is not None
     assert reminder.fires_at == datetime(2026, 7, 1, 11, 59, tzinfo=UTC)
+
+
+def test_a_claim_looks_past_candidates_another_worker_holds(monkeypatch: Any) -> None:
+    """The spaces of the earliest due reminders are the candidates; when another worker holds all of them,
+    the claim takes the free spaces beyond them at once instead of reporting nothing due."""
+    from django.db import transaction
+
+    monkeypatch.setattr(firing, "CANDIDATES", 5)  # the first owner's 5 reminders are the earliest due
+    first, *others = _due(users=3, per_user=5)
+    Reminder.objects.filter(user=first).update(fires_at=datetime(2026, 7, 1, 9, tzinfo=UTC))
+    held = threading.Event()
+    done = threading.Event()
+
+    def work(n: int) -> Any:
+        if n == 0:
+            with transaction.atomic():
+                claimed = firing._claim_spaces(NOON)
+                held.set()
+                done.wait(10)
+            return claimed
+        held.wait(10)
+        try:
+            with transaction.atomic():
+                return firing._claim_spaces(NOON)
+        finally:
+            done.set()
+
+    holder, other = at_once(2, work)
+    personal = {user.pk: space for user, space in ((u, _personal_space(u)) for u in [first, *others])}
+    assert holder == [personal[first.pk]]
+    assert sorted(other) == sorted(personal[user.pk] for user in others)
+
+
+def _personal_space(user: User) -> int:
+    from sync.models import Space
+
+    return Space.objects.get(user=user).pk
