@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 
 from core.problems import validation_error
+from core.views import request_user
 from lists import search
 from lists.models import Item, List
 
@@ -88,7 +89,7 @@ class ItemFilter(WorkspaceFilterMixin):
         return queryset.filter(assignee_id=_uuid("assignee", value, "me"))
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return search.filter_items(queryset, search.parse(value))
+        return search.filter_items(queryset, search.parse(value), request_user(self.request))
 
     def filter_completed_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.filter(completed_at__gte=start_of_local_day(value, self._tz()))

@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 
 from core.models import User
 from core.problems import validation_error
-from sync.spaces import visible_space_ids
+from sync.spaces import visible_space_ids, visible_spaces_query
 
 MAX_QUERY_LENGTH = 500
 # On PostgreSQL, items are ranked among at most this many of their matches (_postgres_search).
@@ -124,6 +124,14 @@ def _tsquery(query: Query) -> tuple[str, list[str]]:
     return "(" + " && ".join(parts) + ")", params
 
 
+def _keys_tsquery(query: Query, spaces_sql: str, spaces_params: list[Any]) -> tuple[str, list[Any]]:
+    """The tsquery of the index's space-qualified keys (lists/search_index.py): the words sought, in each
+    of the spaces (`spaces_sql`, a bigint array), phrases as their words ANDed. Excluded words are not
+    in it (the rows found are checked against the whole query)."""
+    sought, params = _tsquery(Query(tuple(term for term in query.terms if not term.excluded)))
+    return f"daymark_search_keys_query({spaces_sql}::bigint[], {sought})", [*spaces_params, *params]
+
+
 # --- SQLite: an FTS5 query ---------------------------------------------------------------------------------
 
 
@@ -142,12 +150,20 @@ def _fts5(query: Query) -> str:
 # --- the items `q` filter ----------------------------------------------------------------------------------
 
 
-def filter_items(queryset: QuerySet, query: Query) -> QuerySet:
-    """The items of `queryset` that match (the page's own ordering and pagination stay)."""
+def filter_items(queryset: QuerySet, query: Query, user: User) -> QuerySet:
+    """The items of `queryset` that match (the page's own ordering and pagination stay). On PostgreSQL the
+    keys of `user`'s spaces are asked for, those spaces read by a subquery of the same statement (the
+    page has read them once already; a second round trip would cost more than the subquery)."""
     if connection.vendor == "postgresql":
+        spaces_sql, spaces_params = visible_spaces_query(user).query.sql_with_params()
+        keys, keys_params = _keys_tsquery(query, f"ARRAY({spaces_sql})", list(spaces_params))
         sql, params = _tsquery(query)
         table = queryset.model._meta.db_table
-        matches = RawSQL(f'"{table}"."search_vector" @@ {sql}', params, output_field=BooleanField())
+        matches = RawSQL(
+            f'"{table}"."search_keys" @@ {keys} AND "{table}"."search_vector" @@ {sql}',
+            [*keys_params, *params],
+            output_field=BooleanField(),
+        )
         return queryset.filter(matches)
     ids = RawSQL(
         "SELECT entity_id FROM lists_search WHERE lists_search MATCH %s AND kind = 'item'", [_fts5(query)]
@@ -212,14 +228,17 @@ def _placeholders(values: Sequence[Any]) -> str:
 def _postgres_search(
     query: Query, spaces: Sequence[int], types: Sequence[str], limit: int
 ) -> tuple[str, list[Any]]:
-    """Each type's best `limit` by `ts_rank`, merged. Items are ranked among at most `RANK_CANDIDATES`
-    of their matches in the user's spaces (the GIN index finds them; ranking reads each one's vector), so
-    a query matching tens of thousands of items costs what one matching a few thousand does. The list
-    of each item (for its workspace) and the snippets (`ts_headline`, which re-reads the text) are read
-    only for the rows answered. Ranking weighs the words sought, not the excluded ones."""
+    """Each type's best `limit` by `ts_rank`, merged. Items are found by the keys of the user's spaces
+    (the GIN index reads those spaces' posting lists only), checked against the whole query on each row
+    (phrases, excluded words), and ranked among at most `RANK_CANDIDATES` of their matches (ranking reads
+    each one's vector), so a query matching tens of thousands of items costs what one matching a few
+    thousand does. The list of each item (for its workspace) and the snippets (`ts_headline`, which
+    re-reads the text) are read only for the rows answered. Ranking weighs the words sought, not the
+    excluded ones."""
     match, match_params = _tsquery(query)
     rank, rank_params = _tsquery(Query(tuple(t for t in query.terms if not t.excluded)))
     in_spaces = _placeholders(spaces)
+    keys, keys_params = _keys_tsquery(query, f"ARRAY[{in_spaces}]", list(spaces))
     parts: list[str] = []
     params: list[Any] = []
     if "item" in types:
@@ -227,10 +246,11 @@ def _postgres_search(
             f"""(SELECT 'item' AS kind, c.id, c.title, c.notes AS body, c.list_id,
                         ts_rank(c.search_vector, {rank}) AS score
                  FROM (SELECT id, title, notes, list_id, search_vector FROM lists_item
-                       WHERE search_vector @@ {match} AND space_id IN ({in_spaces}) LIMIT %s) AS c
+                       WHERE search_keys @@ {keys} AND search_vector @@ {match}
+                         AND space_id IN ({in_spaces}) LIMIT %s) AS c
                  ORDER BY score DESC, c.id LIMIT %s)"""
         )
-        params += [*rank_params, *match_params, *spaces, RANK_CANDIDATES, limit]
+        params += [*rank_params, *keys_params, *match_params, *spaces, RANK_CANDIDATES, limit]
     if "list" in types:
         parts.append(
             f"""(SELECT 'list' AS kind, l.id, l.name AS title, '' AS body, NULL::uuid AS list_id,

@@ -1,10 +1,21 @@
 """The full-text index of lists and items (docs/api/search.md), on each database the way it does it best.
 
 PostgreSQL: a stored generated `tsvector` column on `lists_item` (title weighted A, notes B) and on
-`lists_list` (name, A), each with a GIN index. The database keeps the column current on every write,
-whatever wrote it (services, sync push, import, COPY, admin), so it cannot go stale. The `simple`
-configuration (lower case, no stemming, no stop words) is named explicitly: only then is the expression
-immutable, which a generated column needs, and it reads every language alike.
+`lists_list` (name, A). The database keeps the columns current on every write, whatever wrote it
+(services, sync push, import, COPY, admin), so they cannot go stale. The `simple` configuration (lower
+case, no stemming, no stop words) is named explicitly: only then is the expression immutable, which a
+generated column needs, and it reads every language alike. `lists_list.search_vector` has a GIN index.
+
+Items are found through a second generated column, `search_keys`: the same words, each qualified by the
+item's space (`17:bread`), without positions or weights, and the GIN index is on it. A GIN index answers a
+query by reading the whole posting list of every word asked for, and with plain words that list holds
+every user's items: a common word cost a user with five items what it cost one with a hundred thousand,
+and grew with the whole table. Qualified by the space, a word's posting list holds one space's items, so
+a search reads only what the user can see (for the spaces 1 and 17, `bread` asks for `1:bread | 17:bread`:
+`daymark_search_keys_query`). `search_vector` stays for what needs positions and weights, checked on the
+rows the index found: phrases, excluded words and ranking. A word too long to qualify (over 2,047 bytes
+with its prefix, a tsvector's limit; the parser drops longer ones anyway) is left out of the keys: such an
+item is not found by that word.
 
 SQLite: one FTS5 table, `lists_search`, holding items (title, notes) and lists (name as title), so one
 query ranks both with the same statistics. Triggers on `lists_item` and `lists_list` keep it current. Rows
@@ -37,6 +48,53 @@ POSTGRES_FORWARD = [
     ) STORED
     """,
     "CREATE INDEX lists_list_search ON lists_list USING gin (search_vector)",
+]
+
+# Migration 0012: the space-qualified keys of items (above) replace the GIN index on `search_vector`.
+# `daymark_search_keys` turns a tsvector into its space's keys; `daymark_search_keys_query` turns the
+# tsquery of the words sought (never an excluded one: `!1:x` would say nothing of the other spaces) into
+# the keys of each given space, ORed. Keys have no positions, so a phrase becomes its words ANDed (`<->`
+# and `<N>` become `&`; the parser never puts `<` or `>` in a lexeme) and `search_vector @@` checks the
+# phrase itself on the rows found. The query's text form quotes every lexeme (a quote doubled inside it),
+# which is what the second replacement qualifies; `:*` stays outside the quotes, so a prefix stays one. A
+# query without lexemes (words the parser drops, like `²`) stays empty: it matches nothing, as before.
+POSTGRES_KEYS_FORWARD = [
+    """
+    CREATE FUNCTION daymark_search_keys(space bigint, doc tsvector) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT array_to_tsvector(ARRAY(
+            SELECT space::text || ':' || lexeme FROM unnest(tsvector_to_array(doc)) AS lexeme
+            WHERE octet_length(lexeme) + octet_length(space::text) < 2047  -- 2,047 bytes with the colon
+        ))
+    $$
+    """,
+    r"""
+    CREATE FUNCTION daymark_search_keys_query(spaces bigint[], query tsquery) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT CASE WHEN numnode(query) = 0 THEN query ELSE coalesce((
+            SELECT string_agg('(' || regexp_replace(
+                regexp_replace(query::text, '<(?:-|[0-9]+)>', '&', 'g'),
+                '''((?:[^'']|'''')*)''', '''' || space::text || ':\1''', 'g'
+            ) || ')', ' | ')
+            FROM unnest(spaces) AS space
+        ), '')::tsquery END
+    $$
+    """,
+    """
+    ALTER TABLE lists_item ADD COLUMN search_keys tsvector GENERATED ALWAYS AS (
+        daymark_search_keys(space_id, to_tsvector('simple', title) || to_tsvector('simple', notes))
+    ) STORED
+    """,
+    "CREATE INDEX lists_item_search_keys ON lists_item USING gin (search_keys)",
+    "DROP INDEX lists_item_search",
+]
+
+POSTGRES_KEYS_REVERSE = [
+    "CREATE INDEX IF NOT EXISTS lists_item_search ON lists_item USING gin (search_vector)",
+    "DROP INDEX IF EXISTS lists_item_search_keys",
+    "ALTER TABLE lists_item DROP COLUMN IF EXISTS search_keys",
+    "DROP FUNCTION IF EXISTS daymark_search_keys_query(bigint[], tsquery)",
+    "DROP FUNCTION IF EXISTS daymark_search_keys(bigint, tsvector)",
 ]
 
 POSTGRES_REVERSE = [
@@ -157,6 +215,18 @@ def install(schema_editor: Any) -> None:
             schema_editor.execute(statement)
     elif schema_editor.connection.vendor == "sqlite":
         ensure_sqlite_index(schema_editor.connection, create=True)
+
+
+def install_keys(schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in POSTGRES_KEYS_FORWARD:
+            schema_editor.execute(statement)
+
+
+def uninstall_keys(schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in POSTGRES_KEYS_REVERSE:
+            schema_editor.execute(statement)
 
 
 def uninstall(schema_editor: Any) -> None:

@@ -88,14 +88,19 @@ def visible_space_ids(user: User | UUID) -> list[int]:
     return list(personal.union(memberships(user).values_list("space_id", flat=True)))
 
 
-def visible_heads(user: User) -> QuerySet[Space]:
-    """The spaces the user sees, in id order, in one query (their counters say whether anything changed)."""
-    # One IN over a union, not `user OR pk IN (...)`: PostgreSQL reads an OR of the two by scanning every
-    # user's space (sync/feed.py says the same of the feed's state).
+def visible_spaces_query(user: User | UUID) -> QuerySet[Any]:
+    """The ids of the spaces `user` sees, as a query of one column to use as a subquery."""
+    # A union, not `user OR pk IN (...)`: PostgreSQL reads an OR of the two by scanning every user's space
+    # (sync/feed.py says the same of the feed's state).
     ids: QuerySet[Any] = Space.objects.filter(user_id=_id(user)).values("id")
     if registry.membership_model_or_none() is not None:
         ids = ids.union(memberships(user).values("space_id"), all=True)
-    return Space.objects.filter(pk__in=ids).order_by("pk")
+    return ids
+
+
+def visible_heads(user: User) -> QuerySet[Space]:
+    """The spaces the user sees, in id order, in one query (their counters say whether anything changed)."""
+    return Space.objects.filter(pk__in=visible_spaces_query(user)).order_by("pk")
 
 
 def visible_roles(user: User) -> dict[int, str]:
