@@ -371,3 +371,26 @@ def test_operators_of_either_database_are_plain_characters(
     if "bread" in q:
         assert response.status_code == 200
         assert set(found(user_client, q)) <= {"Buy fresh bread", "Bread recipe"}
+
+
+def test_the_answer_is_what_the_documented_serializer_writes(
+    user: User, user_client: APIClient, home: List
+) -> None:
+    from dataclasses import asdict
+
+    from lists import search
+    from search.serializers import SearchResultSerializer
+
+    workspace = WorkspaceFactory.create(user=user)
+    shared = ListFactory.create(user=user, name="Home things", workspace=workspace.pk)
+    ItemFactory.create(list=home, title="Home chore", notes="at home")
+    ItemFactory.create(list=shared, title="Shared home chore")
+    hits = search.search(user=user, query=search.parse("home"))
+    assert {(hit.type, hit.workspace is None) for hit in hits} == {
+        ("item", True),
+        ("item", False),
+        ("list", True),
+        ("list", False),
+    }
+    answered = user_client.get("/api/v1/search", {"q": "home"}).json()["results"]
+    assert answered == [SearchResultSerializer(asdict(hit)).data for hit in hits]
