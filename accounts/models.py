@@ -193,6 +193,10 @@ class AuditEvent(models.Model):
         PASSKEY_RENAMED = "passkey_renamed", "passkey renamed"
         PASSKEY_DELETED = "passkey_deleted", "passkey deleted"
         PASSKEY_SIGN_COUNT_REGRESSED = "passkey_sign_count_regressed", "passkey sign count went back (clone?)"
+        WEBHOOK_CREATED = "webhook_created", "webhook created"
+        WEBHOOK_DELETED = "webhook_deleted", "webhook deleted"
+        CALENDAR_FEED_CREATED = "calendar_feed_created", "calendar feed created"
+        CALENDAR_FEED_REVOKED = "calendar_feed_revoked", "calendar feed revoked"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -3,12 +3,14 @@ must not travel through sync), so its writes are plain transactions, not `change
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 from django.http import Http404
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from calendars.models import CalendarFeed
 from calendars.tokens import hash_token, new_token
 from core.problems import validation_error
@@ -37,11 +39,27 @@ def calendar_feed_create(*, user: User, list_id: UUID | None = None) -> tuple[Ca
                 raise validation_error({"list": ["No such list."]})
         token = new_token()
         feed = CalendarFeed.objects.create(user=user, list=listed, hashed_token=hash_token(token))
+        _audit(AuditEvent.Event.CALENDAR_FEED_CREATED, feed)
     return feed, token
 
 
-def calendar_feed_revoke(*, user: User, feed_id: UUID) -> None:
-    """Deletes the feed: its URL stops at once. Another user's feed is a 404, as one that does not exist."""
-    deleted, _ = CalendarFeed.objects.filter(pk=feed_id, user=user).delete()
-    if not deleted:
-        raise Http404
+def calendar_feed_revoke(*, user: User, feed_id: UUID, by_staff: User | None = None) -> None:
+    """Deletes the feed: its URL stops at once. Another user's feed is a 404, as one that does not exist.
+    Audited as the owner's event; a staff member's revocation (the admin) names them in `revoked_by`."""
+    with transaction.atomic():
+        feed = CalendarFeed.objects.select_for_update().filter(pk=feed_id, user=user).first()
+        if feed is None:
+            raise Http404
+        extra = {"revoked_by": by_staff.email} if by_staff is not None else {}
+        _audit(AuditEvent.Event.CALENDAR_FEED_REVOKED, feed, **extra)
+        feed.delete()
+
+
+def _audit(event: str, feed: CalendarFeed, **metadata: Any) -> None:
+    audit_record(
+        event=event,
+        user=feed.user,
+        target_type="calendar_feed",
+        target_id=str(feed.pk),
+        metadata={"list": str(feed.list_id) if feed.list_id else None, **metadata},
+    )

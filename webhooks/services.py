@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -14,7 +15,8 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEvent, User
 from core.problems import validation_error
 from sync import registry
 from sync.services import change_writer
@@ -57,7 +59,20 @@ def endpoint_create(*, user: User, url: str, events: list[str]) -> tuple[Endpoin
             )
         secret = new_secret()
         endpoint = Endpoint.objects.create(user=user, url=url, events=events, secret=secret)
+        _audit(AuditEvent.Event.WEBHOOK_CREATED, endpoint, events=events)
     return endpoint, secret
+
+
+def _audit(event: str, endpoint: Endpoint, **metadata: Any) -> None:
+    """An audit event naming the endpoint and its host only: a webhook URL's path or query is often its
+    own credential (`https://hooks.example.com/services/T0/B0/<secret>`), which the log must not hold."""
+    audit_record(
+        event=event,
+        user=endpoint.user,
+        target_type="webhook",
+        target_id=str(endpoint.pk),
+        metadata={"host": urlsplit(endpoint.url).hostname or "", **metadata},
+    )
 
 
 def endpoint_update(
@@ -91,9 +106,13 @@ def endpoint_update(
 
 
 def endpoint_delete(*, user: User, endpoint_id: UUID) -> None:
-    deleted, _ = Endpoint.objects.filter(pk=endpoint_id, user=user).delete()
-    if not deleted:
-        raise Http404
+    """Deletes the endpoint and its deliveries, audited in the same transaction."""
+    with transaction.atomic():
+        endpoint = Endpoint.objects.select_for_update().filter(pk=endpoint_id, user=user).first()
+        if endpoint is None:
+            raise Http404
+        _audit(AuditEvent.Event.WEBHOOK_DELETED, endpoint)
+        endpoint.delete()
 
 
 def _owned(user: User, endpoint_id: UUID) -> Endpoint:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import AuditEvent, User
 from accounts.services.api_keys import api_key_create
 from calendars.models import CalendarFeed
 from calendars.services import MAX_FEEDS_PER_USER
@@ -174,3 +174,46 @@ def test_staff_see_feeds_and_revoke_one_in_the_admin(staff_client: Any, user: Us
     response = staff_client.post(f"/admin/calendars/calendarfeed/{feed['id']}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert fetch(feed).status_code == 404
+
+
+class TestAudit:
+    def test_creating_and_revoking_a_feed_are_audited(self, user: User, user_client: APIClient) -> None:
+        listed = a_list(user)
+        whole, one = make_feed(user), make_feed(user, listed.pk)
+        assert user_client.delete(f"{FEEDS}/{one['id']}").status_code == 204
+        rows = list(AuditEvent.objects.filter(target_type="calendar_feed").order_by("id"))
+        assert [(e.event, e.user_id, e.email, e.target_id, e.metadata) for e in rows] == [
+            ("calendar_feed_created", user.pk, user.email, whole["id"], {"list": None}),
+            ("calendar_feed_created", user.pk, user.email, one["id"], {"list": str(listed.pk)}),
+            ("calendar_feed_revoked", user.pk, user.email, one["id"], {"list": str(listed.pk)}),
+        ]
+        token = whole["url"].rsplit("/", 1)[1].removesuffix(".ics")
+        assert token not in str(list(AuditEvent.objects.values()))
+
+    def test_a_refused_creation_or_revocation_is_not_audited(
+        self, user: User, user_client: APIClient, other_user: User
+    ) -> None:
+        theirs = make_feed(other_user)
+        assert user_client.delete(f"{FEEDS}/{theirs['id']}").status_code == 404
+        assert user_client.post(FEEDS, {"list": str(a_list(other_user).pk)}, format="json").status_code == 400
+        assert list(
+            AuditEvent.objects.filter(target_type="calendar_feed").values_list("event", "user_id")
+        ) == [("calendar_feed_created", other_user.pk)]
+
+    def test_staff_revoking_in_the_admin_is_audited_with_their_email(
+        self, staff: User, staff_client: Any, user: User
+    ) -> None:
+        first, second, third = make_feed(user), make_feed(user), make_feed(user)
+        response = staff_client.post(f"/admin/calendars/calendarfeed/{first['id']}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        response = staff_client.post(
+            "/admin/calendars/calendarfeed/",
+            {"action": "delete_selected", "_selected_action": [second["id"], third["id"]], "post": "yes"},
+        )
+        assert response.status_code == 302
+        assert not CalendarFeed.objects.exists()
+        revoked = AuditEvent.objects.filter(event="calendar_feed_revoked")
+        assert sorted(revoked.values_list("target_id", flat=True)) == sorted(
+            f["id"] for f in (first, second, third)
+        )
+        assert {(e.user_id, e.metadata["revoked_by"]) for e in revoked} == {(user.pk, staff.email)}

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import AuditEvent, User
 from accounts.services.api_keys import api_key_create
 from tests.conftest import client_for
 from tests.webhooks.conftest import HOOKS, StubResolver, make_webhook
@@ -223,3 +223,33 @@ class TestDeliveries:
         hook = make_webhook(user, PUBLIC)
         missing = "6a1d3b1e-0000-4000-8000-000000000000"
         assert user_client.post(f"{HOOKS}/{hook['id']}/deliveries/{missing}/redeliver").status_code == 404
+
+
+class TestAudit:
+    def test_creating_and_deleting_a_webhook_are_audited_with_its_host_only(
+        self, user: User, user_client: APIClient
+    ) -> None:
+        url = "https://hooks.example.com/services/T0/B0/path-secret?token=query-secret"
+        body = user_client.post(HOOKS, {"url": url, "events": ["item.created"]}, format="json").json()
+        assert user_client.delete(f"{HOOKS}/{body['id']}").status_code == 204
+        rows = list(AuditEvent.objects.filter(target_type="webhook").order_by("id"))
+        assert [(e.event, e.user_id, e.email, e.target_id) for e in rows] == [
+            ("webhook_created", user.pk, user.email, body["id"]),
+            ("webhook_deleted", user.pk, user.email, body["id"]),
+        ]
+        assert rows[0].metadata == {"host": "hooks.example.com", "events": ["item.created"]}
+        assert rows[1].metadata == {"host": "hooks.example.com"}
+        # Neither the URL's path and query (often the receiver's own credential) nor the signing secret.
+        logged = str([(e.metadata, e.target_id) for e in rows])
+        assert "secret" not in logged
+        assert body["secret"] not in logged
+
+    def test_refused_or_foreign_writes_are_not_audited(self, user: User, other_client: APIClient) -> None:
+        mine = make_webhook(user, PUBLIC)
+        assert other_client.delete(f"{HOOKS}/{mine['id']}").status_code == 404
+        refused = other_client.post(
+            HOOKS, {"url": "http://hooks.example.com/x", "events": ["*"]}, format="json"
+        )
+        assert refused.status_code == 400
+        webhook_events = AuditEvent.objects.filter(target_type="webhook").order_by("id")
+        assert list(webhook_events.values_list("event", flat=True)) == ["webhook_created"]
