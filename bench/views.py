@@ -26,7 +26,10 @@ from accounts.authentication import JWTAuthentication
 from core.pagination import DEFAULT_LIMIT, KeysetPagination
 from lists.models import Item
 
-FIELDS = ["id", "list_id", "title", "notes", "status", "priority", "due_date", "position", "completed_at"]
+# Every field the real page answers (lists.models.Item.sync_fields between the id and the server's fields;
+# tests/lists/test_bench_references.py holds the references' answers to the real page's).
+FIELDS = ["id", "list_id", "title", "notes", "status", "priority", "due_date", "due_time", "position"]
+FIELDS += ["completed_at", "assignee_id", "recurrence", "created_by_id", "completed_by_id", "series"]
 FIELDS += ["version", "created_at", "updated_at"]
 
 
@@ -36,6 +39,10 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 def _timestamp(value: Any) -> str | None:
     return None if value is None else value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _minute(value: Any) -> str | None:
+    return None if value is None else value.strftime("%H:%M")
 
 
 def items_values(request: HttpRequest) -> HttpResponse:
@@ -63,17 +70,23 @@ def items_values(request: HttpRequest) -> HttpResponse:
             "status": row[4],
             "priority": row[5],
             "due_date": row[6],
-            "position": row[7],
-            "completed_at": _timestamp(row[8]),
-            "version": row[9],
-            "created_at": _timestamp(row[10]),
-            "updated_at": _timestamp(row[11]),
+            "due_time": _minute(row[7]),
+            "position": row[8],
+            "completed_at": _timestamp(row[9]),
+            "assignee": row[10],
+            "recurrence": row[11],
+            "created_by": row[12],
+            "completed_by": row[13],
+            "series": row[14],
+            "version": row[15],
+            "created_at": _timestamp(row[16]),
+            "updated_at": _timestamp(row[17]),
         }
         for row in rows
     ]
     next_link = None
     if has_more:
-        cursor = KeysetPagination._encode((rows[-1][7], str(rows[-1][0])), False)
+        cursor = KeysetPagination._encode((rows[-1][8], str(rows[-1][0])), False)
         next_link = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
     body = {"results": results, "next": next_link, "previous": None}
     return HttpResponse(orjson.dumps(body), content_type="application/json")
@@ -90,8 +103,14 @@ class NaiveItemSerializer(serializers.ModelSerializer):
             "status",
             "priority",
             "due_date",
+            "due_time",
             "position",
             "completed_at",
+            "assignee",
+            "recurrence",
+            "created_by",
+            "completed_by",
+            "series",
             "version",
             "created_at",
             "updated_at",
