@@ -136,9 +136,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
     _db["ENGINE"] = "django.db.backends.postgresql"
     # A database outage is a fast 503 (core/problems.py): a request waits at most the pool timeout for a
-    # connection. Health checks on: every connection is checked (one empty query) as it leaves the pool
-    # (Django passes psycopg_pool's `check=ConnectionPool.check_connection`), so connections that died
-    # while idle (a PostgreSQL restart) are replaced instead of failing the request that takes them.
+    # connection. Health checks on: a connection is checked (one empty query) as it leaves the pool when it
+    # may have died while idle (a PostgreSQL restart), so it is replaced instead of failing the request
+    # that takes it; one checked out within the last DATABASE_POOL_CHECK_AFTER_SECONDS is not (a round
+    # trip per request saved: core/db/pool.py; 0 checks every checkout).
     _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=True):
         _db["CONN_MAX_AGE"] = 0
@@ -165,6 +166,7 @@ _db["ENGINE"] = _db["ENGINE"].replace("django.db.backends.", "django_prometheus.
 if _db["ENGINE"] == "django_prometheus.db.backends.postgresql":
     # The same, reading timestamps with psycopg's C loader (core/db/postgresql/base.py says why).
     _db["ENGINE"] = "core.db.postgresql"
+DATABASE_POOL_CHECK_AFTER_SECONDS = env.float("DATABASE_POOL_CHECK_AFTER_SECONDS", default=1.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared rate-limit counters live here) ----------------------------------------------------------

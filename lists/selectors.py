@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from uuid import uuid5
+from uuid import UUID, uuid5
 
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet
 
 from core.dates import local_today
 from lists import recurrence as rules
 from lists.models import Item, List
 from sync.fields import entity_data
+from sync.spaces import visible_spaces_query
+
+
+def items_of_list(user: Any, list_id: UUID) -> QuerySet[Item]:
+    """`Item.objects.for_user(user).filter(list=list_id)` in one query instead of two: the list's items,
+    read from the index (list, position, id), when the list lives in a space the user sees, which the
+    database checks once on the list's row inside the same query. An item lives in its list's space,
+    always (lists.services), so this is what `for_user` would give, without reading the user's spaces
+    first. (With the spaces as a subquery on the items instead, PostgreSQL read the user's whole space.)"""
+    visible_list = List.objects.filter(pk=list_id, space_id__in=visible_spaces_query(user))
+    return Item.objects.filter(list_id=list_id).filter(Exists(visible_list))
 
 
 def with_open_count(entity: List) -> List:

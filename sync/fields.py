@@ -130,7 +130,41 @@ def value_columns(model: type[OwnedModel]) -> tuple[str, ...]:
 
 def row_data(model: type[OwnedModel], row: dict[str, Any]) -> dict[str, Any]:
     """`entity_data` from a row of `value_columns` (a page read as values, without model instances)."""
-    return {name: to_json(row[attname]) for name, attname, to_json in _readers(model)}
+    return row_reader(model)(row)
+
+
+# The JSON value of a column `v` (not None) as an expression, for the readers `row_reader` writes; a
+# function not named here is called.
+_INLINE: dict[Callable[[Any], Any], str] = {
+    _text: "str(v)",
+    _integer: "int(v)",
+    _boolean: "bool(v)",
+    timestamp_text: 'v.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")',
+    day_text: "v.isoformat()",
+    minute_text: 'v.strftime("%H:%M")',
+}
+
+
+@cache
+def row_reader(model: type[OwnedModel]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`row_data` for the model as one function written out for its fields (one dict display, no call or
+    loop per field): the items page shapes 50 rows of 18 fields per request with it. The same values as
+    the fields' `to_json` (tests/lists/test_representation.py)."""
+    namespace: dict[str, Any] = {"UTC": UTC}
+    entries = []
+    for n, (name, attname, to_json) in enumerate(_readers(model)):
+        column = f"row[{attname!r}]"
+        if to_json is _as_is:
+            entries.append(f"{name!r}: {column}")
+        elif to_json in _INLINE:
+            entries.append(f"{name!r}: None if (v := {column}) is None else {_INLINE[to_json]}")
+        else:
+            namespace[f"to_json_{n}"] = to_json
+            entries.append(f"{name!r}: to_json_{n}({column})")
+    source = "def read(row):\n    return {\n" + "".join(f"        {e},\n" for e in entries) + "    }\n"
+    exec(compile(source, f"<row_reader {model.__name__}>", "exec"), namespace)  # noqa: S102
+    reader: Callable[[dict[str, Any]], dict[str, Any]] = namespace["read"]
+    return reader
 
 
 def feed_fields(model: type[OwnedModel]) -> dict[str, Any]:

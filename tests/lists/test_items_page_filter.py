@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.conftest import client_for
 from tests.factories import ItemFactory, ListFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,31 @@ def test_another_users_list_gives_nothing(user_client: APIClient, other_user: Us
     theirs = ListFactory.create(user=other_user)
     ItemFactory.create(list=theirs)
     assert user_client.get(f"/api/v1/items?list={theirs.pk}").json()["results"] == []
+
+
+@pytest.mark.parametrize("person", ["owner", "admin", "editor", "viewer", "outsider", "former"])
+def test_a_workspace_lists_page_is_for_its_members_only(shared: Any, person: str) -> None:
+    client = client_for(shared.team.users[person])
+
+    results = client.get(f"/api/v1/items?list={shared.list.pk}").json()["results"]
+
+    sees = person not in ("outsider", "former")
+    assert [row["id"] for row in results] == ([str(shared.item.pk)] if sees else [])
+
+
+@pytest.mark.parametrize("size", [5, 200])
+@pytest.mark.parametrize("cursor", [False, True])
+def test_a_page_of_one_list_is_one_query(
+    user: User, size: int, cursor: bool, django_assert_num_queries: Any
+) -> None:
+    a_list = ListFactory.create(user=user)
+    for n in range(size + 1):
+        ItemFactory.create(list=a_list, position=n)
+    client = client_for(user)
+    first = client.get(f"/api/v1/items?list={a_list.pk}&limit={size}").json()  # the user row now cached
+    path = first["next"] if cursor else f"/api/v1/items?list={a_list.pk}&limit={size}"
+
+    # The user's spaces are checked inside the page's query (on the list's row).
+    with django_assert_num_queries(1):
+        response = client.get(path)
+    assert len(response.json()["results"]) == (1 if cursor else size)

@@ -1,4 +1,5 @@
-"""The PostgreSQL backend: django-prometheus's (query metrics) with psycopg's C loader for `timestamptz`.
+"""The PostgreSQL backend: django-prometheus's (query metrics) with psycopg's C loader for `timestamptz`,
+and the pool's check on checkout of core/db/pool.py.
 
 Django reads every `timestamptz` through its own loader, a Python subclass of psycopg's that re-stamps the
 time zone; being Python, it parses about seven times slower than psycopg's C loader (bench: 16 ms against
@@ -18,6 +19,9 @@ from django.conf import settings
 from django_prometheus.db.backends.postgresql import base
 from psycopg import adapt
 from psycopg.types.datetime import TimestamptzLoader
+from psycopg_pool import ConnectionPool
+
+from core.db.pool import check_after_idle
 
 try:  # psycopg's C extension (psycopg[binary] or [c]); a private module, so its absence is not an error
     from psycopg._cmodule import _psycopg
@@ -45,6 +49,15 @@ def _with_c_timestamptz(template: adapt.AdaptersMap) -> adapt.AdaptersMap:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    @property
+    def pool(self) -> Any:
+        """Django's pool, with the check on checkout of core/db/pool.py instead of psycopg_pool's own
+        (Django passes that one, or none, and takes no other)."""
+        pool = super().pool
+        if pool is not None and pool._check is ConnectionPool.check_connection:
+            pool._check = check_after_idle(settings.DATABASE_POOL_CHECK_AFTER_SECONDS)
+        return pool
+
     def get_connection_params(self) -> dict[str, Any]:
         params: dict[str, Any] = super().get_connection_params()
         if _psycopg is not None and settings.USE_TZ and self.timezone is datetime.UTC:
