@@ -39,11 +39,22 @@ def at_least(role: str | None, needed: str) -> bool:
     return role is not None and _RANK[role] >= _RANK[needed]
 
 
+# {user id: personal space id} as read from the database, in this process: a user's personal space never
+# changes (it goes only with the user, whose id is never reused), so the integer cursors of API 1.0 and the
+# writes of every request need not read it again. Bounded; a space made here is kept only once read back
+# (its transaction could still roll back).
+_PERSONAL_SPACE_IDS: dict[Any, int] = {}
+_PERSONAL_SPACE_IDS_MAX = 50_000
+
+
 def personal_space(user: User) -> Space:
     """The user's personal space, made on first use (a user made before spaces existed has one from the
     migration; one made since, from registration)."""
     space = Space.objects.filter(user_id=user.pk).first()
     if space is not None:
+        if len(_PERSONAL_SPACE_IDS) >= _PERSONAL_SPACE_IDS_MAX:
+            _PERSONAL_SPACE_IDS.clear()
+        _PERSONAL_SPACE_IDS[user.pk] = space.pk
         return space
     try:
         with transaction.atomic():
@@ -54,6 +65,8 @@ def personal_space(user: User) -> Space:
 
 def personal_space_id(user: User) -> int:
     cached: int | None = getattr(user, "_daymark_personal_space_id", None)
+    if cached is None:
+        cached = _PERSONAL_SPACE_IDS.get(user.pk)
     if cached is None:
         cached = personal_space(user).pk
         user._daymark_personal_space_id = cached  # type: ignore[attr-defined]

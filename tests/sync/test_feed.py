@@ -276,3 +276,22 @@ def test_an_incremental_sync_reads_only_the_types_that_changed(
     # Nothing new: the state only.
     with django_assert_num_queries(1):
         assert user_client.get(SYNC_URL, {"cursor": body["cursor"]}).json()["changes"] == []
+
+
+def test_an_integer_cursor_reads_the_personal_space_once_per_process(
+    user: Any, user_client: Any, django_assert_num_queries: Any
+) -> None:
+    """API 1.0's integer cursors count in the personal space, whose id this process keeps once read (it
+    never changes): an incremental sync with nothing new is the state's query alone, as with the opaque
+    cursor."""
+    make_list(user=user)
+    head = Space.objects.get(user=user).last_change_number
+    assert user_client.get(SYNC_URL, {"cursor": head}).status_code == 200  # the user and the space read
+
+    with django_assert_num_queries(1):
+        body = user_client.get(SYNC_URL, {"cursor": head}).json()
+    assert body["changes"] == []
+    # One change back: the state, and the lists.
+    with django_assert_num_queries(1 + 1):
+        body = user_client.get(SYNC_URL, {"cursor": head - 1}).json()
+    assert [change["type"] for change in body["changes"]] == ["list"]
