@@ -95,3 +95,38 @@ def test_a_page_of_one_list_is_one_query(
     with django_assert_num_queries(1):
         response = client.get(path)
     assert len(response.json()["results"]) == (1 if cursor else size)
+
+
+@pytest.mark.parametrize("ordering", ["", "position", "due_date", "priority", "created_at", "completed_at"])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("limit", [3, 50])
+def test_the_first_page_from_kept_sql_is_the_orms(
+    user: User, ordering: str, descending: bool, limit: int
+) -> None:
+    """The first page of one list runs SQL compiled once per shape (core/compiled.py): for every ordering,
+    direction and size it answers what the same page through ItemFilter and the ORM answers, and its
+    `next` leads on to the same second page."""
+    a_list = ListFactory.create(user=user)
+    for n in range(7):
+        done = n % 3 == 0
+        ItemFactory.create(
+            list=a_list,
+            position=n % 2,
+            priority=1 + n % 4,
+            due_date=datetime(2026, 1, 1 + n % 2, tzinfo=UTC).date() if n % 2 else None,
+            status="done" if done else "open",
+            completed_at=datetime(2026, 1, 2, n, tzinfo=UTC) if done else None,
+        )
+    ListFactory.create(user=user)  # another list, not on the page
+    client = client_for(user)
+    order = f"&ordering={'-' if descending and ordering else ''}{ordering}" if ordering else ""
+
+    fast = client.get(f"/api/v1/items?list={a_list.pk}&limit={limit}{order}").json()
+    # The list named twice is not the fast path's: ItemFilter and the ORM.
+    slow = client.get(f"/api/v1/items?list={a_list.pk}&list={a_list.pk}&limit={limit}{order}").json()
+
+    assert fast["results"] == slow["results"]
+    assert len(fast["results"]) == min(limit, 7)
+    assert (fast["next"] is None) == (slow["next"] is None)
+    if fast["next"]:
+        assert client.get(fast["next"]).json()["results"] == client.get(slow["next"]).json()["results"]
