@@ -22,7 +22,7 @@ from uuid import UUID
 
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, OperationalError
+from django.db import DatabaseError, IntegrityError, OperationalError
 from django.db.models import Q
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -117,75 +117,165 @@ def run_operations(user: User, operations: list[Any], context: dict[str, Any]) -
     op_ids = [p.op_id for p in prepared if p.op_id is not None]
     if not op_ids:
         return [_unrecorded(p) for p in prepared]
-    results: list[dict[str, Any]] = []
+    named = _Named.of(prepared)
     with held_spaces() as held:
-        held.lock([personal_space_id(user), *_named_spaces(user, prepared)])
+        held.lock([personal_space_id(user), *_named_spaces(user, named)])
+        # Every row the operations name, one query per type, read under the locks (HeldSpaces.read).
+        held.preload({registry.require(name).model: ids for name, ids in named.ids.items()})
         done: dict[UUID, dict[str, Any]] = dict(
             ProcessedOperation.objects.filter(user_id=user.pk, op_id__in=op_ids).values_list(
                 "op_id", "result"
             )
         )
-        processed: list[ProcessedOperation] = []
+        run = _Run(user, held, done)
+        run.all(prepared)
+        ProcessedOperation.objects.bulk_create(run.processed)
+    return run.results
+
+
+class _Undo(Exception):
+    """The operation at `index` failed inside a batch after it wrote: the batch rolls back."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+SUCCEEDED = frozenset({"applied", "merged"})
+
+
+@dataclass
+class _Run:
+    """The operations of one push, run in batches: one savepoint for as many operations as succeed in a row
+    (HeldSpaces.batch), two statements fewer each than a savepoint apiece. An operation that fails after it
+    wrote something (rare: most refusals come before any write) rolls its batch back; the batch's
+    operations up to it then run again one savepoint each, exactly as they would have alone, and the next
+    batch begins after it. So each operation still applies entirely or not at all, and the results are
+    those of running the operations one after another."""
+
+    user: User
+    held: HeldSpaces
+    done: dict[UUID, dict[str, Any]]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    processed: list[ProcessedOperation] = field(default_factory=list)
+
+    def all(self, prepared: list[_Prepared]) -> None:
+        start = 0
+        while start < len(prepared):
+            failed = self._batch(prepared, start)
+            if failed is None:
+                return
+            for operation in prepared[start : failed + 1]:
+                self._one(operation, batch=False)
+            start = failed + 1
+
+    def _batch(self, prepared: list[_Prepared], start: int) -> int | None:
+        """Runs the operations from `start` in one savepoint. Returns None when all of them ran, else the
+        index of the one that failed, with the batch rolled back and forgotten."""
+        results, processed, done = len(self.results), len(self.processed), dict(self.done)
+        try:
+            with self.held.batch():
+                for index in range(start, len(prepared)):
+                    if not self._one(prepared[index], batch=True):
+                        raise _Undo(index)
+        except _Undo as undo:
+            del self.results[results:]
+            del self.processed[processed:]
+            self.done = done
+            return undo.index
+        return None
+
+    def _one(self, operation: _Prepared, *, batch: bool) -> bool:
+        """Runs one operation (or answers its earlier result); False when inside a batch it failed after
+        writing, and its batch must roll back."""
+        if operation.op_id is None:
+            self.results.append(_unrecorded(operation))
+            return True
+        result = self.done.get(operation.op_id)
+        if result is None:  # an op_id seen earlier in this request is a replay too
+            if batch:
+                step = self.held.step()
+                try:
+                    answer = _execute_in_batch(self.user, operation)
+                except DatabaseError:
+                    return False  # run again in a savepoint of its own, which knows these failures
+                if self.held.step_failed(step, answer["status"] in SUCCEEDED):
+                    return False
+            else:
+                answer = _execute(self.user, self.held, operation)
+            result = _jsonable(answer)
+            self.done[operation.op_id] = result
+            self.processed.append(
+                ProcessedOperation(user_id=self.user.pk, op_id=operation.op_id, result=result)
+            )
+        self.results.append(dict(result))
+        return True
+
+
+@dataclass
+class _Named:
+    """What the operations name: the ids of each type (the entities they write, and those their data
+    refers to), the entities whose delete or move changes what refers to them elsewhere, the workspaces
+    their data names."""
+
+    ids: dict[str, set[UUID]] = field(default_factory=dict)
+    leaving: dict[str, set[UUID]] = field(default_factory=dict)
+    workspaces: set[UUID] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, prepared: list[_Prepared]) -> _Named:
+        named = cls()
         for operation in prepared:
-            if operation.op_id is None:
-                results.append(_unrecorded(operation))
+            if operation.sync_type is None or operation.entity_id is None or operation.invalid is not None:
                 continue
-            result = done.get(operation.op_id)
-            if result is None:  # an op_id seen earlier in this request is a replay too
-                result = _jsonable(_execute(user, held, operation))
-                done[operation.op_id] = result
-                processed.append(ProcessedOperation(user_id=user.pk, op_id=operation.op_id, result=result))
-            results.append(dict(result))
-        ProcessedOperation.objects.bulk_create(processed)
-    return results
+            name = operation.sync_type.name
+            named.ids.setdefault(name, set()).add(operation.entity_id)
+            if registry.has_holder_spaces(name) and (
+                operation.action == "delete"
+                or (
+                    operation.action == "update"
+                    and ("list" in operation.data or "workspace" in operation.data)
+                )
+            ):
+                # A delete or a move changes what refers to the entity (cards holding items) elsewhere.
+                named.leaving.setdefault(name, set()).add(operation.entity_id)
+            references = registry.references(operation.sync_type)
+            for field_name, value in operation.data.items():
+                # A field may name several (a card's `items`): each one's space is locked up front too.
+                for reference in value if isinstance(value, list) else [value]:
+                    reference = getattr(reference, "pk", reference)
+                    if not isinstance(reference, UUID):
+                        continue
+                    if field_name == "workspace":
+                        named.workspaces.add(reference)
+                    elif field_name in references:
+                        named.ids.setdefault(references[field_name], set()).add(reference)
+        return named
 
 
-def _named_spaces(user: User, prepared: list[_Prepared]) -> set[int]:
+def _named_spaces(user: User, named: _Named) -> set[int]:
     """The spaces the user sees that the operations name: where the entities they write are, and where the
     lists and workspaces their data refers to are, and for a delete or a move the spaces of what refers to
     the entity (sync.registry.on_holder_spaces). An entity that moves there meanwhile is locked when its
     operation reaches it (`owned_or_404`)."""
-    by_type: dict[str, set[UUID]] = {}
-    leaving: dict[str, set[UUID]] = {}
-    workspaces: set[UUID] = set()
-    for operation in prepared:
-        if operation.sync_type is None or operation.entity_id is None or operation.invalid is not None:
-            continue
-        by_type.setdefault(operation.sync_type.name, set()).add(operation.entity_id)
-        name = operation.sync_type.name
-        if registry.has_holder_spaces(name) and (
-            operation.action == "delete"
-            or (operation.action == "update" and ("list" in operation.data or "workspace" in operation.data))
-        ):
-            # A delete or a move changes what refers to the entity (cards holding items) elsewhere.
-            leaving.setdefault(name, set()).add(operation.entity_id)
-        references = registry.references(operation.sync_type)
-        for name, value in operation.data.items():
-            # A field may name several (a card's `items`): each one's space is locked up front too.
-            for reference in value if isinstance(value, list) else [value]:
-                reference = getattr(reference, "pk", reference)
-                if not isinstance(reference, UUID):
-                    continue
-                if name == "workspace":
-                    workspaces.add(reference)
-                elif name in references:
-                    by_type.setdefault(references[name], set()).add(reference)
-    if not by_type and not workspaces:
+    if not named.ids and not named.workspaces:
         return set()
     visible = visible_space_ids(user)
     found: set[int] = set()
-    for type_name, ids in by_type.items():
+    for type_name, ids in named.ids.items():
         model = registry.require(type_name).model
         found.update(
             model.objects.filter(pk__in=ids, space_id__in=visible)
             .values_list("space_id", flat=True)
             .distinct()
         )
-    if workspaces:
+    if named.workspaces:
         found.update(
-            Space.objects.filter(workspace_id__in=workspaces, pk__in=visible).values_list("pk", flat=True)
+            Space.objects.filter(workspace_id__in=named.workspaces, pk__in=visible).values_list(
+                "pk", flat=True
+            )
         )
-    for type_name, ids in leaving.items():
+    for type_name, ids in named.leaving.items():
         # Of the entities the user sees only: another's are refused, and their holders' locks not taken.
         model = registry.require(type_name).model
         seen = list(model.objects.filter(pk__in=ids, space_id__in=visible).values_list("pk", flat=True))
@@ -264,6 +354,15 @@ def _execute(user: User, held: HeldSpaces, operation: _Prepared) -> dict[str, An
     return _invalid_result(
         op_id, _invalid("id_conflict", IdConflict.default_detail, {"id": [IdConflict.default_detail]})
     )
+
+
+def _execute_in_batch(user: User, operation: _Prepared) -> dict[str, Any]:
+    """Runs the operation in its batch's savepoint (`_Run`); a failed statement goes to the caller, which
+    runs the operation again in `_execute`."""
+    op_id = str(operation.op_id)
+    if operation.invalid is not None:
+        return _invalid_result(op_id, operation.invalid)
+    return _execute_once(user, op_id, operation)
 
 
 def _execute_once(user: User, op_id: str, operation: _Prepared) -> dict[str, Any]:

@@ -10,8 +10,10 @@ base cannot both win on a field.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
@@ -125,6 +127,34 @@ class _Untouched:
     mark: _Mark
 
 
+class _Step(NamedTuple):
+    """Where an operation run inside a batch (`HeldSpaces.batch`) began: see `HeldSpaces.step_failed`."""
+
+    mark: _Mark
+    written: int  # statements that changed rows, run so far in the transaction
+    errors: int  # statements that failed
+    raised: int  # `change_writer` blocks left by an exception
+
+
+def _clone(entity: Model) -> Model:
+    """A copy of a row read once (`HeldSpaces.read`) that its user may change freely: its own state, and
+    its own copies of mutable values (a JSON field's dict)."""
+    clone = copy.copy(entity)  # Model.__reduce__: the state (and its cache of related rows) is copied
+    for name, value in clone.__dict__.items():
+        if isinstance(value, dict | list):
+            clone.__dict__[name] = copy.deepcopy(value)
+    return clone
+
+
+# What a statement does to the rows `HeldSpaces.read` keeps: a read (a SELECT, a WITH that writes nothing)
+# changes nothing, a savepoint's begin and release neither, its rollback may undo any write; a write names
+# its table (Django's and our own SQL quote it).
+_VERB = re.compile(r"[\s(]*(\w+)")
+_READS = frozenset({"SELECT", "SAVEPOINT", "RELEASE"})
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_WRITTEN_TABLE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?\s', re.IGNORECASE)
+
+
 class HeldSpaces:
     """The space locks one transaction holds, and the numbers and change records it took.
 
@@ -147,6 +177,17 @@ class HeldSpaces:
         self._untouched: _Untouched | None = None
         self._visible: dict[UUID, dict[int, str]] = {}
         self._roles: dict[tuple[UUID, int], str] = {}
+        # Rows read once for many operations (`preload`, `read`), by model and primary key (None: no such
+        # row), and the keys the operations name, read again together when one of them is needed again.
+        self._rows: dict[type[Model], dict[Any, Model | None]] = {}
+        self._wanted: dict[type[Model], set[Any]] = {}
+        self._tables: dict[str, type[Model]] = {}
+        self._watching = False
+        self._saving: tuple[str, Any] | None = None  # the row `ChangeWriter.save` is writing
+        self._batch = False
+        self._written_statements = 0
+        self._failed_statements = 0
+        self._raised = 0
 
     def visible(self, user: User) -> dict[int, str]:
         """The spaces the user sees, with their roles, read once per transaction: for telling a 404, which
@@ -217,6 +258,9 @@ class HeldSpaces:
         del self._records[mark.records :]
         self._written = min(self._written, mark.written)
         self._roles = {key: role for key, role in self._roles.items() if key[1] in self.states}
+        # Rows read inside it may show its writes, and the spaces seen may hold one it made: read again.
+        self._forget_all()
+        self._visible.clear()
 
     @contextmanager
     def _savepoint(self) -> Iterator[None]:
@@ -255,6 +299,15 @@ class HeldSpaces:
         which undoes only this write since nothing was written before it, and the operation can go on (a
         service may catch the failure and try again, as the focus card services do on a unique violation).
         """
+        if self._batch:
+            # The batch's savepoint serves every write in it; a failure is the batch's to undo
+            # (`step_failed`).
+            try:
+                yield
+            except BaseException:
+                self._raised += 1
+                raise
+            return
         connection = transaction.get_connection()
         untouched, self._untouched = self._untouched, None
         if untouched is None or connection.atomic_blocks[-1] is not untouched.block:
@@ -275,6 +328,143 @@ class HeldSpaces:
                 self._restore(untouched.mark)
                 self._untouched = untouched
             raise
+
+    # --- many operations in one savepoint (a push) ---------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One savepoint for a run of a push's operations instead of one for each: their writes take no
+        savepoint of their own (`write`). An operation that fails after it wrote something cannot be undone
+        alone, so the caller asks `step_failed` after each one and, when it says so, leaves this block by
+        an exception: the whole run rolls back (numbers, records and rows read given back, as for any
+        savepoint) and the caller runs those operations again one savepoint each (sync.push)."""
+        self.watch()
+        self._batch = True
+        try:
+            with self._savepoint():
+                yield
+        finally:
+            self._batch = False
+
+    def step(self) -> _Step:
+        """Where the next operation of a batch begins."""
+        return _Step(self._mark(), self._written_statements, self._failed_statements, self._raised)
+
+    def step_failed(self, step: _Step, succeeded: bool) -> bool:
+        """Whether the operation begun at `step` left something a savepoint of its own would have undone: a
+        statement failed (on PostgreSQL the transaction cannot go on), or it did not succeed (an error, a
+        conflict) or one of its writes failed, after it wrote rows, took numbers or recorded changes. An
+        operation refused before it wrote anything, as most refusals are, leaves nothing to undo."""
+        if self._failed_statements != step.errors:
+            return True
+        if succeeded and self._raised == step.raised:
+            return False
+        return self._written_statements != step.written or self._changed_since(step.mark)
+
+    def _changed_since(self, mark: _Mark) -> bool:
+        """Whether numbers were taken or records added or written since `mark` (a lock taken is no change:
+        it stays held, and is held in `states`, until the transaction ends)."""
+        if (len(self._records), self._written) != (mark.records, mark.written):
+            return True
+        return any(
+            state.last_change_number != mark.numbers.get(space_id, self.first_numbers[space_id])
+            for space_id, state in self.states.items()
+        )
+
+    # --- rows read once for many operations (a push) ------------------------------------------------------
+
+    def preload(self, ids: Mapping[type[Model], Collection[Any]]) -> None:
+        """Reads the rows of these ids, one query per model, for `read` to answer from. Call it with the
+        spaces of the rows locked, so only this transaction can change them until it ends."""
+        self.watch()
+        for model, keys in ids.items():
+            to_key = model._meta.pk.to_python
+            wanted = self._wanted.setdefault(model, set())
+            wanted.update(to_key(key) for key in keys)
+            self._tables[model._meta.db_table] = model
+            self._load(model, wanted - self._rows.setdefault(model, {}).keys())
+
+    def _load(self, model: type[Model], keys: Collection[Any]) -> None:
+        rows = self._rows[model]
+        found = {row.pk: row for row in model._default_manager.filter(pk__in=keys)}
+        for key in keys:
+            rows[key] = found.get(key)
+
+    def read(self, model: type[Entity], key: Any, *, fresh: bool = False) -> Entity | None:
+        """The row of `model` with primary key `key` (None: there is none) as the database holds it now in
+        this transaction: from the rows read by `preload` when they hold it and nothing since wrote it (each
+        answer a copy of its own), else read now (`fresh`: always), with the other named rows that a write
+        of this transaction made stale. A model that was not preloaded is read as a write outside a push
+        reads it."""
+        rows = self._rows.get(model)
+        if rows is None:
+            return model._default_manager.filter(pk=key).first()
+        key = model._meta.pk.to_python(key)
+        if fresh:
+            rows.pop(key, None)
+        if key not in rows:
+            self._load(model, {key} | (self._wanted[model] - rows.keys()))
+        found = rows[key]
+        return None if found is None else _clone(found)  # type: ignore[return-value]
+
+    @contextmanager
+    def saving(self, entity: Model) -> Iterator[None]:
+        """`ChangeWriter.save` writes this one row: only its kept copy (if any) is stale after it."""
+        self._saving = (entity._meta.db_table, entity.pk)
+        try:
+            yield
+        finally:
+            self._saving = None
+
+    def watch(self) -> None:
+        """Watches every statement of the connection until the transaction's block ends (`held_spaces`)."""
+        if not self._watching:
+            transaction.get_connection().execute_wrappers.append(self._watch)
+            self._watching = True
+
+    def unwatch(self) -> None:
+        if self._watching:
+            transaction.get_connection().execute_wrappers.remove(self._watch)
+            self._watching = False
+
+    def _watch(self, execute: Any, sql: Any, params: Any, many: bool, context: Any) -> Any:
+        """An execute wrapper (django.db.connection.execute_wrapper): counts the statements that write and
+        those that fail, and forgets the kept rows a write may have changed: the one row `save` writes, or
+        every row of a table some other statement writes (a bulk update, a cascade, a hook's write), or
+        every row when it cannot tell the table."""
+        text = sql if isinstance(sql, str) else ""
+        found = _VERB.match(text)
+        verb = found.group(1).upper() if found else ""
+        if verb == "ROLLBACK":
+            self._forget_all()
+        elif verb not in _READS and not (verb == "WITH" and _WRITES.search(text) is None):
+            self._written_statements += 1
+            self._forget(text)
+        try:
+            return execute(sql, params, many, context)
+        except BaseException:
+            self._failed_statements += 1
+            raise
+
+    def _forget_all(self) -> None:
+        for rows in self._rows.values():
+            rows.clear()
+
+    def _forget(self, sql: str) -> None:
+        if not self._rows:
+            return
+        matched = _WRITTEN_TABLE.match(sql)
+        if matched is None:
+            self._forget_all()
+            return
+        model = self._tables.get(matched.group(1))
+        if model is None:
+            return
+        saving = self._saving
+        if saving is not None and saving[0] == matched.group(1):
+            self._rows[model].pop(saving[1], None)
+        else:
+            self._rows[model].clear()
 
     def add(self, records: list[PendingChange], entities: dict[tuple[str, UUID], Any]) -> None:
         self._records.extend(records)
@@ -354,6 +544,7 @@ def held_spaces() -> Iterator[HeldSpaces]:
             yield held
             held.finish()
         finally:
+            held.unwatch()
             setattr(connection, _HELD_ATTRIBUTE, previous)
 
 
@@ -391,10 +582,12 @@ class ChangeWriter:
         if created:
             entity.version = 1
             self.inserted.append(entity)
-            entity.save(force_insert=True)
+            with self.held.saving(entity):
+                entity.save(force_insert=True)
         else:
             entity.version += 1
-            entity.save()
+            with self.held.saving(entity):
+                entity.save()
         self._record(
             entity.space_id, number, entity.sync_type, entity.pk, entity.version, sorted(set(fields))
         )
@@ -643,7 +836,7 @@ def owned_or_404(model: type[Entity], user: User, entity_id: UUID, role: str = E
     held = _held()
     if held is None:
         raise RuntimeError("owned_or_404 reads for a write: call it inside change_writer")
-    entity = model.objects.filter(pk=entity_id).first()
+    entity = held.read(model, entity_id)
     for _attempt in range(3):
         if entity is None or not held.sees(user, entity.space_id):
             raise Http404
@@ -652,7 +845,7 @@ def owned_or_404(model: type[Entity], user: User, entity_id: UUID, role: str = E
             held.require_role(user, entity.space_id, role)
             return entity
         held.lock([entity.space_id])
-        entity = model.objects.filter(pk=entity_id).first()
+        entity = held.read(model, entity_id, fresh=True)
     raise Http404
 
 
@@ -678,7 +871,7 @@ def create_once(
     the entity is made from `data` (through `complete`, for values the server derives) as version 1.
     Returns the entity and whether it was created."""
     if entity_id is not None:
-        existing = model.objects.filter(pk=entity_id).first()
+        existing = writer.held.read(model, entity_id)
         if existing is not None:
             if not writer.held.sees(writer.user, existing.space_id) or changed_values(existing, data):
                 raise IdConflict()

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from lists.models import Item, List
 from sync import push as sync_push
-from sync.models import ChangeRecord, Space
+from sync.models import ChangeRecord, ProcessedOperation, Space
 from sync.services import change_writer, held_spaces, write_held_records
 from sync.spaces import personal_space_id
 from tests.sync.helpers import make_list, op, push
@@ -55,15 +55,16 @@ def test_a_push_costs_a_fixed_number_of_queries_per_operation(user: Any, pairs: 
     assert {r["status"] for r in results} == {"applied"}
     # Once per push: the transaction (a savepoint in this test's transaction) and its release, the
     # spaces the user sees and those of them its operations name (one query per type named: items, and the
-    # list they refer to), the locked spaces, the op_ids already processed, the spaces the user sees with
-    # their roles, the user's role in the list's space, the change records, the active webhook endpoints of
-    # those who see the written spaces (webhooks.outbox: none here), the counter, the results.
-    once = 13
-    # Per item create: the operation's savepoint (the service's write uses it, see HeldSyncLock.write),
-    # the list it refers to, an existing item with its id, the insert, the release.
-    create = 5
-    # Per item update: the savepoint, the item, the update, the release.
-    update = 4
+    # list they refer to), the locked spaces, the rows the operations name read under the locks (items,
+    # lists), the op_ids already processed, the batch's savepoint and its release, the spaces the user sees
+    # with their roles, the user's role in the list's space, the items read again once after the creates
+    # wrote them (for the updates), the change records, the active webhook endpoints of those who see the
+    # written spaces (webhooks.outbox: none here), the counter, the results.
+    once = 18
+    # Per item create: the insert (the list and the id's absence were read up front); per item update: the
+    # update. Neither takes a savepoint of its own (one batch holds them all).
+    create = 1
+    update = 1
     assert len(queries) == once + pairs * (create + update), [q["sql"][:80] for q in queries]
 
 
@@ -213,3 +214,78 @@ def test_an_operation_goes_on_after_its_first_write_failed(user: Any) -> None:
     assert names == ["earlier operation", "tried again"]
     assert _numbers(user)[-2:] == [head + 1, head + 2]
     assert _head(user) == head + 2
+
+
+def _statements(queries: Any, verb: str) -> int:
+    return sum(query["sql"].startswith(verb) for query in queries)
+
+
+@pytest.mark.parametrize("bad", ["conflict", "not_found"])
+def test_one_bad_operation_among_fifty_leaves_the_other_forty_nine_applied(user: Any, bad: str) -> None:
+    """A batch runs its operations in one savepoint (sync.push._Run). A stale update that conflicts fails
+    after it wrote (the merge check writes the batch's pending change records to read the log), so the batch
+    rolls back and its operations run again one savepoint each; an update of an id that does not exist is
+    refused before it writes anything, and the batch goes on. Either way the 49 others apply exactly once,
+    the bad one gets its error and changes nothing, and the numbers stay gapless."""
+    lst = make_list(user=user)
+    stale_id = uuid.uuid4()
+    sync_push.run_operations(user, [op("create", "item", stale_id, list=str(lst.pk), title="first")], {})
+    sync_push.run_operations(user, [op("update", "item", stale_id, 1, title="edited elsewhere")], {})
+    head, records = _head(user), ChangeRecord.objects.filter(space__user=user).count()
+    ids = [uuid.uuid4() for _ in range(25)]
+    operations = [op("create", "item", i, list=str(lst.pk), title="new") for i in ids] + [
+        op("update", "item", i, 1, title="edited") for i in ids[:24]
+    ]
+    bad_operation = (
+        op("update", "item", stale_id, 1, title="stale edit")
+        if bad == "conflict"
+        else op("update", "item", uuid.uuid4(), 1, title="no such item")
+    )
+    operations.insert(30, bad_operation)
+
+    with CaptureQueriesContext(connection) as queries:
+        results = sync_push.run_operations(user, operations, {})
+
+    statuses = [r["status"] for r in results]
+    refused = "conflict" if bad == "conflict" else "invalid"
+    assert statuses == ["applied"] * 30 + [refused] + ["applied"] * 19
+    if bad == "conflict":
+        assert results[30]["error"]["conflicting_fields"] == ["title"]
+        # The push's own savepoint, the first batch's, one for each of operations 0 to 30 run again one at
+        # a time, the batch after the conflict.
+        assert _statements(queries, "SAVEPOINT") == 1 + 1 + 31 + 1
+    else:
+        assert results[30]["error"]["code"] == "not_found"
+        assert _statements(queries, "SAVEPOINT") == 1 + 1  # no rollback: one batch for all 50
+    stale = Item.objects.get(pk=stale_id)
+    assert (stale.version, stale.title) == (2, "edited elsewhere")
+    items = {item.pk: item for item in Item.objects.filter(pk__in=ids)}
+    assert sorted((items[i].version, items[i].title) for i in ids) == [(1, "new")] + [(2, "edited")] * 24
+    # 25 creates and 24 updates, each recorded once, numbered on from the head without a gap.
+    assert _head(user) == head + 49
+    assert ChangeRecord.objects.filter(space__user=user).count() == records + 49
+    assert _numbers(user)[-49:] == list(range(head + 1, head + 50))
+    stored = dict(
+        ProcessedOperation.objects.filter(op_id__in=[o["op_id"] for o in operations]).values_list(
+            "op_id", "result"
+        )
+    )
+    assert [stored[uuid.UUID(o["op_id"])] for o in operations] == results
+
+
+def test_a_replay_inside_a_batch_that_rolls_back_answers_the_first_result_once(user: Any) -> None:
+    """An op_id sent twice in one push answers the first result; when the batch holding both rolls back and
+    runs again, the result is still stored once (a second row would break the push's insert)."""
+    lst = make_list(user=user)
+    stale_id = uuid.uuid4()
+    sync_push.run_operations(user, [op("create", "item", stale_id, list=str(lst.pk), title="first")], {})
+    sync_push.run_operations(user, [op("update", "item", stale_id, 1, title="edited elsewhere")], {})
+    create = op("create", "item", uuid.uuid4(), list=str(lst.pk), title="new")
+    operations = [create, create, op("update", "item", stale_id, 1, title="stale edit")]
+
+    results = sync_push.run_operations(user, operations, {})
+
+    assert [r["status"] for r in results] == ["applied", "applied", "conflict"]
+    assert results[0] == results[1]
+    assert ProcessedOperation.objects.filter(op_id=create["op_id"]).count() == 1
+    assert Item.objects.filter(pk=create["id"]).count() == 1
