@@ -139,10 +139,13 @@ class _Step(NamedTuple):
 def _clone(entity: Model) -> Model:
     """A copy of a row read once (`HeldSpaces.read`) that its user may change freely: its own state, and
     its own copies of mutable values (a JSON field's dict)."""
-    clone = copy.copy(entity)  # Model.__reduce__: the state (and its cache of related rows) is copied
-    for name, value in clone.__dict__.items():
+    clone = type(entity).__new__(type(entity))
+    # What pickling a model copies: the attributes, with the state (and its cache of related rows) copied.
+    state = entity.__getstate__()
+    for name, value in state.items():
         if isinstance(value, dict | list):
-            clone.__dict__[name] = copy.deepcopy(value)
+            state[name] = copy.deepcopy(value)
+    clone.__dict__.update(state)
     return clone
 
 
