@@ -4,7 +4,8 @@ process's own sockets (docs/api/live.md, docs/performance.md).
 An event is one JSON object, published once whatever the number of sockets it concerns:
 
     {"poke": [user ids], "membership": {"users": [...], "spaces": [...]}, "revoke": [user ids],
-     "presence": {"space": id, "message": {...}}, "typing": {"space": id, "item": id, "user": id}}
+     "presence": {"space": id, "message": {...}},
+     "typing": {"space": id, "workspace": id, "item": id, "user": id}}
 
 (every key optional). With Redis (REDIS_URL) it is PUBLISHed on one pub/sub channel,
 `<LIVE_KEY_PREFIX>:live`; every process that holds sockets subscribes to it once (the first socket starts
@@ -34,9 +35,12 @@ logger = logging.getLogger("daymark.live")
 
 Event = dict[str, Any]
 
+# The same message object for every socket (nothing is built per socket).
 POKE: dict[str, Any] = {"type": "live.poke"}
 REVOKE: dict[str, Any] = {"type": "live.revoke"}
 MEMBERSHIP: dict[str, Any] = {"type": "live.membership"}
+PING: dict[str, Any] = {"type": "live.ping"}
+SILENT: dict[str, Any] = {"type": "live.silent"}
 
 # Waiting for the subscription before a socket reads its workspaces: longer only while Redis fails.
 READY_TIMEOUT_SECONDS = 2.0
@@ -99,14 +103,19 @@ class Hub:
         for user_id in event.get("revoke", ()):
             for socket in self.users.get(str(user_id), ()):
                 socket.hub_put(REVOKE)
+        # Presence and typing are encoded once here, not once per socket: every member gets the same text.
         presence = event.get("presence")
         if presence:
-            message = {"type": "live.presence", "space": presence["space"], "message": presence["message"]}
+            text = encode(presence["message"])
+            message = {"type": "live.presence", "space": presence["space"], "text": text}
             for socket in self.spaces.get(int(presence["space"]), ()):
                 socket.hub_put(message)
         typing = event.get("typing")
         if typing:
             message = {"type": "live.typing"} | typing
+            if "workspace" in typing:
+                shown = {"type": "typing", "workspace": typing["workspace"], "item": typing["item"]}
+                message["text"] = encode(shown | {"user": typing["user"]})
             for socket in self.spaces.get(int(typing["space"]), ()):
                 socket.hub_put(message)
 

@@ -1,22 +1,29 @@
 """Who has a socket open in which workspace, and which list it views: shared by every ASGI process.
 
 Redis (when REDIS_URL is set) holds, per workspace space, a sorted set of socket channel names scored by
-the time their entry expires and a hash of their entries. Each process refreshes its sockets' scores every
-LIVE_PRESENCE_REFRESH_SECONDS; a process that dies stops refreshing, and its sockets' entries are pruned by
-the next read after they expire (every live socket reads its workspaces' presence at each refresh), so they
-leave within TTL + refresh. Without Redis (the embedded default, one process) a dict does the same.
+the time their entry expires and a hash of their entries. Each process's ticker (live/ticker.py) refreshes
+all its sockets' entries every LIVE_PRESENCE_REFRESH_SECONDS, a few commands per workspace space in one
+pipeline; a process that dies stops refreshing, and its sockets' entries are pruned by the next read after
+they expire (at each refresh every process looks for expired entries in the spaces it holds sockets in, and
+prunes and broadcasts those spaces), so they leave within TTL + refresh. Without Redis (the embedded
+default, one process) a dict does the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any, Protocol
 
 from django.conf import settings
 
+logger = logging.getLogger("daymark.live")
+
 Entry = dict[str, Any]
+# Spaces per pipeline when a process refreshes or checks all its sockets' entries at once.
+CHUNK = 200
 
 
 class PresenceStore(Protocol):
@@ -24,7 +31,13 @@ class PresenceStore(Protocol):
 
     async def leave(self, space_id: int, channel: str) -> None: ...
 
-    async def refresh(self, entries: dict[int, Entry], channel: str) -> None: ...
+    async def refresh(self, spaces: dict[int, dict[str, Entry]]) -> None:
+        """Writes these entries ({space id: {channel: entry}}) again with a new expiry."""
+        ...
+
+    async def expired(self, space_ids: list[int]) -> list[int]:
+        """Those of the spaces that hold an expired entry."""
+        ...
 
     async def entries(self, space_id: int) -> tuple[list[Entry], int]:
         """The live entries, and how many expired ones this read removed."""
@@ -62,9 +75,18 @@ class MemoryPresence:
         if not sockets:
             self._spaces.pop(space_id, None)
 
-    async def refresh(self, entries: dict[int, Entry], channel: str) -> None:
-        for space_id, entry in entries.items():
-            await self.put(space_id, channel, entry)
+    async def refresh(self, spaces: dict[int, dict[str, Entry]]) -> None:
+        for space_id, entries in spaces.items():
+            for channel, entry in entries.items():
+                await self.put(space_id, channel, entry)
+
+    async def expired(self, space_ids: list[int]) -> list[int]:
+        now = time.time()
+        return [
+            space_id
+            for space_id in space_ids
+            if any(expires <= now for expires, _ in self._spaces.get(space_id, {}).values())
+        ]
 
     async def entries(self, space_id: int) -> tuple[list[Entry], int]:
         now = time.time()
@@ -113,20 +135,35 @@ class RedisPresence:
             pipe.hdel(entries, channel)
             await pipe.execute()
 
-    async def refresh(self, entries: dict[int, Entry], channel: str) -> None:
-        """Writes the socket's entries again with a new expiry: an entry a reader pruned in between (it
-        read the old score just as this ran) comes back."""
-        if not entries:
-            return
+    async def refresh(self, spaces: dict[int, dict[str, Entry]]) -> None:
+        """Writes the entries again with a new expiry, four commands per space whatever the number of its
+        sockets: an entry a reader pruned in between (it read the old score just as this ran) comes back."""
         expires = time.time() + _ttl()
-        async with self._client().pipeline(transaction=False) as pipe:
-            for space_id, entry in entries.items():
-                scores, hash_key = self._keys(space_id)
-                pipe.zadd(scores, {channel: expires})
-                pipe.hset(hash_key, channel, json.dumps(entry))
-                pipe.expire(scores, int(_ttl() * 2) + 1)
-                pipe.expire(hash_key, int(_ttl() * 2) + 1)
-            await pipe.execute()
+        keep = int(_ttl() * 2) + 1
+        items = list(spaces.items())
+        for start in range(0, len(items), CHUNK):
+            async with self._client().pipeline(transaction=False) as pipe:
+                for space_id, entries in items[start : start + CHUNK]:
+                    if not entries:
+                        continue
+                    scores, hash_key = self._keys(space_id)
+                    pipe.zadd(scores, dict.fromkeys(entries, expires))
+                    pipe.hset(hash_key, mapping={channel: json.dumps(e) for channel, e in entries.items()})
+                    pipe.expire(scores, keep)
+                    pipe.expire(hash_key, keep)
+                await pipe.execute()
+
+    async def expired(self, space_ids: list[int]) -> list[int]:
+        now = time.time()
+        found: list[int] = []
+        for start in range(0, len(space_ids), CHUNK):
+            chunk = space_ids[start : start + CHUNK]
+            async with self._client().pipeline(transaction=False) as pipe:
+                for space_id in chunk:
+                    pipe.zcount(self._keys(space_id)[0], "-inf", now)
+                counts = await pipe.execute()
+            found += [space_id for space_id, count in zip(chunk, counts, strict=True) if count]
+        return found
 
     async def entries(self, space_id: int) -> tuple[list[Entry], int]:
         scores, entries = self._keys(space_id)
@@ -154,3 +191,20 @@ def store() -> PresenceStore:
         else:
             _store = MemoryPresence()
     return _store
+
+
+async def broadcast(space_id: int, workspace_id: str, *, only_if_pruned: bool = False) -> None:
+    """Sends the workspace's presence as it is now to its members' sockets in every process (one event);
+    with only_if_pruned, only when this read removed expired entries (a socket of a dead process). Best
+    effort: a failing store sends nothing."""
+    from live import sending
+
+    try:
+        entries, pruned = await store().entries(space_id)
+    except Exception as error:  # presence is best effort: the sockets and their pokes go on
+        logger.warning("live presence store failed: %s", type(error).__name__)
+        return
+    if only_if_pruned and not pruned:
+        return
+    message = {"type": "presence", "workspace": workspace_id, "members": members(entries)}
+    await sending.publish({"presence": {"space": space_id, "message": message}})

@@ -5,6 +5,7 @@ two processes), presence and typing, access that follows membership, and sockets
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -191,6 +192,37 @@ def test_ping_is_answered_with_pong_and_the_server_pings_every_heartbeat(
     sock.send({"type": "ping"})
     assert sock.wait_for("pong", 1)
     assert sock.wait_for("ping", HEARTBEAT + 1.5)
+
+
+def test_the_processs_ticker_pings_every_socket_every_heartbeat(server: Server, open_socket: Open) -> None:
+    """One ticker per process serves all its sockets: each one gets its ping every heartbeat (the ticker's
+    step is a second), in the phase of its own connect, and answering keeps it open."""
+    import threading
+
+    window = 2 * HEARTBEAT + 2.5  # two pings, never a third (at the earliest 3 heartbeats after connect)
+    pings: dict[int, list[float]] = {}
+
+    def listen(n: int) -> None:
+        sock = open_socket(server.ws, **bearer(UserFactory.create()))
+        opened = time.monotonic()
+        assert sock.next(5)["type"] == "hello"
+        pings[n] = []
+        while (left := opened + window - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                sock.wait_for("ping", left)
+                pings[n].append(time.monotonic() - opened)
+                sock.send({"type": "ping"})
+
+    threads = [threading.Thread(target=listen, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(window + 10)
+    assert len(pings) == 6
+    for times in pings.values():
+        assert len(times) == 2, pings
+        assert HEARTBEAT - 0.5 <= times[0] <= HEARTBEAT + 1.5, pings
+        assert HEARTBEAT - 0.5 <= times[1] - times[0] <= HEARTBEAT + 1.5, pings
 
 
 def test_a_socket_silent_for_three_heartbeats_is_closed(server: Server, open_socket: Open) -> None:
@@ -386,6 +418,12 @@ def test_a_personal_write_pokes_only_its_owners_sockets(server: Server, open_soc
 # --- presence and typing --------------------------------------------------------------------------------
 
 
+def _space_of(workspace: Workspace) -> int:
+    from sync.models import Space
+
+    return int(Space.objects.get(workspace_id=workspace.pk).pk)
+
+
 def _members(message: dict[str, Any]) -> dict[str, Any]:
     return {m["user"]: m["viewing"] for m in message["members"]}
 
@@ -472,6 +510,68 @@ def test_a_killed_process_sockets_leave_presence(
         assert _members(gone) == {str(owner.pk): None}
     finally:
         stop_server(doomed, 9)
+
+
+def test_the_ticker_keeps_every_sockets_presence_fresh_and_drops_closed_ones(
+    server: Server, open_socket: Open
+) -> None:
+    """The process refreshes all its sockets' entries at once: past several TTLs nobody is pruned, and the
+    entry of a socket that closed does not come back with a later refresh."""
+    from tests.live.conftest import PRESENCE_REFRESH, PRESENCE_TTL
+
+    owner, editor, workspace, _shared = team()
+    third = UserFactory.create()
+    MemberFactory.create(workspace=workspace, user=third)
+    watcher = connected(open_socket, server, owner)
+    others = [connected(open_socket, server, editor), connected(open_socket, server, third)]
+    everyone = {str(owner.pk), str(editor.pk), str(third.pk)}
+    watcher.wait_for("presence", 2, lambda m: set(_members(m)) == everyone)
+    space_id = _space_of(workspace)
+    scores = f"{PREFIX}:presence:{space_id}"
+    client = redis.Redis.from_url(REDIS_URL)
+    deadline = time.monotonic() + 2 * PRESENCE_TTL + PRESENCE_REFRESH
+    while time.monotonic() < deadline:
+        for sock in others:  # answered, and read: a client that reads nothing stops reading at all
+            sock.send({"type": "ping"})
+            sock.wait_for("pong", 1)
+        watcher.send({"type": "ping"})
+        assert watcher.nothing_of("presence", 0.5, lambda m: set(_members(m)) != everyone)
+        assert client.zcount(scores, time.time(), "+inf") == 3
+    others[1].close()
+    watcher.wait_for("presence", 2, lambda m: str(third.pk) not in _members(m))
+    time.sleep(2 * PRESENCE_REFRESH + 0.5)
+    assert client.zcard(scores) == 2, client.zrange(scores, 0, -1, withscores=True)
+    assert client.hlen(f"{scores}:entries") == 2
+
+
+def test_many_sockets_opened_at_once_each_get_their_hello_and_spaces(
+    server: Server, open_socket: Open
+) -> None:
+    """The sockets' database reads run several at once (live/selectors.py): each gets its own user and
+    workspaces."""
+    import threading
+
+    owner, _editor, workspace, _shared = team()
+    members = [UserFactory.create() for _ in range(12)]
+    for member in members:
+        MemberFactory.create(workspace=workspace, user=member)
+    results: dict[str, Any] = {}
+
+    def open_one(user_id: str, options: dict[str, Any]) -> None:
+        sock = open_socket(server.ws, **options)
+        results[user_id] = (sock.next(5), sock.wait_for("presence", 5, lambda m: user_id in _members(m)))
+
+    # The tokens are made here: a thread of this process would hold a database connection of its own.
+    users = [(str(user.pk), bearer(user)) for user in [owner, *members]]
+    threads = [threading.Thread(target=open_one, args=user) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 13
+    for user_id, (hello, first_presence) in results.items():
+        assert hello == {"type": "hello", "user": user_id, "heartbeat": HEARTBEAT}
+        assert first_presence["workspace"] == str(workspace.pk)
 
 
 # --- access follows membership ----------------------------------------------------------------------------
