@@ -39,7 +39,11 @@ import django
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
+from websockets.client import ClientProtocol  # noqa: E402
+from websockets.extensions.permessage_deflate import enable_client_permessage_deflate  # noqa: E402
+from websockets.frames import Frame, Opcode  # noqa: E402
+from websockets.protocol import State  # noqa: E402
+from websockets.uri import parse_uri  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services.sessions import session_tokens  # noqa: E402
@@ -49,6 +53,7 @@ from workspaces.services import invitation_accept, invitation_create, workspace_
 WRITERS = 8
 LISTENERS = 3
 SOCKETS_PER_LISTENER = 4
+IDLE_SECONDS = 5
 
 
 @dataclass
@@ -138,7 +143,9 @@ class Meter:
         figures: dict[str, Any] = run()
         elapsed = time.monotonic() - started
         busy_after = machine_busy()
-        figures["asgi_cpu_percent"] = (cpu_seconds(self.asgi_pid) - asgi) / elapsed * 100
+        figures["asgi_cpu_seconds"] = cpu_seconds(self.asgi_pid) - asgi
+        figures["client_cpu_seconds"] = self.client() - client
+        figures["asgi_cpu_percent"] = figures["asgi_cpu_seconds"] / elapsed * 100
         figures["server_cpu_percent"] = (server_cpu_seconds(self.server_pid) - server) / elapsed * 100
         figures["client_cpu_percent"] = (self.client() - client) / elapsed * 100
         figures["machine_busy_percent"] = (busy_after[0] - busy[0]) / max(1, busy_after[1] - busy[1]) * 100
@@ -159,8 +166,78 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
+class _Client(asyncio.Protocol):
+    """One socket of the bench's client: websockets' sans-I/O protocol straight on an asyncio transport (no
+    task per connection, no timer per receive). A poke is timestamped in `data_received`, as its bytes reach
+    the process. It offers permessage-deflate, as browsers and websockets' client do (the server decides)."""
+
+    def __init__(
+        self, owner: Sockets, index: int, url: str, token: str, opened: asyncio.Future[None]
+    ) -> None:
+        self.owner, self.index, self.opened = owner, index, opened
+        self.protocol = ClientProtocol(
+            parse_uri(url), extensions=enable_client_permessage_deflate(None), max_size=2**20
+        )
+        self.request = self.protocol.connect()
+        self.request.headers["Authorization"] = f"Bearer {token}"
+        self.arrivals = owner.pokes.setdefault(index, [])
+        self.transport: asyncio.Transport | None = None
+        self.hello = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.protocol.send_request(self.request)
+        self._flush()
+
+    def _flush(self) -> None:
+        data = self.protocol.data_to_send()
+        if data and self.transport is not None:
+            self.transport.write(b"".join(data))
+
+    def data_received(self, data: bytes) -> None:
+        at = time.time()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Frame):
+                if event.opcode is Opcode.TEXT:
+                    kind = json.loads(event.data)["type"]
+                    if kind == "sync":
+                        self.arrivals.append(at)
+                    elif kind == "hello" and not self.hello:
+                        self.hello = True
+                        self.next_ping = time.monotonic() + Sockets.PING_SECONDS
+                        if not self.opened.done():
+                            self.opened.set_result(None)
+            elif self.protocol.handshake_exc is not None and not self.opened.done():
+                self.opened.set_exception(self.protocol.handshake_exc)
+        self._flush()  # pongs to the server's pings, a close's answer
+
+    def send_ping(self) -> None:
+        """The contract's keep-alive: a `ping` frame at least every heartbeat."""
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_text(b'{"type":"ping"}')
+            self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner.live.discard(self)
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("closed before hello"))
+        elif not self.owner.closing:
+            self.owner.errors += 1
+
+    def close(self) -> None:
+        if self.protocol.state is State.OPEN:
+            self.protocol.send_close(1000)
+            self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+
 class Sockets:
-    """Every socket in one asyncio loop in a thread; pokes are timestamped as they arrive."""
+    """Every socket in one asyncio loop in a thread; pokes are timestamped as they arrive. One task pings
+    every socket every 20 s (in the phase of its opening), as a client must within the heartbeat."""
+
+    PING_SECONDS = 20
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -169,54 +246,48 @@ class Sockets:
         self.thread.start()
         self.pokes: dict[int, list[float]] = {}
         self.workspace_of: dict[int, int] = {}
-        self.connections: list[Any] = []
+        self.connections: list[_Client] = []
+        self.live: set[_Client] = set()
         self.errors = 0
+        self.closing = False
 
-    async def _hold(self, index: int, token: str, opened: asyncio.Event) -> None:
+    async def _open(self, index: int, token: str) -> None:
+        parsed = parse_uri(self.url)
+        opened: asyncio.Future[None] = self.loop.create_future()
         try:
-            async with connect(
-                self.url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=60,
-                max_queue=None,
-            ) as socket:
-                self.connections.append(socket)
-                arrivals = self.pokes.setdefault(index, [])
-                hello = json.loads(await socket.recv())
-                assert hello["type"] == "hello", hello
-                opened.set()
-                last_ping = time.monotonic()
-                while True:
-                    try:
-                        raw = await asyncio.wait_for(socket.recv(), timeout=10)
-                    except TimeoutError:
-                        raw = None
-                    if raw is not None and json.loads(raw)["type"] == "sync":
-                        arrivals.append(time.time())
-                    if time.monotonic() - last_ping > 20:
-                        last_ping = time.monotonic()
-                        await socket.send('{"type":"ping"}')
-        except asyncio.CancelledError:
-            raise
+            _, client = await self.loop.create_connection(
+                lambda: _Client(self, index, self.url, token, opened), parsed.host, parsed.port
+            )
+            await asyncio.wait_for(opened, 60)
         except Exception:
             self.errors += 1
-            opened.set()
+            return
+        self.connections.append(client)
+        self.live.add(client)
+
+    async def _pinger(self) -> None:
+        while True:
+            await asyncio.sleep(1)
+            now = time.monotonic()
+            for client in list(self.live):
+                if now >= client.next_ping:
+                    client.next_ping = now + self.PING_SECONDS
+                    client.send_ping()
 
     async def _open_all(self, tokens: list[tuple[int, str]]) -> None:
+        self.loop.create_task(self._pinger())
         for start in range(0, len(tokens), 50):
-            batch = []
-            for index, token in tokens[start : start + 50]:
-                opened = asyncio.Event()
-                self.loop.create_task(self._hold(index, token, opened))
-                batch.append(opened.wait())
-            await asyncio.gather(*batch)
+            await asyncio.gather(*(self._open(index, token) for index, token in tokens[start : start + 50]))
 
     def open_all(self, tokens: list[tuple[int, str]]) -> None:
         asyncio.run_coroutine_threadsafe(self._open_all(tokens), self.loop).result(timeout=600)
 
     def close_all(self) -> None:
         async def close() -> None:
-            await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
+            self.closing = True
+            for client in self.connections:
+                client.close()
+            await asyncio.sleep(0.5)
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=60)
 
@@ -427,7 +498,7 @@ def main() -> None:
     sockets.call("clear")
     sockets.call("published")
     sockets.call("lag")
-    figures["idle_sockets"] = meter.measured(idle_for(5))
+    figures["idle_sockets"] = meter.measured(idle_for(IDLE_SECONDS))
     figures["rest_with_sockets"] = meter.measured(writes)
     time.sleep(2)  # the last pokes arrive
     pokes = sockets.call("pokes")
@@ -508,6 +579,14 @@ def report(figures: dict[str, Any]) -> None:
             f"    {name:18} {f.get('server_cpu_percent', 0):8.0f}  {f['asgi_cpu_percent']:4.0f}  "
             f"{f['client_cpu_percent']:13.0f}  | {f['machine_busy_percent']:25.0f}  {f['load_average']:.1f}"
         )
+    with_sockets, idle = figures["rest_with_sockets"], figures["idle_sockets"]
+    per = 1000 * 1000 / max(1, p["received"])  # ms per 1,000 pokes
+    lines.append(
+        f"  CPU per 1,000 pokes while written to: ASGI {with_sockets['asgi_cpu_seconds'] * per:.0f} ms, "
+        f"socket client {with_sockets['client_cpu_seconds'] * per:.0f} ms; per second with the sockets idle: "
+        f"ASGI {idle['asgi_cpu_seconds'] / IDLE_SECONDS * 1000:.1f} ms, "
+        f"socket client {idle['client_cpu_seconds'] / IDLE_SECONDS * 1000:.1f} ms"
+    )
     lag = figures["client_lag"]
     lines.append(
         f"  socket client while written to: loop lag p99 {lag['loop_lag_p99_ms']:.1f} ms, max "

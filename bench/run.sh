@@ -8,6 +8,7 @@
 # BENCH_ONLY (scenario name prefixes, comma-separated), BENCH_PORT (19080), BENCH_SEED (1),
 # BENCH_PG (postgres://postgres@127.0.0.1:5432), BENCH_REDIS (redis://127.0.0.1:6379/7), BENCH_JSON (a
 # file for the figures), BENCH_PROFILE (a directory: gunicorn runs under `py-spy record` per worker),
+# BENCH_ASGI_PROFILE (a directory: py-spy samples the live part's ASGI process into asgi.txt),
 # and any GUNICORN_* / DATABASE_POOL_* variable of docs/deployment.md.
 # The items page, its references and the incremental sync then run again by wrk in turns (5 rounds of 2 s):
 # the ratio targets are judged on those, which a change of the machine's load during the run hits alike.
@@ -152,6 +153,13 @@ if [ "$live" != 0 ]; then
         kill -0 "$ASGI_PID" 2>/dev/null || { echo "the ASGI server did not start" >&2; cat "$WORK/asgi.log" >&2; exit 1; }
         sleep 0.2
     done
+    if [ -n "${BENCH_ASGI_PROFILE:-}" ]; then
+        # A sampling profile of the ASGI process over the whole live part (py-spy's collapsed stacks; it
+        # stops when uvicorn does). --nonblocking: the process is not paused for each sample.
+        mkdir -p "$BENCH_ASGI_PROFILE"
+        "$BIN/py-spy" record --pid "$ASGI_PID" --nonblocking --idle -r 100 -f raw \
+            -o "$BENCH_ASGI_PROFILE/asgi.txt" >"$WORK/py-spy-asgi.log" 2>&1 &
+    fi
     live_args=(--http-port "$PORT" --asgi-port "$ASGI_PORT" --asgi-pid "$ASGI_PID" --server-pid "$(cat "$WORK/gunicorn.pid")"
                --sockets "${BENCH_SOCKETS:-1000}" --duration "${BENCH_DURATION:-10}")
     [ -n "${BENCH_LIVE_JSON:-}" ] && live_args+=(--json "$BENCH_LIVE_JSON")
