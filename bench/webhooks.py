@@ -150,6 +150,9 @@ def main(events: int = 10_000, endpoints: int = 10) -> None:
         if os.environ.get("BENCH_PAUSE"):  # BENCH_PAUSE=1: the data stays for a profile; Enter goes on
             print(f"DATABASE_URL={pg}/{name}", flush=True)
             input()
+        from bench.live import cpu_seconds, machine_busy
+
+        receiver_cpu, machine = cpu_seconds(receiver.pid), machine_busy()
         started = time.monotonic()
         workers = [
             subprocess.Popen(
@@ -166,6 +169,15 @@ def main(events: int = 10_000, endpoints: int = 10) -> None:
         print(
             f"two workers delivered {expected - left} of {expected} in {elapsed:.1f} s "
             f"({(expected - left) / elapsed:.0f} a second)"
+        )
+        # Whose CPU the drain took (seconds), and how busy the whole machine was meanwhile: the receiver
+        # and PostgreSQL share the two cores with the workers.
+        busy, total = (now - before for now, before in zip(machine_busy(), machine, strict=True))
+        print(
+            "  CPU seconds: workers "
+            + ", ".join(f"{cpu_seconds(w.pid):.1f}" for w in workers)
+            + f"; receiver {cpu_seconds(receiver.pid) - receiver_cpu:.1f}; "
+            f"machine busy {100 * busy / max(total, 1):.0f}% of its cores"
         )
         tally = _tally(port)
         _verify(tally["sample"], secrets)  # type: ignore[arg-type]
