@@ -56,6 +56,7 @@ _PONG = {"type": "websocket.send", "text": '{"type":"pong"}'}
 class StreamConsumer(AsyncWebsocketConsumer):
     user_id: str = ""
     closing = False
+    cleaned_up = False  # disconnect() ran: out of the ticker, the hub and presence
     # Set by connect() for an accepted socket, which is then in the ticker (tick).
     silenced = False
     next_ping = 0.0
@@ -89,6 +90,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+            # However the socket ended (a handler's failure, a database error in one of its reads, the
+            # task cancelled), it leaves the ticker, the hub and presence: otherwise the ticker would keep
+            # writing its presence entry, and its user would show as present, for as long as the process
+            # lives. After a clean disconnect this finds nothing left to do.
+            if not self.cleaned_up:
+                with contextlib.suppress(Exception):
+                    await self.disconnect(1011)
 
     async def _read(self, receive: Any) -> None:
         while True:
@@ -169,6 +177,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        self.cleaned_up = True
         ticker.remove(self)
         if not self.user_id:
             return

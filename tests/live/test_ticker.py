@@ -156,6 +156,63 @@ def test_a_refresh_does_not_bring_back_a_socket_that_closed_meanwhile() -> None:
     assert store._spaces.get(1, {}) == {}
 
 
+def test_a_socket_whose_handler_fails_leaves_the_ticker_the_hub_and_presence(monkeypatch: Any) -> None:
+    """A handler that raises (a database error in one of the socket's reads) ends the socket's task without
+    the server's disconnect message: the socket still leaves, or the ticker would keep its user present."""
+    from live import consumers
+
+    store = presence._store
+    assert isinstance(store, presence.MemoryPresence)
+    ticker = Ticker()
+    monkeypatch.setattr(consumers, "ticker", ticker)
+
+    async def connect(
+        self: StreamConsumer,
+    ) -> None:  # an accepted socket in one workspace, as connect leaves it
+        self.user_id, self.display_name = "user-1", "One"
+        self.spaces, self.viewing, self.sent_presence = {}, {}, {}
+        await self.accept()
+        hub.add_user(self.user_id, self)
+        await self._enter(7, "workspace-7")
+        ticker.add(self)
+
+    async def failing(
+        self: StreamConsumer, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        assert self in ticker.sockets
+        assert set(store._spaces[7]) == {self.channel_name}
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(StreamConsumer, "connect", connect)
+    monkeypatch.setattr(StreamConsumer, "receive", failing)
+
+    async def run() -> StreamConsumer:
+        messages = [{"type": "websocket.connect"}, {"type": "websocket.receive", "text": '{"type":"ping"}'}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(60)  # the client says nothing more
+            raise AssertionError("never reached")
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        consumer = StreamConsumer()
+        with pytest.raises(RuntimeError, match="went away"):
+            await consumer({"type": "websocket", "path": "/api/v1/stream"}, receive, send)
+        await ticker.stop()
+        return consumer
+
+    consumer = asyncio.run(run())
+    assert consumer.closing
+    assert consumer.cleaned_up
+    assert consumer not in ticker.sockets
+    assert hub.users == {}
+    assert hub.spaces == {}
+    assert store._spaces.get(7, {}) == {}
+
+
 @pytest.mark.django_db
 def test_a_socket_reads_its_workspaces_in_one_query(django_assert_num_queries: Any) -> None:
     owner, member = UserFactory.create(), UserFactory.create()
