@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone as dj_timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -30,9 +30,15 @@ class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
+        from sync.models import Space  # sync's models refer to the user model: imported when used
+
         user = self.model(email=self.normalize_email(email), **fields)
         user.set_password(password)
-        user.save(using=self._db)
+        # The personal space with the user, in one transaction (createsuperuser too): a space made later,
+        # on a first write, could roll back after this process had read its id back (sync.spaces).
+        with transaction.atomic(using=self._db):
+            user.save(using=self._db)
+            Space.objects.using(self._db).create(user_id=user.pk)
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:

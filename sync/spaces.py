@@ -41,10 +41,12 @@ def at_least(role: str | None, needed: str) -> bool:
 
 # {user id: personal space id} as read from the database, in this process: a user's personal space never
 # changes (it goes only with the user, whose id is never reused), so the integer cursors of API 1.0 and the
-# writes of every request need not read it again. Bounded; a space made here is kept only once read back
-# (its transaction could still roll back).
+# writes of every request need not read it again. Bounded. A space this process made is not kept while
+# the transaction that made it is open (`_MADE_UNCOMMITTED`): read back in it, it could still roll back,
+# and the id kept would name no space.
 _PERSONAL_SPACE_IDS: dict[Any, int] = {}
 _PERSONAL_SPACE_IDS_MAX = 50_000
+_MADE_UNCOMMITTED: set[Any] = set()
 
 
 def personal_space(user: User) -> Space:
@@ -52,15 +54,22 @@ def personal_space(user: User) -> Space:
     migration; one made since, from registration)."""
     space = Space.objects.filter(user_id=user.pk).first()
     if space is not None:
-        if len(_PERSONAL_SPACE_IDS) >= _PERSONAL_SPACE_IDS_MAX:
-            _PERSONAL_SPACE_IDS.clear()
-        _PERSONAL_SPACE_IDS[user.pk] = space.pk
+        if user.pk not in _MADE_UNCOMMITTED:
+            if len(_PERSONAL_SPACE_IDS) >= _PERSONAL_SPACE_IDS_MAX:
+                _PERSONAL_SPACE_IDS.clear()
+            _PERSONAL_SPACE_IDS[user.pk] = space.pk
         return space
     try:
         with transaction.atomic():
-            return Space.objects.create(user_id=user.pk)
+            space = Space.objects.create(user_id=user.pk)
     except IntegrityError:  # made meanwhile by a concurrent first write
         return Space.objects.get(user_id=user.pk)
+    # Kept from the first read after the commit (at once outside a transaction). If it rolls back, the
+    # user stays here until a space made later commits: only their id is not kept meanwhile.
+    user_id = user.pk
+    _MADE_UNCOMMITTED.add(user_id)
+    transaction.on_commit(lambda: _MADE_UNCOMMITTED.discard(user_id))
+    return space
 
 
 def personal_space_id(user: User) -> int:

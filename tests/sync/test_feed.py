@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
+from django.db import transaction
 
-from accounts.models import Profile
+from accounts.models import Profile, User
 from core.versioning import BaseVersion
 from lists.services import item_delete, item_update, list_delete
 from sync import registry
 from sync.models import Space
+from sync.spaces import personal_space_id
 from tests.sync.helpers import SYNC_URL, apply_changes, make_item, make_list, position, pull, pull_all
 
 pytestmark = pytest.mark.django_db
@@ -295,3 +298,19 @@ def test_an_integer_cursor_reads_the_personal_space_once_per_process(
     with django_assert_num_queries(1 + 1):
         body = user_client.get(SYNC_URL, {"cursor": head - 1}).json()
     assert [change["type"] for change in body["changes"]] == ["list"]
+
+
+def test_a_personal_space_made_in_a_transaction_that_rolls_back_is_not_kept() -> None:
+    """A user without a personal space (made before spaces, or by hand) gets one on a first write; read back
+    in that transaction by another instance of the user, it is not kept for the process, so after a
+    rollback the next write makes a space that exists instead of naming the one that rolled back."""
+    user = User.objects.create(email="no-space@example.com")
+    assert not Space.objects.filter(user=user).exists()
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        made = personal_space_id(user)
+        assert personal_space_id(User.objects.get(pk=user.pk)) == made  # read back, not kept
+        raise RuntimeError("the write fails")
+    assert not Space.objects.filter(user=user).exists()
+
+    again = personal_space_id(User.objects.get(pk=user.pk))
+    assert Space.objects.filter(pk=again, user=user).exists()
