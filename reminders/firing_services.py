@@ -54,6 +54,8 @@ BATCH_REMINDERS = 2000
 # How many of the earliest due reminders name the spaces a batch tries to claim (`_claim_spaces`): twice a
 # batch, so a second worker finds free spaces past the first one's.
 CANDIDATES = 2 * BATCH_REMINDERS
+# Claims a batch makes when the spaces it claimed turn out to have been fired meanwhile.
+CLAIM_ATTEMPTS = 3
 # A task stops taking batches after this long, so one task never outlives the next run by much; what is
 # left is the next task's.
 TASK_BUDGET_SECONDS = 50
@@ -97,17 +99,23 @@ def fire_batch(now: datetime | None = None) -> int:
     fired: list[tuple[Reminder, Notification]] = []
     emails: list[str] = []
     with held_spaces() as held:
-        space_ids = _claim_spaces(now)
-        if not space_ids:
-            return 0
-        held.lock(space_ids)  # ours already: the writers take their numbers from these rows
-        reminders = list(
-            pending(now)
-            .filter(space_id__in=space_ids)
-            .order_by("fires_at")
-            .select_for_update()[:BATCH_REMINDERS]
-        )
-        if not reminders:
+        for _attempt in range(CLAIM_ATTEMPTS):
+            space_ids = _claim_spaces(now)
+            if not space_ids:
+                return 0
+            held.lock(space_ids)  # ours already: the writers take their numbers from these rows
+            reminders = list(
+                pending(now)
+                .filter(space_id__in=space_ids)
+                .order_by("fires_at")
+                .select_for_update()[:BATCH_REMINDERS]
+            )
+            if reminders:
+                break
+            # The candidates were read while another worker held these spaces, and it fired their
+            # reminders and let them go before this claim locked them: claim again (the candidates are
+            # read anew), rather than answer 0, which would end this task while reminders are due.
+        else:
             return 0
         # The items as they are now, read after the reminders' locks were granted: a workspace item's
         # write locks its members' reminders (the `fires_at` recompute) but not their spaces, and a

@@ -19,7 +19,7 @@ from reminders.firing_services import fire_batch, fire_due, fire_job, prune_job
 from reminders.models import Notification, Reminder
 from reminders.services import notification_create, reminder_update
 from reminders.tasks import send_reminder_emails
-from sync.models import ChangeRecord
+from sync.models import ChangeRecord, Space
 from tests.factories import (
     ItemFactory,
     ListFactory,
@@ -210,6 +210,32 @@ def test_a_batch_is_limited_and_fire_due_takes_the_rest(user: User, monkeypatch:
     assert fire_batch(NOON) == 3
     assert fire_due(NOON) == 4
     assert Notification.objects.count() == 7
+
+
+def test_a_claim_of_spaces_fired_meanwhile_claims_again(user: User, monkeypatch: Any) -> None:
+    """Another worker held the candidate spaces while they were read, fired their reminders and committed
+    before this claim locked them: the batch claims again instead of answering 0 (which ends a task while
+    reminders are due)."""
+    import reminders.firing_services as firing
+
+    fired_meanwhile = UserFactory.create()
+    _reminder(fired_meanwhile)
+    assert fire_batch(NOON) == 1  # the other worker's batch
+    due = _reminder(user)
+    claims: list[list[int]] = []
+    real_claim = firing._claim_spaces
+
+    def claim(now: datetime) -> list[int]:
+        # The first claim gets the space whose reminders the other worker fired (nothing due in it).
+        claimed = [Space.objects.get(user=fired_meanwhile).pk] if not claims else real_claim(now)
+        claims.append(claimed)
+        return claimed
+
+    monkeypatch.setattr(firing, "_claim_spaces", claim)
+    assert fire_batch(NOON) == 1
+    assert len(claims) == 2
+    due.refresh_from_db()
+    assert due.fired_at == NOON
 
 
 def test_the_job_shares_out_what_one_batch_leaves(user: User, monkeypatch: Any) -> None:
