@@ -51,7 +51,7 @@ _MADE_UNCOMMITTED: set[Any] = set()
 
 def personal_space(user: User) -> Space:
     """The user's personal space, made on first use (a user made before spaces existed has one from the
-    migration; one made since, from registration)."""
+    migration; one made since, with the user: accounts.models.UserManager.create_user)."""
     space = Space.objects.filter(user_id=user.pk).first()
     if space is not None:
         if user.pk not in _MADE_UNCOMMITTED:
