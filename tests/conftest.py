@@ -40,6 +40,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _warm_database_pool(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """On PostgreSQL with the pool: every connection the pool may hold, opened before the first test.
+    psycopg_pool otherwise grows by one connection at a time while requests wait for one, and on a loaded
+    machine (the other xdist worker starting live servers) a test whose threads all started at once saw
+    their first requests wait 1.4 s, one of them past the pool's 1.5 s timeout (a 503)."""
+    with django_db_blocker.unblock():
+        pool = getattr(connection, "pool", None)
+        if pool is not None:
+            pool.resize(min_size=pool.max_size)
+            pool.wait(timeout=60)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     # Argon2 is the production hasher (tested in tests/accounts); tests hash thousands of passwords.
