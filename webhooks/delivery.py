@@ -7,7 +7,10 @@
    IMMEDIATE, so claims are serialised and the UPDATE's condition is all it takes.
 2. Send, outside any transaction: the URL is checked again (webhooks.guard) and the request goes to the
    checked address, with the Host header and TLS name of the URL; `webhook-id` is the delivery's id, the
-   same on every attempt. 15 seconds, redirects not followed (a 3xx is a failure).
+   same on every attempt. 15 seconds, redirects not followed (a 3xx is a failure). The request goes
+   straight to httpx's transport, not through an `httpx.Client`: the client's cookies, redirects, proxies
+   and header merging are all things a delivery must not have, and they cost more CPU than the request
+   itself (docs/performance.md, "Webhooks"). The answer's body is read up to ANSWER_LIMIT, then dropped.
 3. Record, only where the claim is still this one's: a 2xx succeeds; anything else is retried on the
    schedule below, and fails after the last retry. A 410 disables the endpoint at once; failing since three
    days disables it too (webhooks.services.endpoint_disable notifies the owner).
@@ -35,6 +38,16 @@ from webhooks.models import Delivery, Endpoint
 logger = logging.getLogger("daymark.webhooks")
 
 TIMEOUT_SECONDS = 15.0
+# httpcore's timeouts, per request (a transport has no default: without them it would wait for ever).
+TIMEOUTS = {
+    "connect": TIMEOUT_SECONDS,
+    "read": TIMEOUT_SECONDS,
+    "write": TIMEOUT_SECONDS,
+    "pool": TIMEOUT_SECONDS,
+}
+# An answer's body is read this far (the connection is kept for the next delivery), no further (a longer
+# one closes it): only the status counts.
+ANSWER_LIMIT = 64 * 1024
 # After the first attempt fails: about 3 days and 3 hours in all (Standard Webhooks' example schedule).
 RETRY_SCHEDULE = (
     timedelta(seconds=5),
@@ -62,7 +75,7 @@ USER_AGENT = "Daymark-Webhooks/1"
 
 
 def make_transport() -> httpx.BaseTransport:
-    """The HTTP transport of the delivery clients (tests put one in that fails if it is ever reached)."""
+    """The HTTP transport of the deliveries (tests put one in that fails if it is ever reached)."""
     return httpx.HTTPTransport(retries=0)
 
 
@@ -102,47 +115,42 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _Clients:
-    """The process's HTTP clients, one per endpoint and checked address, shared by the sending threads and
-    reused across batches (kept connections; an endpoint is sent to by one thread at a time, so it holds
-    one connection or so). Never shared between endpoints: a connection opened for one URL's name is never
-    used for another's, even at the same address. The transport's factory is part of the key, so a test
-    that puts in another one gets new clients. At most LIMIT are kept, the least recently used closed
-    first (never one in use: at most SEND_THREADS are, and they are the most recent)."""
+class _Transports:
+    """The process's HTTP transports (each a pool of kept connections), one per endpoint and checked
+    address, shared by the sending threads and reused across batches (an endpoint is sent to by one thread
+    at a time, so it holds one connection or so). Never shared between endpoints: a connection opened for
+    one URL's name is never used for another's, even at the same address. The transport's factory is part
+    of the key, so a test that puts in another one gets new transports. At most LIMIT are kept, the least
+    recently used closed first (never one in use: at most SEND_THREADS are, and they are the most recent)."""
 
     LIMIT = 64
 
     def __init__(self) -> None:
-        self.clients: OrderedDict[tuple[object, ...], httpx.Client] = OrderedDict()
+        self.transports: OrderedDict[tuple[object, ...], httpx.BaseTransport] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...]) -> httpx.Client:
+    def get(self, key: tuple[object, ...]) -> httpx.BaseTransport:
         with self.lock:
-            client = self.clients.pop(key, None)
-            if client is None:
-                client = httpx.Client(
-                    transport=make_transport(),
-                    timeout=TIMEOUT_SECONDS,
-                    follow_redirects=False,
-                    trust_env=False,
-                )
-            self.clients[key] = client
+            transport = self.transports.pop(key, None)
+            if transport is None:
+                transport = make_transport()
+            self.transports[key] = transport
             evicted = []
-            while len(self.clients) > self.LIMIT:
-                evicted.append(self.clients.popitem(last=False)[1])
+            while len(self.transports) > self.LIMIT:
+                evicted.append(self.transports.popitem(last=False)[1])
         for oldest in evicted:
             oldest.close()
-        return client
+        return transport
 
     def close_all(self) -> None:
         with self.lock:
-            clients = list(self.clients.values())
-            self.clients.clear()
-        for client in clients:
-            client.close()
+            transports = list(self.transports.values())
+            self.transports.clear()
+        for transport in transports:
+            transport.close()
 
 
-_clients = _Clients()
+_transports = _Transports()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -155,16 +163,30 @@ def _senders() -> ThreadPoolExecutor:
         return _pool
 
 
-def _request(
-    target: guard.Target, headers: dict[str, str]
-) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
-    """The URL to connect to (the checked address in place of the name), the headers and the extensions
-    (TLS's server name: the URL's, so the certificate is checked against it)."""
+def _request(target: guard.Target, headers: dict[str, str], body: bytes) -> httpx.Request:
+    """The request to the checked address in place of the URL's name, with the name in the Host header
+    and as TLS's server name (so the certificate is checked against it)."""
     url = httpx.URL(target.url)
-    if target.address is None:
-        return url, headers, {}
-    host_header = url.netloc.decode("ascii")
-    return url.copy_with(host=target.address), {**headers, "Host": host_header}, {"sni_hostname": url.host}
+    extensions: dict[str, object] = {"timeout": TIMEOUTS}
+    if target.address is not None:
+        headers = {**headers, "Host": url.netloc.decode("ascii")}
+        extensions["sni_hostname"] = url.host
+        url = url.copy_with(host=target.address)
+    return httpx.Request("POST", url, content=body, headers=headers, extensions=extensions)
+
+
+def _status(transport: httpx.BaseTransport, request: httpx.Request) -> int:
+    """Sends the request; reads the answer's body up to ANSWER_LIMIT, so that the connection is kept."""
+    response = transport.handle_request(request)
+    try:
+        read = 0
+        for chunk in response.stream:  # type: ignore[union-attr]
+            read += len(chunk)
+            if read > ANSWER_LIMIT:
+                break
+    finally:
+        response.close()
+    return response.status_code
 
 
 def send(
@@ -178,7 +200,7 @@ def send(
         target = guard.check_url(endpoint.url)
     except guard.Refused as refused:
         return {delivery.pk: Outcome(error=str(refused)) for delivery in deliveries}
-    client = _clients.get((make_transport, endpoint.pk, endpoint.url, target.address, endpoint.secret))
+    transport = _transports.get((make_transport, endpoint.pk, endpoint.url, target.address, endpoint.secret))
     signer = signing.signer(endpoint.secret)
     outcomes: dict[UUID, Outcome] = {}
     unanswered = False
@@ -192,12 +214,11 @@ def send(
             "User-Agent": USER_AGENT,
             **signing.headers(signer, webhook_id=delivery.webhook_id, at=at, body=body),
         }
-        url, headers, extensions = _request(target, headers)
         try:
-            response = client.post(url, content=body.encode(), headers=headers, extensions=extensions)
-            outcomes[delivery.pk] = Outcome(status_code=response.status_code)
+            status_code = _status(transport, _request(target, headers, body.encode()))
+            outcomes[delivery.pk] = Outcome(status_code=status_code)
             # Gone: the endpoint is disabled with this outcome; nothing more goes to it.
-            unanswered = response.status_code == 410
+            unanswered = status_code == 410
         except httpx.HTTPError as error:
             outcomes[delivery.pk] = Outcome(error=f"{type(error).__name__}: {error}"[:300])
             unanswered = True
@@ -315,5 +336,5 @@ def deliver_loop(now: datetime) -> int:
     return deliver_due(now)
 
 
-def close_clients() -> None:
-    _clients.close_all()
+def close_transports() -> None:
+    _transports.close_all()

@@ -72,16 +72,16 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> StubResolver:
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(delivery, "make_transport", LoopbackOnlyTransport)
-    delivery.close_clients()
+    delivery.close_transports()
     yield
-    delivery.close_clients()
+    delivery.close_transports()
 
 
 @pytest.fixture
 def unreachable(monkeypatch: pytest.MonkeyPatch) -> Unreachable:
     transport = Unreachable()
     monkeypatch.setattr(delivery, "make_transport", lambda: transport)
-    delivery.close_clients()
+    delivery.close_transports()
     return transport
 
 

@@ -21,10 +21,12 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # The client's address and port: two requests with the same came over one kept connection.
+    peer: tuple[str, int] = ("", 0)
 
 
-# What the receiver answers a request: a status code, or (status, {header: value}).
-Answer = int | tuple[int, dict[str, str]]
+# What the receiver answers a request: a status code, (status, {header: value}) or (status, headers, body).
+Answer = int | tuple[int, dict[str, str]] | tuple[int, dict[str, str], bytes]
 
 
 class Receiver:
@@ -49,19 +51,25 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 request = Received(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                    self.client_address[:2],
                 )
                 with receiver._lock:
                     receiver.count += 1
                     if receiver.keep:
                         receiver.received.append(request)
                 answered = receiver.answer(request)
-                status, headers = answered if isinstance(answered, tuple) else (answered, {})
+                status, headers, body = (
+                    (*answered, b"")[:3] if isinstance(answered, tuple) else (answered, {}, b"")
+                )
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -22,7 +22,7 @@ from tests.conftest import client_for
 from tests.factories import ItemFactory, ListFactory
 from tests.webhooks.conftest import HOOKS, make_webhook
 from tests.webhooks.receiver import Received, Receiver, running
-from webhooks.delivery import DISABLE_AFTER, RETRY_SCHEDULE, deliver_due
+from webhooks.delivery import ANSWER_LIMIT, DISABLE_AFTER, RETRY_SCHEDULE, deliver_due
 from webhooks.models import Delivery, Endpoint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("insecure")]
@@ -157,6 +157,47 @@ class TestRetries:
         assert attempts == [0, 0, 1]
         assert all(d.status == "pending" for d in Delivery.objects.all())
         assert "Connect" in Delivery.objects.get(attempts=1).last_error
+
+
+class TestTheConnection:
+    """Deliveries go out through httpx's transport, without a client: what a client would add must not be
+    there, and a kept connection must be kept."""
+
+    def test_one_connection_carries_an_endpoints_deliveries(self, user: User) -> None:
+        with running(lambda request: (200, {"Content-Type": "text/plain"}, b"thanks")) as receiver:
+            make_webhook(user, receiver.url, ["item.created"])
+            listed = cast(List, ListFactory(user=user))
+            for _ in range(3):
+                ItemFactory(list=listed, user=user)
+            assert drain() == 3
+            requests = receiver.wait_for(3)
+        assert len({request.peer for request in requests}) == 1
+        assert set(Delivery.objects.values_list("status", "last_status_code")) == {("succeeded", 200)}
+
+    def test_a_receivers_cookie_is_never_sent_back(self, user: User) -> None:
+        with running(lambda request: (200, {"Set-Cookie": "session=abc; Path=/"})) as receiver:
+            make_webhook(user, receiver.url, ["item.created"])
+            an_item(user)
+            drain()
+            an_item(user)
+            drain()
+            requests = receiver.wait_for(2)
+        assert [request.headers.get("cookie") for request in requests] == [None, None]
+
+    def test_a_long_answer_is_read_no_further_than_the_limit_and_the_next_delivery_still_goes(
+        self, user: User
+    ) -> None:
+        long = b"x" * (ANSWER_LIMIT * 4)
+        with running(lambda request: (200, {}, long)) as receiver:
+            make_webhook(user, receiver.url, ["item.created"])
+            listed = cast(List, ListFactory(user=user))
+            for _ in range(2):
+                ItemFactory(list=listed, user=user)
+            assert drain() == 2
+            requests = receiver.wait_for(2)
+        # The first answer's connection was closed unread, so the second came over a new one.
+        assert len({request.peer for request in requests}) == 2
+        assert set(Delivery.objects.values_list("status", "last_status_code")) == {("succeeded", 200)}
 
 
 class TestDisabling:

@@ -125,7 +125,7 @@ class TestBeforeEveryDelivery:
 
         # A transport that answers without a socket: what would be connected to is the request's URL.
         monkeypatch.setattr(delivery_module, "make_transport", lambda: httpx.MockTransport(answer))
-        delivery_module.close_clients()
+        delivery_module.close_transports()
 
         answers = iter([["93.184.216.34"], ["127.0.0.1"]])  # public when checked, loopback right after
         self._an_event_for(user)
@@ -150,7 +150,7 @@ class TestBeforeEveryDelivery:
             return httpx.Response(307, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
 
         monkeypatch.setattr(delivery_module, "make_transport", lambda: httpx.MockTransport(answer))
-        delivery_module.close_clients()
+        delivery_module.close_transports()
         self._an_event_for(user)
         deliver_due()
         assert len(seen) == 1

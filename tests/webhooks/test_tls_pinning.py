@@ -86,7 +86,7 @@ def https_receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
             self.inner = httpx.HTTPTransport(retries=0, verify=trusted)
 
     monkeypatch.setattr(delivery, "make_transport", Trusting)
-    delivery.close_clients()
+    delivery.close_transports()
     with running(tls=server) as receiver:
         yield receiver, server_names
 
