@@ -119,6 +119,23 @@ def server_cpu_seconds(master: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """The CPU time of this machine's PostgreSQL so far: its running processes' and, through the
+    postmaster's children's time, that of backends that have exited."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:13])
+            if fields[1] == "1" or Path(f"/proc/{fields[1]}/comm").read_text().strip() != "postgres":
+                total += sum(int(v) for v in fields[13:15])  # the postmaster: its exited children
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU jiffies of the whole machine so far, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
