@@ -357,8 +357,11 @@ class HeldSpaces:
         """Whether the operation begun at `step` left something a savepoint of its own would have undone: a
         statement failed (on PostgreSQL the transaction cannot go on), or it did not succeed (an error, a
         conflict) or one of its writes failed, after it wrote rows, took numbers or recorded changes. An
-        operation refused before it wrote anything, as most refusals are, leaves nothing to undo."""
-        if self._failed_statements != step.errors:
+        operation refused before it wrote anything, as most refusals are, leaves nothing to undo. A
+        transaction marked for rollback (by code that caught a failure inside an atomic block without a
+        savepoint) would make the batch's savepoint roll back without an exception when it ends, undoing
+        operations answered as applied: that fails the step too, so the batch runs again one by one."""
+        if self._failed_statements != step.errors or transaction.get_connection().needs_rollback:
             return True
         if succeeded and self._raised == step.raised:
             return False

@@ -289,3 +289,35 @@ def test_a_replay_inside_a_batch_that_rolls_back_answers_the_first_result_once(u
     assert results[0] == results[1]
     assert ProcessedOperation.objects.filter(op_id=create["op_id"]).count() == 1
     assert Item.objects.filter(pk=create["id"]).count() == 1
+
+
+def test_an_operation_that_marks_the_transaction_for_rollback_makes_its_batch_run_one_by_one(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code that catches a failure inside an atomic block without a savepoint leaves the transaction marked
+    for rollback, and the batch's savepoint would then roll back, without an exception, when it ends: every
+    operation of the batch answered as applied would be lost. The batch must notice and run again one
+    savepoint per operation (here the mark is made inside the batch only, so the run again is clean)."""
+    from django.db import transaction
+
+    lst = make_list(user=user)
+    operations = _creates_and_updates(lst.pk, 5)
+    # The last: a query after the mark would fail (and the batch run again anyway); the batch's end does
+    # not.
+    marked = operations[-1]["op_id"]
+    in_batch = sync_push._execute_in_batch
+
+    def marking(user: Any, operation: Any) -> dict[str, Any]:
+        answer = in_batch(user, operation)
+        if str(operation.op_id) == marked:
+            transaction.set_rollback(True)
+        return answer
+
+    monkeypatch.setattr(sync_push, "_execute_in_batch", marking)
+    head = _head(user)
+    results = sync_push.run_operations(user, operations, {})
+
+    assert [r["status"] for r in results] == ["applied"] * 10
+    assert sorted(Item.objects.filter(list=lst).values_list("version", "title")) == [(2, "edited")] * 5
+    assert _head(user) == head + 10
+    assert _numbers(user)[-10:] == list(range(head + 1, head + 11))
