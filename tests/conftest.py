@@ -44,18 +44,55 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 TEST_POOL_SIZE = 20
 
 
+def warm_database_pool() -> None:
+    """On PostgreSQL with the pool: TEST_POOL_SIZE connections, all open. psycopg_pool grows by one
+    connection at a time while requests wait, and in loaded CI runs a race test's threads waited past the
+    pool's 1.5 s timeout (a 503) for their first connections; opening them first keeps the race tests to
+    what they test. Also after a test that closed the pool (a new one has the settings' sizes)."""
+    pool = getattr(connection, "pool", None)
+    if pool is not None:
+        pool.open()  # a new pool opens at its first connection (nothing if it is open)
+        pool.resize(min_size=TEST_POOL_SIZE, max_size=TEST_POOL_SIZE)
+        pool.wait(timeout=60)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _warm_database_pool(django_db_setup: Any, django_db_blocker: Any) -> None:
-    """On PostgreSQL with the pool: TEST_POOL_SIZE connections, all opened before the first test. Two CI
-    runs failed a race test whose threads' first requests waited past the pool's 1.5 s timeout (a 503) for
-    one of the server's 10 connections, although the test's threads hold 6 at most: connections are held
-    elsewhere in a long test process (not found yet; a leak is likely), and psycopg_pool grows by one
-    connection at a time while requests wait. This keeps the race tests to what they test."""
     with django_db_blocker.unblock():
-        pool = getattr(connection, "pool", None)
-        if pool is not None:
-            pool.resize(min_size=TEST_POOL_SIZE, max_size=TEST_POOL_SIZE)
-            pool.wait(timeout=60)
+        warm_database_pool()
+
+
+_POOL_BEFORE = pytest.StashKey[tuple[Any, int] | None]()
+
+
+def _pool_in_use() -> tuple[Any, int] | None:
+    """The pool of this process's connections and how many of them are checked out, on PostgreSQL."""
+    pool = getattr(connection, "_connection_pools", {}).get(connection.alias)
+    if pool is None:
+        return None
+    stats = pool.get_stats()
+    return pool, stats["pool_size"] - stats["pool_available"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[_POOL_BEFORE] = _pool_in_use()
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """A test whose threads ended holding pooled connections fails: a thread's connection goes back to the
+    pool only when the thread closes it (`connection.close()`), and one that is never closed is lost to
+    the pool for the rest of the process. Six lost this way once left a later race test's threads waiting
+    past the pool's timeout (503s in CI)."""
+    result = yield
+    before, after = item.stash.get(_POOL_BEFORE, None), _pool_in_use()
+    if before is not None and after is not None and after[0] is before[0] and after[1] > before[1]:
+        raise AssertionError(
+            f"{after[1] - before[1]} pooled database connection(s) were not given back by this test: a "
+            "thread that used the ORM must call django.db.connection.close() before it ends"
+        )
+    return result
 
 
 @pytest.fixture(autouse=True)

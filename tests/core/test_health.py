@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.conftest import warm_database_pool
+
 
 def test_health_answers_without_touching_the_database() -> None:
     # No django_db mark: any database access here would raise.
@@ -53,6 +55,7 @@ def unreachable_database() -> Iterator[None]:
             connection.connection = None
         connection.settings_dict.clear()
         connection.settings_dict.update(original)
+        warm_database_pool()  # a new pool has the settings' sizes, not the test process's
         if keeper is not None:
             connection.ensure_connection()
             keeper.close()

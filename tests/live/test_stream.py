@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -203,7 +203,10 @@ def test_the_processs_ticker_pings_every_socket_every_heartbeat(server: Server, 
     pings: dict[int, list[float]] = {}
 
     def listen(n: int) -> None:
-        sock = open_socket(server.ws, **bearer(UserFactory.create()))
+        try:
+            sock = open_socket(server.ws, **bearer(UserFactory.create()))
+        finally:
+            connection.close()  # this thread's: back to the pool
         opened = time.monotonic()
         assert sock.next(5)["type"] == "hello"
         pings[n] = []
