@@ -21,7 +21,7 @@ from reminders.models import Notification
 from tests.conftest import client_for
 from tests.factories import ItemFactory, ListFactory
 from tests.webhooks.conftest import HOOKS, make_webhook
-from tests.webhooks.receiver import Received, Receiver, running
+from tests.webhooks.receiver import Answer, Received, Receiver, running
 from webhooks.delivery import ANSWER_LIMIT, DISABLE_AFTER, RETRY_SCHEDULE, deliver_due
 from webhooks.models import Delivery, Endpoint
 
@@ -163,16 +163,22 @@ class TestTheConnection:
     """Deliveries go out through httpx's transport, without a client: what a client would add must not be
     there, and a kept connection must be kept."""
 
-    def test_one_connection_carries_an_endpoints_deliveries(self, user: User) -> None:
-        with running(lambda request: (200, {"Content-Type": "text/plain"}, b"thanks")) as receiver:
+    @staticmethod
+    def _deliver(user: User, count: int, answer: Answer) -> list[Received]:
+        """`count` item events delivered in one batch to a receiver that answers `answer`; all succeed."""
+        with running(lambda request: answer) as receiver:
             make_webhook(user, receiver.url, ["item.created"])
             listed = cast(List, ListFactory(user=user))
-            for _ in range(3):
+            for _ in range(count):
                 ItemFactory(list=listed, user=user)
-            assert drain() == 3
-            requests = receiver.wait_for(3)
-        assert len({request.peer for request in requests}) == 1
+            assert drain() == count
+            requests = receiver.wait_for(count)
         assert set(Delivery.objects.values_list("status", "last_status_code")) == {("succeeded", 200)}
+        return requests
+
+    def test_one_connection_carries_an_endpoints_deliveries(self, user: User) -> None:
+        requests = self._deliver(user, 3, (200, {"Content-Type": "text/plain"}, b"thanks"))
+        assert len({request.peer for request in requests}) == 1
 
     def test_a_receivers_cookie_is_never_sent_back(self, user: User) -> None:
         with running(lambda request: (200, {"Set-Cookie": "session=abc; Path=/"})) as receiver:
@@ -187,17 +193,9 @@ class TestTheConnection:
     def test_a_long_answer_is_read_no_further_than_the_limit_and_the_next_delivery_still_goes(
         self, user: User
     ) -> None:
-        long = b"x" * (ANSWER_LIMIT * 4)
-        with running(lambda request: (200, {}, long)) as receiver:
-            make_webhook(user, receiver.url, ["item.created"])
-            listed = cast(List, ListFactory(user=user))
-            for _ in range(2):
-                ItemFactory(list=listed, user=user)
-            assert drain() == 2
-            requests = receiver.wait_for(2)
+        requests = self._deliver(user, 2, (200, {}, b"x" * (ANSWER_LIMIT * 4)))
         # The first answer's connection was closed unread, so the second came over a new one.
         assert len({request.peer for request in requests}) == 2
-        assert set(Delivery.objects.values_list("status", "last_status_code")) == {("succeeded", 200)}
 
 
 class TestDisabling:
