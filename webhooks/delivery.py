@@ -39,12 +39,7 @@ logger = logging.getLogger("daymark.webhooks")
 
 TIMEOUT_SECONDS = 15.0
 # httpcore's timeouts, per request (a transport has no default: without them it would wait for ever).
-TIMEOUTS = {
-    "connect": TIMEOUT_SECONDS,
-    "read": TIMEOUT_SECONDS,
-    "write": TIMEOUT_SECONDS,
-    "pool": TIMEOUT_SECONDS,
-}
+TIMEOUTS = httpx.Timeout(TIMEOUT_SECONDS).as_dict()
 # An answer's body is read this far (the connection is kept for the next delivery), no further (a longer
 # one closes it): only the status counts.
 ANSWER_LIMIT = 64 * 1024
