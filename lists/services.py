@@ -35,6 +35,7 @@ from sync.services import (
     check_delete_base,
     create_once,
     owned_or_404,
+    restartable,
     versioned_delete,
     write_held_records,
 )
@@ -168,6 +169,7 @@ def _set(entity: List | Item, changes: dict[str, Any]) -> None:
         setattr(entity, attribute, value)
 
 
+@restartable
 def list_update(*, user: User, list_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[List, bool]:
     """Changes a list (editor where it is). A new `workspace` moves it, with its items, in this one write:
     editor on both sides; whoever the items were assigned to and cannot see the new space is unassigned."""
@@ -211,6 +213,7 @@ def _move_list(writer: ChangeWriter, entity: List, to_space: int, fields: Iterab
     _items_moved(writer, item_ids, to_space)
 
 
+@restartable
 def list_delete(*, user: User, list_id: UUID, base: BaseVersion) -> None:
     """Deletes the list and its items (editor where it is); each item's deletion is recorded for sync."""
     with change_writer(user, personal=False) as writer:
@@ -401,6 +404,7 @@ def item_create(*, user: User, data: dict[str, Any], item_id: UUID | None = None
         return create_once(writer, Item, item_id, data, complete=complete)
 
 
+@restartable
 def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str, Any]) -> tuple[Item, bool]:
     """Changes an item (editor where it is). A `list` in another space moves it there: editor on both
     sides; an assignee who cannot see the new space is unassigned unless the write names another."""
@@ -445,6 +449,7 @@ def item_update(*, user: User, item_id: UUID, base: BaseVersion, data: dict[str,
     return entity, merged
 
 
+@restartable
 def item_delete(*, user: User, item_id: UUID, base: BaseVersion) -> None:
     with change_writer(user, personal=False) as writer:
         _lock_with_holders(writer, user, [_peek_space(Item, item_id)], [item_id])

@@ -34,7 +34,7 @@ from core.problems import IdConflict, PreconditionFailed, ProblemError, VersionC
 from core.versioning import BaseVersion, parse_version_value
 from sync import registry
 from sync.models import ChangeRecord, ProcessedOperation, Space
-from sync.services import HeldSpaces, held_spaces, write_held_records
+from sync.services import HeldSpaces, held_spaces, restartable, write_held_records
 from sync.spaces import personal_space_id, visible_space_ids
 
 MAX_OPERATIONS = 100
@@ -110,6 +110,7 @@ class _Prepared:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@restartable
 def run_operations(user: User, operations: list[Any], context: dict[str, Any]) -> list[dict[str, Any]]:
     """Runs the operations in order, or answers the stored result of an `op_id` already processed."""
     serializers: _Serializers = {}

@@ -11,12 +11,14 @@ base cannot both win on a field.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 from uuid import UUID
 
 from django.db import DatabaseError, IntegrityError, transaction
@@ -34,6 +36,8 @@ from sync.models import ChangeRecord, Space
 from sync.spaces import EDITOR, at_least, personal_space_id, require_role, visible_roles
 
 Entity = TypeVar("Entity", bound=OwnedModel)
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 
 
 class PendingChange(NamedTuple):
@@ -229,14 +233,41 @@ class HeldSpaces:
         return any(block is self._block for block in connection.atomic_blocks)
 
     def lock(self, space_ids: Iterable[int]) -> None:
-        """Locks the counters of the spaces not held yet, in id order, in one statement."""
+        """Locks the counters of the spaces not held yet, in id order, in one statement.
+
+        A space below one already held (an entity moved there between the write's first look and its
+        locks) is taken out of order. Waiting for it could deadlock with a writer that holds it and waits
+        for ours, so in a write that can start over (`restartable`) it is taken only if it is free now;
+        if not, the write starts over (LockOutOfOrder) and takes every lock in order the second time."""
         wanted = sorted({space_id for space_id in space_ids if space_id not in self.states})
         if not wanted:
             return
-        locked = Space.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        if self.states and wanted[0] < max(self.states) and self._restartable():
+            late = [space_id for space_id in wanted if space_id < max(self.states)]
+            taken = list(Space.objects.select_for_update(skip_locked=True).filter(pk__in=late).order_by("pk"))
+            if len(taken) < len(late) and Space.objects.filter(pk__in=late).count() > len(taken):
+                raise LockOutOfOrder(late)
+            self._hold(taken)
+            wanted = wanted[len(late) :]
+            if not wanted:
+                return
+        self._hold(Space.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+
+    def _hold(self, locked: Iterable[Space]) -> None:
         for state in locked:
             self.states[state.pk] = state
             self.first_numbers[state.pk] = state.last_change_number
+
+    def _restartable(self) -> bool:
+        """Whether this transaction is a `restartable` call's own (not a caller's, which would have to
+        start over too), on a database whose locks can be tried without waiting."""
+        connection = transaction.get_connection()
+        return (
+            _RESTARTABLE.get()
+            and connection.features.has_select_for_update_skip_locked
+            and bool(connection.atomic_blocks)
+            and connection.atomic_blocks[0] is self._block
+        )
 
     def take_number(self, space_id: int) -> int:
         if space_id not in self.states:
@@ -512,6 +543,38 @@ def _held() -> HeldSpaces | None:
     connection = transaction.get_connection()
     held: HeldSpaces | None = getattr(connection, _HELD_ATTRIBUTE, None)
     return held if held is not None and held.holds(connection) else None
+
+
+class LockOutOfOrder(Exception):
+    """A write needs a space below one it holds, and another transaction holds that space now."""
+
+
+_RESTARTABLE: ContextVar[bool] = ContextVar("daymark_restartable", default=False)
+RESTARTS = 3
+
+
+def restartable(function: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Runs a write of one transaction again, from its beginning, when it met a space lock it could only
+    take out of order while another transaction held it (`HeldSpaces.lock`): the first run gives its
+    locks back by rolling back, the next looks at where the entities are now and locks in order. Called
+    inside a caller's transaction it cannot start over alone and runs once, waiting for the lock (and
+    PostgreSQL ends a deadlock, should one form). After RESTARTS starts over, the last run waits too."""
+
+    @functools.wraps(function)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        if transaction.get_connection().in_atomic_block:
+            return function(*args, **kwargs)
+        for _attempt in range(RESTARTS):
+            token = _RESTARTABLE.set(True)
+            try:
+                return function(*args, **kwargs)
+            except LockOutOfOrder:
+                continue
+            finally:
+                _RESTARTABLE.reset(token)
+        return function(*args, **kwargs)
+
+    return run
 
 
 def write_held_records() -> None:
