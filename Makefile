@@ -56,14 +56,13 @@ serve: $(STAMP)
 	$(PY) manage.py collectstatic --noinput -v0
 	exec $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
-## Production live-updates process (docs/deployment.md, "The live-updates process"): uvicorn serving
-## config.asgi (the WebSocket at /api/v1/stream, and the same HTTP app for /health, /ready, /metrics) beside
+## Production live-updates process (docs/deployment.md, "The live-updates process"): uvicorn (with the
+## options of config/asgi_server.py) serving config.asgi (the WebSocket at /api/v1/stream, and the same HTTP app for /health, /ready, /metrics) beside
 ## gunicorn, with the same environment and REDIS_URL set.
 ASGI_HOST ?= 127.0.0.1
 ASGI_PORT ?= 8001
 asgi: $(STAMP)
-	exec $(VENV)/bin/uvicorn config.asgi:application --host $(ASGI_HOST) --port $(ASGI_PORT) \
-		--ws websockets-sansio --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
+	exec $(PY) -m config.asgi_server --host $(ASGI_HOST) --port $(ASGI_PORT) \
 		--proxy-headers --forwarded-allow-ips "$${ASGI_FORWARDED_ALLOW_IPS:-127.0.0.1}"
 
 ## The OpenAPI schema and the Postman collection are committed; regenerate them after an API change.

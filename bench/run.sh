@@ -142,9 +142,7 @@ live=${BENCH_LIVE:-1}
 if [ -n "${BENCH_ONLY:-}" ] && [[ ",${BENCH_ONLY}," != *",live"* ]]; then live=0; fi
 if [ "$live" != 0 ]; then
     stamp "live.py"
-    "$BIN/uvicorn" config.asgi:application --host 127.0.0.1 --port "$ASGI_PORT" --ws websockets-sansio \
-        --ws-max-size 65536 --lifespan off --no-access-log --timeout-graceful-shutdown 10 \
-        >"$WORK/asgi.log" 2>&1 &
+    "$PY" -m config.asgi_server --host 127.0.0.1 --port "$ASGI_PORT" >"$WORK/asgi.log" 2>&1 &
     ASGI_PID=$!
     for _ in $(seq 100); do
         if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$ASGI_PORT/health', timeout=2)" 2>/dev/null; then

@@ -103,17 +103,11 @@ def start_server(tmp: Path, name: str, **extra: str) -> Server:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "config.asgi:application",
+                "config.asgi_server",  # the options of `make asgi`
                 "--host",
                 "127.0.0.1",
                 "--port",
                 str(port),
-                "--ws",
-                "websockets-sansio",
-                "--lifespan",
-                "off",
-                "--no-access-log",
             ],
             cwd=ROOT,
             env=env,

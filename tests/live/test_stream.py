@@ -103,6 +103,20 @@ def test_a_ticket_opens_a_socket_whose_first_message_is_hello(server: Server, op
     assert StreamTicket.objects.count() == 0  # used up
 
 
+def test_frames_go_uncompressed_to_a_client_that_offers_compression(
+    server: Server, open_socket: Open
+) -> None:
+    """The production options (config/asgi_server.py): the client offers permessage-deflate, as browsers
+    and websockets do; the server declines it, so no zlib state is kept per socket."""
+    sock = open_socket(f"{server.ws}?ticket={server.ticket(token(UserFactory.create()))}")
+    assert sock.next()["type"] == "hello"
+    request, response = sock.connection.request, sock.connection.response
+    assert request is not None
+    assert response is not None
+    assert "permessage-deflate" in request.headers["Sec-WebSocket-Extensions"]
+    assert "Sec-WebSocket-Extensions" not in response.headers
+
+
 def test_a_ticket_works_once(server: Server, open_socket: Open) -> None:
     user = UserFactory.create()
     ticket = server.ticket(token(user))
