@@ -56,9 +56,9 @@ serve: $(STAMP)
 	$(PY) manage.py collectstatic --noinput -v0
 	exec $(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
-## Production live-updates process (docs/deployment.md, "The live-updates process"): uvicorn (with the
-## options of config/asgi_server.py) serving config.asgi (the WebSocket at /api/v1/stream, and the same HTTP app for /health, /ready, /metrics) beside
-## gunicorn, with the same environment and REDIS_URL set.
+## Production live-updates process (docs/deployment.md, "The live-updates process"): uvicorn, with the
+## options of config/asgi_server.py, serving config.asgi (the WebSocket at /api/v1/stream, and the same
+## HTTP app for /health, /ready, /metrics) beside gunicorn, with the same environment and REDIS_URL set.
 ASGI_HOST ?= 127.0.0.1
 ASGI_PORT ?= 8001
 asgi: $(STAMP)
