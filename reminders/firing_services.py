@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Profile
+from core.db.json_rows import insert_json_rows
 from lists.models import Item
 from reminders import schedule_services as schedule
 from reminders.events import reminder_fired
@@ -215,8 +216,8 @@ def _data(reminder: Reminder, title: str) -> dict[str, Any]:
 
 
 def _insert_notifications(notifications: list[Notification], now: datetime) -> None:
-    """The batch's notifications in one INSERT (PostgreSQL: the columns as arrays; the ORM's bulk insert
-    spends more time building the statement than the database spends running it)."""
+    """The batch's notifications in one INSERT (PostgreSQL: the rows as one JSON parameter; the ORM's bulk
+    insert spends more time building the statement than the database spends running it)."""
     for notification in notifications:
         notification.created_at = notification.updated_at = now
     if not notifications:
@@ -224,19 +225,13 @@ def _insert_notifications(notifications: list[Notification], now: datetime) -> N
     if connection.vendor != "postgresql":
         Notification.objects.bulk_create(notifications, batch_size=1000)
         return
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    rows = [
-        [str(n.pk), str(n.user_id), n.space_id, n.change_number, str(n.kind), n.data] for n in notifications
-    ]
-    # Only our own table's name goes into the text; the rows are one JSON parameter (adapting arrays of
-    # uuids and texts value by value cost more than the insert).
-    sql = (
-        f"INSERT INTO {table} (id, user_id, space_id, version, change_number, created_at, updated_at, "  # noqa: S608
-        "kind, data, read_at) SELECT (r->>0)::uuid, (r->>1)::uuid, (r->>2)::bigint, 1, (r->>3)::bigint, "
-        "%s, %s, r->>4, r->5, NULL FROM jsonb_array_elements(%s::jsonb) AS r"
+    insert_json_rows(
+        connection,
+        Notification,
+        ("id", "user", "space", "change_number", "kind", "data"),
+        [[n.pk, n.user_id, n.space_id, n.change_number, str(n.kind), n.data] for n in notifications],
+        constants={"version": 1, "created_at": now, "updated_at": now},
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, json.dumps(rows)])
 
 
 def _store_fired(reminders: list[Reminder], now: datetime) -> None:

@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from core.db.json_rows import insert_json_rows
 from core.models import OwnedModel, User
 from core.problems import IdConflict, PreconditionFailed, VersionConflict
 from core.versioning import BaseVersion
@@ -66,7 +67,7 @@ def _write_changes(
 ) -> None:
     records = [ChangeRecord(**change._asdict()) for change in changes]
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql" and len(records) >= BULK_FROM:
+    if connection.vendor == "postgresql":
         _insert_records_postgresql(connection, records)
     else:
         ChangeRecord.objects.bulk_create(records)
@@ -74,12 +75,21 @@ def _write_changes(
         hook(records, entities, spaces)
 
 
-# From this many rows, PostgreSQL gets a write's change records (and its spaces' counters) as one JSON
-# parameter that the statement expands (`json_to_recordset`): the ORM's bulk insert spends longer building
-# thousands of rows' placeholders and adapting each value than the database spends inserting them (a
-# firing batch of 2,000 reminders writes 4,000 records in 200 spaces: docs/performance.md). Small writes,
-# almost all of them, keep the ORM's statements.
-BULK_FROM = 64
+# On PostgreSQL a write's change records (and its spaces' counters) go as one JSON parameter that the
+# statement expands: the ORM's bulk insert spends longer adapting each value than the database spends
+# inserting the rows, from one record (0.27 against 0.16 ms of CPU) to the 4,000 of a firing batch of
+# reminders (docs/performance.md). SQLite keeps the ORM's statements.
+_RECORD_COLUMNS = (
+    "space",
+    "number",
+    "entity_type",
+    "entity_id",
+    "version",
+    "fields",
+    "deleted",
+    "actor",
+    "target_space",
+)
 
 
 def _insert_records_postgresql(connection: Any, records: list[ChangeRecord]) -> None:
@@ -89,26 +99,24 @@ def _insert_records_postgresql(connection: Any, records: list[ChangeRecord]) -> 
             r.space_id,
             r.number,
             r.entity_type,
-            str(r.entity_id),
+            r.entity_id,
             r.version,
             r.fields,
             r.deleted,
-            None if r.actor_id is None else str(r.actor_id),
+            r.actor_id,
             r.target_space_id,
         ]
         for r in records
     ]
-    table = connection.ops.quote_name(ChangeRecord._meta.db_table)
-    # Only our own table's name goes into the text; the rows are one parameter.
-    sql = (
-        f"INSERT INTO {table} (space_id, number, entity_type, entity_id, version, fields, deleted, "  # noqa: S608
-        "actor_id, target_space_id, created_at) SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, "
-        "(r->>3)::uuid, (r->>4)::integer, r->5, (r->>6)::boolean, (r->>7)::uuid, (r->>8)::bigint, %s "
-        "FROM jsonb_array_elements(%s::jsonb) AS r RETURNING id, space_id, number"
+    inserted = insert_json_rows(
+        connection,
+        ChangeRecord,
+        _RECORD_COLUMNS,
+        rows,
+        constants={"created_at": now},
+        returning=("id", "space", "number"),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, json.dumps(rows)])
-        ids = {(space_id, number): pk for pk, space_id, number in cursor.fetchall()}
+    ids = {(space_id, number): pk for pk, space_id, number in inserted}
     for record in records:
         record.pk = ids[(record.space_id, record.number)]
         record.created_at = now
@@ -522,7 +530,7 @@ class HeldSpaces:
             if state.last_change_number != self.first_numbers[space_id]
         ]
         connection = transaction.get_connection()
-        if connection.vendor == "postgresql" and len(moved) >= BULK_FROM:
+        if connection.vendor == "postgresql" and moved:
             table = connection.ops.quote_name(Space._meta.db_table)
             # Only our own table's name goes into the text; the numbers are one parameter.
             sql = (
