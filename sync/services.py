@@ -34,6 +34,7 @@ from core.versioning import BaseVersion
 from sync import registry
 from sync.fields import model_values
 from sync.models import ChangeRecord, Space
+from sync.saving import save_row
 from sync.spaces import EDITOR, at_least, personal_space_id, require_role, visible_roles
 
 Entity = TypeVar("Entity", bound=OwnedModel)
@@ -660,11 +661,11 @@ class ChangeWriter:
             entity.version = 1
             self.inserted.append(entity)
             with self.held.saving(entity):
-                entity.save(force_insert=True)
+                save_row(entity, insert=True)
         else:
             entity.version += 1
             with self.held.saving(entity):
-                entity.save()
+                save_row(entity, insert=False)
         self._record(
             entity.space_id, number, entity.sync_type, entity.pk, entity.version, sorted(set(fields))
         )
