@@ -25,7 +25,8 @@ from django.db.models.signals import post_save, pre_save
 class _Statements:
     insert: str
     update: str
-    fields: tuple[Field[Any, Any], ...]  # in the INSERT's order; the UPDATE sets all but the key, then keys
+    # In the INSERT's order; the UPDATE sets all but the key, then names the key.
+    fields: tuple[Field[Any, Any], ...]
     key: Field[Any, Any]
 
 

@@ -92,23 +92,20 @@ def test_a_text_too_long_for_its_column_is_refused_not_cut(user):
 
 def test_constraints_hold_as_for_any_insert(user):
     op_id = uuid.uuid4()
-    now = timezone.now()
-    rows = [[op_id, {"status": "applied"}]]
-    insert_json_rows(
-        connection,
-        ProcessedOperation,
-        ("op_id", "result"),
-        rows,
-        constants={"user": user.pk, "created_at": now},
-    )
-    with pytest.raises(IntegrityError), transaction.atomic():
+    constants = {"user": user.pk, "created_at": timezone.now()}
+
+    def insert() -> None:
         insert_json_rows(
             connection,
             ProcessedOperation,
             ("op_id", "result"),
-            rows,
-            constants={"user": user.pk, "created_at": now},
+            [[op_id, {"status": "applied"}]],
+            constants=constants,
         )
+
+    insert()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert()
     assert ProcessedOperation.objects.get(user=user, op_id=op_id).result == {"status": "applied"}
 
 
