@@ -76,8 +76,7 @@ def save_row(entity: Model, *, insert: bool) -> None:
         or pre_save.has_listeners(model)
         or post_save.has_listeners(model)
         or entity.get_deferred_fields()
-        or entity._meta.pk is None  # for the type checker: _statements has looked
-        or getattr(entity, entity._meta.pk.attname) is None
+        or getattr(entity, statements.key.attname) is None
     ):
         _save_with_orm(entity, insert=insert)
         return
