@@ -24,7 +24,8 @@ print(json.dumps({
 
 
 def test_the_wsgi_application_freezes_its_startup_objects_with_every_view_loaded() -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    # As gunicorn imports it: the module names its settings itself.
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
     env.setdefault("DJANGO_SECRET_KEY", "test-only")
     done = subprocess.run(
         [sys.executable, "-c", _PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
