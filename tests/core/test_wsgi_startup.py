@@ -1,6 +1,6 @@
 """The WSGI application loads every view at startup and freezes what it loaded out of the collector's full
-passes (config/wsgi.py): unfrozen, a full pass walks all of Django's objects (about 100 ms, docs/
-performance.md) while the worker's other request threads wait."""
+passes (config/wsgi.py): unfrozen, a full pass walks all of Django's objects (about 100 ms,
+docs/performance.md) while the worker's other request threads wait."""
 
 from __future__ import annotations
 
