@@ -36,7 +36,9 @@ from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Model, Q, QuerySet
 from psycopg import IsolationLevel
+from psycopg.types.numeric import Int8
 
+from core.db.prepared import prepared_cursor
 from core.models import User
 from core.pagination import parse_limit
 from core.problems import CursorExpired, validation_error
@@ -93,7 +95,9 @@ def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snap
     positions, partial = cursor.spaces_for(user)
     types = registry.all_types() if with_pending else []
     sql, params = _snapshot_sql(connection, user, positions, types, with_pending)
-    with connection.cursor() as db:
+    # Prepared on PostgreSQL: planning it took longer than running it (core/db/prepared.py).
+    statement = prepared_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
+    with statement as db:
         db.execute(sql, params)
         rows = db.fetchall()
     spaces: dict[int, _SpaceState] = {}
@@ -455,13 +459,21 @@ def _snapshot_sql(
     (NULL: none) and the first tombstone or move out above it.
 
     `min()` rather than EXISTS: PostgreSQL reads a min() from the (space, number) index, while it plans an
-    EXISTS that expects many matches (a small position) as a scan that stops at the first match."""
+    EXISTS that expects many matches (a small position) as a scan that stops at the first match.
+
+    On PostgreSQL its text is the same for every user and cursor, the cursor's positions two arrays of
+    bigints (a first pair (0, 0) keeps them non-empty, as on SQLite), so that it is prepared once per
+    connection (`_snapshot`); SQLite gets them as rows of VALUES."""
     space = _table(connection, Space)
     user_key = Space._meta.get_field("user").get_db_prep_value(user.pk, connection)
-    values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * (len(positions) + 1))
-    params: list[Any] = [0, 0]
-    for space_id, position in positions.items():
-        params += [space_id, position]
+    pairs = [(0, 0), *positions.items()]
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        positions_sql = "SELECT * FROM unnest(CAST(%s AS bigint[]), CAST(%s AS bigint[]))"
+        params = [[Int8(sid) for sid, _ in pairs], [Int8(p) for _, p in pairs]]
+    else:
+        positions_sql = "VALUES " + ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * len(pairs))
+        params = [value for pair in pairs for value in pair]
     membership = registry.membership_model_or_none()
     # The personal space and the memberships' as one IN (... UNION ALL ...), never `user = %s OR id IN
     # (...)`: PostgreSQL cannot read an OR of the two through indexes, and scanned every user's space (6 ms
@@ -494,7 +506,7 @@ def _snapshot_sql(
             f" OR {_column(connection, ChangeRecord, 'target_space')} IS NOT NULL))"
         )
     sql = (
-        f"WITH pos(sid, p) AS (VALUES {values}),"
+        f"WITH pos(sid, p) AS ({positions_sql}),"
         f" v AS (SELECT {_column(connection, Space, 'id')} AS id,"
         f" {_column(connection, Space, 'last_change_number')} AS head,"
         f" {_column(connection, Space, 'pruned_through')} AS pruned, COALESCE(pos.p, 0) AS p"

@@ -1,0 +1,65 @@
+"""Server-side prepared statements for the few statements whose planning costs more than running them.
+
+Django binds every query's parameters on the client and psycopg never prepares (Django turns psycopg's
+automatic preparation off so that connection poolers keep working). For most statements that is right:
+planning is cheap beside the work, and a prepared statement's generic plan can be worse than one planned
+for the values at hand (docs/performance.md, "Tried and left out"). The sync feed's first statement is the
+exception: eleven correlated `min()` lookups, one per table, which PostgreSQL plans in 1 to 2 ms and runs
+in 0.2 to 0.5, on every page of every sync. Its text is the same for every user and cursor (the
+positions travel as two arrays), so prepared once per connection it is planned once per connection.
+
+`prepared_cursor` is a Django cursor (the debug wrapper, query counting, execute wrappers, error wrapping
+and the backend's metrics all stay) whose statements are bound on the server and prepared on first use.
+psycopg keeps the connection's prepared statements by text and parameter types, so parameters must keep
+their types (pass integers as `Int8`). `DATABASE_PREPARED_STATEMENTS=false` binds on the server without
+preparing, for a proxy that cannot hold prepared statements (docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]  # not in the stubs
+    TIMESTAMPTZ_OID,
+    ServerBindingCursor,
+)
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.utils import CursorWrapper
+from psycopg.pq import Format
+
+# psycopg prepares a statement run this many times on a connection, or asked to (`prepare=True`).
+_EXPLICIT_ONLY = 2**31
+
+
+@functools.cache
+def _cursor_class(alias: str, vendor: str) -> type:
+    from django_prometheus.db.common import ExportingCursorWrapper
+
+    class Prepared(ServerBindingCursor):
+        def execute(self, query: Any, params: Any = None, *, prepare: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=settings.DATABASE_PREPARED_STATEMENTS, **kwargs)
+
+    # The metrics of django-prometheus's backend, which wraps the connection's own cursor class the same way.
+    wrapped: type = ExportingCursorWrapper(Prepared, alias, vendor)
+    return wrapped
+
+
+def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor of `connection` (PostgreSQL) that prepares what it runs; use it as `connection.cursor()`."""
+    connection.ensure_connection()
+    database = connection.connection
+    if database.prepare_threshold is None:
+        # Django turns psycopg's automatic preparation off with None, which refuses an explicit
+        # `prepare=True` as well; a threshold no statement reaches lets the explicit one through and
+        # nothing else (Django's own cursors bind on the client, which never prepares).
+        database.prepare_threshold = _EXPLICIT_ONLY
+    with connection.wrap_database_errors:
+        raw = _cursor_class(connection.alias, connection.vendor)(database)
+        # As Django's `create_cursor`: its own time zone when the connection's loader disagrees.
+        loader = database.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+        if connection.timezone != getattr(loader, "timezone", None):
+            register_tzloader(connection.timezone, raw)
+        return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
