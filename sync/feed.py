@@ -463,17 +463,33 @@ def _snapshot_sql(
 
     On PostgreSQL its text is the same for every user and cursor, the cursor's positions two arrays of
     bigints (a first pair (0, 0) keeps them non-empty, as on SQLite), so that it is prepared once per
-    connection (`_snapshot`); SQLite gets them as rows of VALUES."""
-    space = _table(connection, Space)
+    connection (`_snapshot`); SQLite gets them as rows of VALUES. The text is written once per connection
+    (and, on SQLite, per number of positions)."""
     user_key = Space._meta.get_field("user").get_db_prep_value(user.pk, connection)
     pairs = [(0, 0), *positions.items()]
     params: list[Any]
     if connection.vendor == "postgresql":
-        positions_sql = "SELECT * FROM unnest(CAST(%s AS bigint[]), CAST(%s AS bigint[]))"
         params = [[Int8(sid) for sid, _ in pairs], [Int8(p) for _, p in pairs]]
+        rows = 0
     else:
-        positions_sql = "VALUES " + ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * len(pairs))
         params = [value for pair in pairs for value in pair]
+        rows = len(pairs)
+    membership = registry.membership_model_or_none()
+    params += [user_key] * (1 if membership is None else 2)
+    key = ("snapshot", rows, with_pending, tuple((t.name, id(t)) for t in types), membership)
+    return _cached(connection, key, lambda: _snapshot_text(connection, rows, types, with_pending)), params
+
+
+def _snapshot_text(
+    connection: BaseDatabaseWrapper, rows: int, types: list[registry.SyncType], with_pending: bool
+) -> str:
+    """`_snapshot_sql`'s statement: the positions as two array parameters (`rows` 0) or as that many rows
+    of two parameters each, then the user's key once, or twice with memberships."""
+    space = _table(connection, Space)
+    if rows:
+        positions_sql = "VALUES " + ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * rows)
+    else:
+        positions_sql = "SELECT * FROM unnest(CAST(%s AS bigint[]), CAST(%s AS bigint[]))"
     membership = registry.membership_model_or_none()
     # The personal space and the memberships' as one IN (... UNION ALL ...), never `user = %s OR id IN
     # (...)`: PostgreSQL cannot read an OR of the two through indexes, and scanned every user's space (6 ms
@@ -482,13 +498,11 @@ def _snapshot_sql(
         f"{_column(connection, Space, 'id')} IN (SELECT {_column(connection, Space, 'id')} FROM {space}"
         f" WHERE {_column(connection, Space, 'user')} = %s"
     )
-    params.append(user_key)
     if membership is not None:
         visible += (
             f" UNION ALL SELECT {_column(connection, membership, 'space')}"
             f" FROM {_table(connection, membership)} WHERE {_column(connection, membership, 'user')} = %s"
         )
-        params.append(user_key)
     visible += ")"
     pending = []
     if with_pending:
@@ -505,7 +519,7 @@ def _snapshot_sql(
             f" AND ({_column(connection, ChangeRecord, 'deleted')}"
             f" OR {_column(connection, ChangeRecord, 'target_space')} IS NOT NULL))"
         )
-    sql = (
+    return (
         f"WITH pos(sid, p) AS ({positions_sql}),"
         f" v AS (SELECT {_column(connection, Space, 'id')} AS id,"
         f" {_column(connection, Space, 'last_change_number')} AS head,"
@@ -513,7 +527,6 @@ def _snapshot_sql(
         f" FROM {space} LEFT JOIN pos ON pos.sid = {_column(connection, Space, 'id')} WHERE {visible})"
         f" SELECT v.id, v.head, v.pruned, v.p{''.join(', ' + p for p in pending)} FROM v ORDER BY v.id"
     )
-    return sql, params
 
 
 def _departures_sql(connection: BaseDatabaseWrapper) -> str:
