@@ -17,7 +17,6 @@ preparing, for a proxy that cannot hold prepared statements (docs/deployment.md)
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.conf import settings
@@ -30,21 +29,15 @@ from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
 from psycopg.pq import Format
 
+from core.db.postgresql.base import exporting_cursor
+
 # psycopg prepares a statement run this many times on a connection, or asked to (`prepare=True`).
 _EXPLICIT_ONLY = 2**31
 
 
-@functools.cache
-def _cursor_class(alias: str, vendor: str) -> type:
-    from django_prometheus.db.common import ExportingCursorWrapper
-
-    class Prepared(ServerBindingCursor):
-        def execute(self, query: Any, params: Any = None, *, prepare: Any = None, **kwargs: Any) -> Any:
-            return super().execute(query, params, prepare=settings.DATABASE_PREPARED_STATEMENTS, **kwargs)
-
-    # The metrics of django-prometheus's backend, which wraps the connection's own cursor class the same way.
-    wrapped: type = ExportingCursorWrapper(Prepared, alias, vendor)
-    return wrapped
+class _Prepared(ServerBindingCursor):
+    def execute(self, query: Any, params: Any = None, *, prepare: Any = None, **kwargs: Any) -> Any:
+        return super().execute(query, params, prepare=settings.DATABASE_PREPARED_STATEMENTS, **kwargs)
 
 
 def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
@@ -57,7 +50,8 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
         # nothing else (Django's own cursors bind on the client, which never prepares).
         database.prepare_threshold = _EXPLICIT_ONLY
     with connection.wrap_database_errors:
-        raw = _cursor_class(connection.alias, connection.vendor)(database)
+        # Counted in the metrics as the connection's own cursors are (core.db.postgresql).
+        raw = exporting_cursor(_Prepared, connection.alias, connection.vendor)(database)
         # As Django's `create_cursor`: its own time zone when the connection's loader disagrees.
         loader = database.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if connection.timezone != getattr(loader, "timezone", None):

@@ -1,5 +1,6 @@
 """The PostgreSQL backend (core/db/postgresql) reads timestamps with psycopg's C loader, and reads them
-exactly as Django's own loader does: the same instant, in `datetime.UTC`."""
+exactly as Django's own loader does: the same instant, in `datetime.UTC`; its cursors count in the
+metrics."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from prometheus_client import REGISTRY
 from psycopg.pq import Format
+from psycopg.types.numeric import Int8
 
 from core.db.postgresql.base import _CTimestamptzLoader
+from core.db.prepared import prepared_cursor
 from lists.models import Item
 from tests.factories import ItemFactory, ListFactory
 
@@ -46,3 +50,23 @@ def test_a_timestamp_reads_back_as_the_same_instant_in_utc(user: Any, written: d
     assert read == written
     assert read.tzinfo is UTC
     assert read.isoformat() == written.astimezone(UTC).isoformat()
+
+
+def _executed() -> float:
+    labels = {"alias": connection.alias, "vendor": connection.vendor}
+    return REGISTRY.get_sample_value("django_db_execute_total", labels) or 0.0
+
+
+def test_the_cursor_class_is_made_once_and_still_counts_statements() -> None:
+    """With the pool Django asks for the connection parameters on every request; django-prometheus's
+    backend made a new cursor class each time. Ours is made once, and still counts in the metrics, as
+    the prepared statements' cursor (core/db/prepared.py) does."""
+    factory = connection.get_connection_params()["cursor_factory"]
+    assert connection.get_connection_params()["cursor_factory"] is factory
+    before = _executed()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    with prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::bigint", [Int8(1)])
+        assert cursor.fetchone() == (1,)
+    assert _executed() == before + 2

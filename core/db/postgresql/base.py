@@ -20,8 +20,10 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.db.backends.postgresql import base as postgresql
 from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 from django_prometheus.db.backends.postgresql import base
+from django_prometheus.db.common import ExportingCursorWrapper
 from psycopg import adapt
 from psycopg.types.datetime import TimestamptzLoader
 from psycopg_pool import ConnectionPool
@@ -44,6 +46,13 @@ class _CTimestamptzLoader:
     def __new__(cls, oid: int, context: Any = None) -> Any:
         assert _psycopg is not None
         return _psycopg.TimestamptzLoader(oid, context)
+
+
+@lru_cache
+def exporting_cursor(cursor_class: type, alias: str, vendor: str) -> type:
+    """`cursor_class` counting its statements in django-prometheus's metrics (its own wrapper class)."""
+    wrapped: type = ExportingCursorWrapper(cursor_class, alias, vendor)
+    return wrapped
 
 
 @lru_cache
@@ -78,7 +87,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return pool
 
     def get_connection_params(self) -> dict[str, Any]:
-        params: dict[str, Any] = super().get_connection_params()
+        # Django's, then django-prometheus's cursor wrapper as its own backend adds it, but made once:
+        # its backend builds a new class on every call, and with the pool Django calls this on every
+        # request (to throw the result away: pooled connections were made with the first call's).
+        params: dict[str, Any] = postgresql.DatabaseWrapper.get_connection_params(self)
+        params["cursor_factory"] = exporting_cursor(params["cursor_factory"], self.alias, self.vendor)
         if _psycopg is not None and settings.USE_TZ and self.timezone is datetime.UTC:
             params["context"] = _with_c_timestamptz(params["context"])
         return params
