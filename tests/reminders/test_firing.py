@@ -1,5 +1,5 @@
 """Firing: once, with a notification, an email when asked for, the signal after commit; never for an item
-done or deleted by then; armed again by a change of its timing."""
+done or deleted by then, nor for a deactivated owner; armed again by a change of its timing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time_machine
 from django.core import mail
 
 from accounts.models import Profile, User
+from accounts.services.users import user_activate, user_deactivate
 from core.versioning import BaseVersion
 from lists.models import Item
 from lists.services import item_delete, item_update
@@ -94,6 +95,25 @@ def test_a_reminder_of_a_done_item_does_not_fire_even_when_reopened(user: User) 
     item_update(user=user, item_id=item.pk, base=BaseVersion(item.version), data={"status": "open"})
     assert fire_batch(NOON + timedelta(minutes=1)) == 0
     assert not Notification.objects.exists()
+
+
+def test_a_reminder_due_while_its_owner_is_deactivated_does_not_fire_even_when_reactivated(
+    user: User,
+) -> None:
+    reminder = _reminder(user)
+    later = _reminder(user, NOON + timedelta(minutes=5))
+    staff = UserFactory.create(is_staff=True)
+    user_deactivate(user=user, by_staff=staff)
+    assert fire_batch(NOON) == 1  # settled: skipped
+    reminder.refresh_from_db()
+    assert (reminder.fired_at, reminder.skipped_at) == (None, NOON)
+    user_activate(user=user, by_staff=staff)
+    assert fire_batch(NOON + timedelta(minutes=1)) == 0  # the one that came due meanwhile stays unfired
+    assert not Notification.objects.exists()
+    assert fire_batch(NOON + timedelta(minutes=5)) == 1  # one due after the reactivation fires
+    later.refresh_from_db()
+    assert later.fired_at == NOON + timedelta(minutes=5)
+    assert Notification.objects.filter(user=user).count() == 1
 
 
 def test_a_reminder_of_a_deleted_item_goes_with_it(user: User) -> None:
