@@ -1,7 +1,8 @@
 """The sync feed's first statement is prepared once per connection on PostgreSQL (core/db/prepared.py):
 one statement for every user and cursor, planned generically after PostgreSQL's first five custom plans,
-answering as the unprepared one does, and a plan that reads only the user's spaces when there are many.
-`DATABASE_PREPARED_STATEMENTS=false` runs it unprepared."""
+answering as the unprepared one does, and a plan that reads only the user's spaces when there are many;
+prepared afresh after a migration changed what it returns. `DATABASE_PREPARED_STATEMENTS=false` runs it
+unprepared."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import NotSupportedError, connection, transaction
 from django.test import override_settings
 
+from sync.feed import changes_since, check_cursor, parse_cursor
 from sync.models import Space
 from tests.conftest import client_for
 from tests.factories import ItemFactory, MemberFactory, UserFactory, WorkspaceFactory
@@ -94,3 +96,55 @@ def test_the_generic_plan_reads_no_space_but_the_users(many_spaces: None) -> Non
         plan = "\n".join(row[0] for row in db.fetchall())
     assert "$1" in plan or "$3" in plan  # the generic plan, its parameters unknown
     assert f"Seq Scan on {Space._meta.db_table}" not in plan
+
+
+def test_other_statements_are_not_tracked_for_preparing() -> None:
+    """psycopg counts the statements of a connection whose threshold is set, keeping up to a hundred texts
+    (bulk writes among them): the threshold is set only while the prepared statement runs."""
+    client = client_for(UserFactory.create())
+    assert client.get("/api/v1/sync").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s", ["a large text " * 1000])
+    database = connection.connection
+    assert database.prepare_threshold is None
+    assert not database._prepared._counts  # psycopg's own bookkeeping: nothing counted
+    assert _snapshot_statements()
+
+
+def _retype(column_type: str) -> None:
+    """A migration changing the type of a column the statement returns (the space's prune watermark)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending: ALTER refuses them
+        cursor.execute(f"ALTER TABLE {Space._meta.db_table} ALTER COLUMN pruned_through TYPE {column_type}")
+
+
+def test_a_statement_a_migration_outdated_fails_once_in_a_transaction_then_prepares_afresh() -> None:
+    user = UserFactory.create()
+    cursor = parse_cursor(None)
+    for _ in range(2):
+        changes_since(user, cursor, 10)
+    _retype("integer")  # in the test's transaction: undone with it
+    stale = pytest.raises(NotSupportedError, match="cached plan must not change result type")
+    with stale, transaction.atomic():
+        changes_since(user, cursor, 10)
+    assert changes_since(user, cursor, 10)["changes"]
+    [(_, _, runs)] = _snapshot_statements()
+    assert runs == 1  # prepared again, with the new type
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_a_migration_outdated_runs_again_at_once_outside_a_transaction() -> None:
+    """POST sync checks the cursor in autocommit: nothing aborted, so the statement runs again (unprepared)
+    in the same request, and the next one prepares it afresh."""
+    user = UserFactory.create()
+    cursor = parse_cursor(None)
+    for _ in range(2):
+        check_cursor(user, cursor)
+    _retype("integer")
+    try:
+        check_cursor(user, cursor)
+        assert _snapshot_statements() == []  # forgotten, and deallocated on the server
+        check_cursor(user, cursor)
+        assert [runs for _, _, runs in _snapshot_statements()] == [1]
+    finally:
+        _retype("bigint")
