@@ -167,10 +167,6 @@ if _db["ENGINE"] == "django_prometheus.db.backends.postgresql":
     # The same, reading timestamps with psycopg's C loader (core/db/postgresql/base.py says why).
     _db["ENGINE"] = "core.db.postgresql"
 DATABASE_POOL_CHECK_AFTER_SECONDS = env.float("DATABASE_POOL_CHECK_AFTER_SECONDS", default=1.0)
-# PostgreSQL: the sync feed's first statement is prepared once per connection (core/db/prepared.py). Off
-# behind a proxy that cannot keep prepared statements (PgBouncer in transaction mode before 1.21, or without
-# `max_prepared_statements`): it is then bound on the server and planned every time.
-DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared rate-limit counters live here) ----------------------------------------------------------

@@ -36,9 +36,7 @@ from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field, Model, Q, QuerySet
 from psycopg import IsolationLevel
-from psycopg.types.numeric import Int8
 
-from core.db.prepared import prepared_cursor
 from core.models import User
 from core.pagination import parse_limit
 from core.problems import CursorExpired, validation_error
@@ -95,9 +93,7 @@ def _snapshot(user: User, cursor: Cursor, *, with_pending: bool = True) -> _Snap
     positions, partial = cursor.spaces_for(user)
     types = registry.all_types() if with_pending else []
     sql, params = _snapshot_sql(connection, user, positions, types, with_pending)
-    # Prepared on PostgreSQL: planning it took longer than running it (core/db/prepared.py).
-    statement = prepared_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()
-    with statement as db:
+    with connection.cursor() as db:
         db.execute(sql, params)
         rows = db.fetchall()
     spaces: dict[int, _SpaceState] = {}
@@ -461,35 +457,27 @@ def _snapshot_sql(
     `min()` rather than EXISTS: PostgreSQL reads a min() from the (space, number) index, while it plans an
     EXISTS that expects many matches (a small position) as a scan that stops at the first match.
 
-    On PostgreSQL its text is the same for every user and cursor, the cursor's positions two arrays of
-    bigints (a first pair (0, 0) keeps them non-empty, as on SQLite), so that it is prepared once per
-    connection (`_snapshot`); SQLite gets them as rows of VALUES. The text is written once per connection
-    (and, on SQLite, per number of positions)."""
+    The positions are rows of VALUES (a first (0, 0) keeps them non-empty), the text written once per
+    connection and number of positions. Not prepared: a cached plan kept a sequential scan of the spaces
+    (docs/performance.md, "Tried and left out")."""
     user_key = Space._meta.get_field("user").get_db_prep_value(user.pk, connection)
     pairs = [(0, 0), *positions.items()]
-    params: list[Any]
-    if connection.vendor == "postgresql":
-        params = [[Int8(sid) for sid, _ in pairs], [Int8(p) for _, p in pairs]]
-        rows = 0
-    else:
-        params = [value for pair in pairs for value in pair]
-        rows = len(pairs)
+    params: list[Any] = [value for pair in pairs for value in pair]
     membership = registry.membership_model_or_none()
     params += [user_key] * (1 if membership is None else 2)
-    key = ("snapshot", rows, with_pending, tuple((t.name, id(t)) for t in types), membership)
-    return _cached(connection, key, lambda: _snapshot_text(connection, rows, types, with_pending)), params
+    key = ("snapshot", len(pairs), with_pending, tuple((t.name, id(t)) for t in types), membership)
+    return _cached(
+        connection, key, lambda: _snapshot_text(connection, len(pairs), types, with_pending)
+    ), params
 
 
 def _snapshot_text(
     connection: BaseDatabaseWrapper, rows: int, types: list[registry.SyncType], with_pending: bool
 ) -> str:
-    """`_snapshot_sql`'s statement: the positions as two array parameters (`rows` 0) or as that many rows
-    of two parameters each, then the user's key once, or twice with memberships."""
+    """`_snapshot_sql`'s statement: the positions as `rows` rows of two parameters each, then the user's
+    key once, or twice with memberships."""
     space = _table(connection, Space)
-    if rows:
-        positions_sql = "VALUES " + ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * rows)
-    else:
-        positions_sql = "SELECT * FROM unnest(CAST(%s AS bigint[]), CAST(%s AS bigint[]))"
+    positions_sql = "VALUES " + ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * rows)
     membership = registry.membership_model_or_none()
     # The personal space and the memberships' as one IN (... UNION ALL ...), never `user = %s OR id IN
     # (...)`: PostgreSQL cannot read an OR of the two through indexes, and scanned every user's space (6 ms

@@ -8,8 +8,8 @@ each connection's `TimeZone` to its own (UTC here), and psycopg's C loader answe
 time zone with `datetime.timezone.utc` for UTC, so with UTC the values are identical, tzinfo included.
 Any other database time zone, or psycopg without its C extension, keeps Django's loader.
 
-Its operations show a statement bound on the server (core/db/prepared.py) with its parameters inline in
-the debug log and captured queries, as Django shows the statements it binds on the client.
+django-prometheus's backend builds a new cursor class (counting statements in the metrics) every time the
+connection parameters are asked for, which Django does on every request with the pool; ours builds it once.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import datetime
 from functools import lru_cache
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base as postgresql
-from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 from django_prometheus.db.backends.postgresql import base
 from django_prometheus.db.common import ExportingCursorWrapper
 from psycopg import adapt
@@ -62,21 +60,7 @@ def _with_c_timestamptz(template: adapt.AdaptersMap) -> adapt.AdaptersMap:
     return adapters
 
 
-class DatabaseOperations(base.DatabaseWrapper.ops_class):
-    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
-        """A statement bound on the server (core/db/prepared.py) as Django shows one bound on the client
-        (its parameters inline), for the debug log and captured queries; psycopg keeps no text of it."""
-        if isinstance(cursor, ServerBindingCursor):
-            try:
-                return str(self.compose_sql(sql, params))
-            except psycopg.errors.DataError:
-                return None
-        return super().last_executed_query(cursor, sql, params)
-
-
 class DatabaseWrapper(base.DatabaseWrapper):
-    ops_class = DatabaseOperations
-
     @property
     def pool(self) -> Any:
         """Django's pool, with the check on checkout of core/db/pool.py instead of psycopg_pool's own
