@@ -458,8 +458,8 @@ def _snapshot_sql(
     EXISTS that expects many matches (a small position) as a scan that stops at the first match.
 
     The positions are rows of VALUES (a first (0, 0) keeps them non-empty), the text written once per
-    connection and number of positions. Not prepared: a cached plan kept a sequential scan of the spaces
-    (docs/performance.md, "Tried and left out")."""
+    connection and number of positions. Not prepared: a cached plan does not follow the tables as they grow
+    (docs/performance.md, "The feed's first statement, prepared: measured, then left out")."""
     user_key = Space._meta.get_field("user").get_db_prep_value(user.pk, connection)
     pairs = [(0, 0), *positions.items()]
     params: list[Any] = [value for pair in pairs for value in pair]
