@@ -467,18 +467,21 @@ def _snapshot_sql(
     params += [user_key] * (1 if membership is None else 2)
     key = ("snapshot", len(pairs), with_pending, tuple((t.name, id(t)) for t in types), membership)
     return _cached(
-        connection, key, lambda: _snapshot_text(connection, len(pairs), types, with_pending)
+        connection, key, lambda: _snapshot_text(connection, len(pairs), types, with_pending, membership)
     ), params
 
 
 def _snapshot_text(
-    connection: BaseDatabaseWrapper, rows: int, types: list[registry.SyncType], with_pending: bool
+    connection: BaseDatabaseWrapper,
+    rows: int,
+    types: list[registry.SyncType],
+    with_pending: bool,
+    membership: type[Model] | None,
 ) -> str:
     """`_snapshot_sql`'s statement: the positions as `rows` rows of two parameters each, then the user's
     key once, or twice with memberships."""
     space = _table(connection, Space)
     positions_sql = "VALUES " + ", ".join(["(CAST(%s AS bigint), CAST(%s AS bigint))"] * rows)
-    membership = registry.membership_model_or_none()
     # The personal space and the memberships' as one IN (... UNION ALL ...), never `user = %s OR id IN
     # (...)`: PostgreSQL cannot read an OR of the two through indexes, and scanned every user's space (6 ms
     # and a misplanned feed at 100,000 users, docs/performance.md "Scaling").

@@ -47,7 +47,7 @@ class _CTimestamptzLoader:
 
 
 @lru_cache
-def exporting_cursor(cursor_class: type, alias: str, vendor: str) -> type:
+def _exporting_cursor(cursor_class: type, alias: str, vendor: str) -> type:
     """`cursor_class` counting its statements in django-prometheus's metrics (its own wrapper class)."""
     wrapped: type = ExportingCursorWrapper(cursor_class, alias, vendor)
     return wrapped
@@ -75,7 +75,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # its backend builds a new class on every call, and with the pool Django calls this on every
         # request (to throw the result away: pooled connections were made with the first call's).
         params: dict[str, Any] = postgresql.DatabaseWrapper.get_connection_params(self)
-        params["cursor_factory"] = exporting_cursor(params["cursor_factory"], self.alias, self.vendor)
+        params["cursor_factory"] = _exporting_cursor(params["cursor_factory"], self.alias, self.vendor)
         if _psycopg is not None and settings.USE_TZ and self.timezone is datetime.UTC:
             params["context"] = _with_c_timestamptz(params["context"])
         return params
