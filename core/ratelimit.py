@@ -160,9 +160,8 @@ class Count:
     multiplier: int = 1
 
 
-def _window_end(value: str, window: int) -> int:
-    """The end of the current window for `value`, staggered by a hash of it."""
-    now = int(time.time())
+def window_end(value: str, window: int, now: int) -> int:
+    """The end of the window of `value` that holds the second `now`, staggered by a hash of `value`."""
     if window == 1:
         return now
     end = now - now % window + zlib.crc32(value.encode()) % window
@@ -258,7 +257,7 @@ def count(counts: Sequence[Count], extra: Sequence[Operation] = ()) -> tuple[lis
     plans = []
     for item in counts:
         limit, window = parse_rate(getattr(settings, item.budget.setting))
-        ends = _window_end(item.value, window)
+        ends = window_end(item.value, window, now)
         key = _counter_key(item.budget.name, item.value, window, ends)
         mode = "spend" if item.spend else "read"
         plans.append((item, limit * item.multiplier, window, ends, (key, mode, window + _EXPIRY_MARGIN)))

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services.sessions import session_tokens
 from tests.factories import UserFactory
+from tests.ratelimit_clock import hold_the_limiters_clock
 
 # `make test` runs pytest-xdist workers with `--dist loadgroup`: the tests of one group run one after another
 # on one worker. Servers and browsers that tests start, and the PostgreSQL races that rely on real timing,
@@ -99,6 +100,12 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def _fast_password_hashing(settings: Any) -> None:
     # Argon2 is the production hasher (tested in tests/accounts); tests hash thousands of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_windows_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A window edge between a test's requests would start its count over (tests/ratelimit_clock.py).
+    hold_the_limiters_clock(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

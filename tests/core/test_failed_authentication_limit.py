@@ -16,6 +16,7 @@ from accounts.services.api_keys import api_key_create
 from accounts.services.sessions import session_tokens
 from tests.conftest import LIVE_SERVERS
 from tests.core.test_ratelimit import redis_cache, status_of, two_servers  # noqa: F401  (the fixture)
+from tests.ratelimit_clock import clear_of_window_edge
 
 pytestmark = pytest.mark.django_db
 LISTS_URL = "/api/v1/lists"
@@ -108,6 +109,7 @@ def test_missing_credentials_are_not_failures(behind_proxy: None) -> None:
 @LIVE_SERVERS
 def test_two_processes_share_the_failure_budget(redis_cache: str, tmp_path: Path) -> None:  # noqa: F811
     with two_servers(tmp_path, redis_cache, RATE_LIMIT_AUTH_FAILURES_PER_IP="5/h") as ports:
+        clear_of_window_edge("5/h")
         statuses = [
             status_of(
                 f"http://127.0.0.1:{ports[n % 2]}{LISTS_URL}",

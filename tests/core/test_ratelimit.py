@@ -32,6 +32,7 @@ from core.ratelimit import client_ip, client_ip_key, parse_rate
 from tests.conftest import LIVE_SERVERS, client_for
 from tests.factories import UserFactory
 from tests.ports import free_port
+from tests.ratelimit_clock import clear_of_window_edge
 
 REDIS_URL = os.environ.get("REDIS_URL_FOR_TESTS", "redis://127.0.0.1:6379/3")
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,6 +248,7 @@ def status_of(url: str, *, data: bytes | None = None, headers: dict[str, str] | 
 @LIVE_SERVERS
 def test_two_processes_share_one_budget(redis_cache: str, tmp_path: Path) -> None:
     with two_servers(tmp_path, redis_cache, RATE_LIMIT_TOKEN_PER_IP="7/h") as ports:
+        clear_of_window_edge("7/h")
         statuses = [
             status_of(
                 f"http://127.0.0.1:{ports[n % 2]}/api/v1/auth/token",
@@ -295,6 +297,7 @@ def test_behind_a_proxy_on_a_unix_socket_each_client_keeps_its_own_budget(
             if sock.exists() or server.poll() is not None:
                 break
             time.sleep(0.1)
+        clear_of_window_edge("3/h", "ip:198.51.100.20", "ip:198.51.100.21")
         first = [status("198.51.100.20") for _ in range(4)]
         other = status("198.51.100.21")
 

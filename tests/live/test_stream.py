@@ -46,6 +46,7 @@ from tests.live.conftest import (
     start_server,
     stop_server,
 )
+from tests.ratelimit_clock import clear_of_window_edge
 from workspaces.models import Workspace
 from workspaces.services import member_remove, workspace_delete
 
@@ -172,17 +173,18 @@ def test_every_refusal_closes_4401_before_any_message(server: Server, open_socke
 def test_refused_upgrades_spend_the_addresss_failed_authentications_budget(
     tmp_path: Path, open_socket: Open
 ) -> None:
-    """The budget REST logins and tokens use: three refusals a minute here, then 4429 on the socket and
+    """The budget REST logins and tokens use: three refusals an hour here, then 4429 on the socket and
     429 on REST from the same address, while valid credentials still open a socket."""
     limited = start_server(
         tmp_path,
         "limited",
         RATE_LIMIT_ENABLE="true",
-        RATE_LIMIT_AUTH_FAILURES_PER_IP="3/m",
+        RATE_LIMIT_AUTH_FAILURES_PER_IP="3/h",
         CACHE_KEY_PREFIX=f"{PREFIX}:limited-{uuid.uuid4().hex[:6]}",
     )
     try:
         user = UserFactory.create()
+        clear_of_window_edge("3/h")
         bad = {"additional_headers": {"Authorization": "Bearer not-a-token"}}
         codes = [open_socket(limited.ws, **bad).close_code() for _ in range(3)]
         codes.append(open_socket(f"{limited.ws}?ticket=unknown").close_code())
