@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
@@ -100,6 +101,19 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def _fast_password_hashing(settings: Any) -> None:
     # Argon2 is the production hasher (tested in tests/accounts); tests hash thousands of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# A day before the fixed dates of tests whose items recur (a weekly item due on 2027-01-04): the next
+# occurrence counts from the user's today, and an item created with a rule that has no date left after
+# today is refused, so such tests would fail once the real date passed theirs. Noon UTC is a day before
+# those dates in every time zone (UTC+14 included); the clock runs on from there.
+BEFORE_THE_FIXED_DATES = "2026-12-01T12:00:00Z"
+
+
+@pytest.fixture
+def before_the_fixed_dates() -> Iterator[None]:
+    with time_machine.travel(BEFORE_THE_FIXED_DATES, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -383,10 +383,7 @@ class TestDueTimes:
         assert after == datetime(2026, 12, 3, 9, tzinfo=ZoneInfo("Asia/Tokyo"))
 
 
-@pytest.mark.skipif(
-    "recurrence" not in {field.name for field in Item._meta.get_fields()},
-    reason="items have no recurrence yet",
-)
+@pytest.mark.usefixtures("before_the_fixed_dates")
 class TestRecurringItems:
     def test_a_recurring_item_is_one_event_with_its_rule(self, user: User) -> None:
         rule = {"rule": "FREQ=WEEKLY;BYDAY=TH;COUNT=4", "mode": "schedule"}

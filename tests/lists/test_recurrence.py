@@ -23,7 +23,7 @@ from tests.factories import ItemFactory, ListFactory
 from tests.portability.helpers import exported
 from tests.sync.helpers import op, push
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("before_the_fixed_dates")]
 
 WEEKLY = {"rule": "FREQ=WEEKLY", "mode": "schedule"}
 
