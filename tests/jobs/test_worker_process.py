@@ -122,7 +122,7 @@ from core.versioning import ANY_VERSION
 from tests.factories import UserFactory
 preferences = {{"focus_auto_generate": True, "focus_time": "00:00"}}
 for n in range({count}):
-    user = UserFactory.create(timezone="UTC")
+    user = UserFactory.create(timezone="{zone}")
     profile_update(user=user, base=ANY_VERSION, data={{"preferences": preferences}})
 """
 
@@ -130,7 +130,10 @@ for n in range({count}):
 @pytest.mark.postgres
 def test_two_workers_racing_over_the_same_morning_cards_make_each_once(database: WorkerDatabase) -> None:
     count = 40
-    database.manage("shell", "-c", MAKE_USERS.format(count=count))
+    # Users for whom it is about noon: a local midnight within the test would make a second day's cards.
+    utc_plus = 12 - datetime.now(UTC).hour  # -11 to 12; "Etc/GMT-5" is UTC+5
+    zone = f"Etc/GMT{-utc_plus:+d}" if utc_plus else "UTC"
+    database.manage("shell", "-c", MAKE_USERS.format(count=count, zone=zone))
     due = datetime.now(UTC) + timedelta(seconds=8)
     database.query("UPDATE focus_morningcardschedule SET next_at = ?", due)
     database.query(
