@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 
 from core.models import User
 from core.problems import validation_error
-from sync.spaces import visible_space_ids, visible_spaces_query
+from sync.spaces import visible_space_ids, visible_spaces_sql
 
 MAX_QUERY_LENGTH = 500
 # On PostgreSQL, items are ranked among at most this many of their matches (_postgres_search).
@@ -155,7 +155,7 @@ def filter_items(queryset: QuerySet, query: Query, user: User) -> QuerySet:
     keys of `user`'s spaces are asked for, those spaces read by a subquery of the same statement (the
     page has read them once already; a second round trip would cost more than the subquery)."""
     if connection.vendor == "postgresql":
-        spaces_sql, spaces_params = visible_spaces_query(user).query.sql_with_params()
+        spaces_sql, spaces_params = visible_spaces_sql(user)
         keys, keys_params = _keys_tsquery(query, f"ARRAY({spaces_sql})", list(spaces_params))
         sql, params = _tsquery(query)
         table = queryset.model._meta.db_table

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Value
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, Model, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
@@ -101,23 +102,46 @@ def memberships(user: User | UUID) -> QuerySet[Any]:
     return model._default_manager.filter(user_id=_id(user))
 
 
+def visible_spaces_sql(user: User | UUID, *, distinct: bool = False) -> tuple[str, list[Any]]:
+    """The ids of the spaces `user` sees, as the SQL of a one-column query and its parameters (the
+    personal space, then the memberships'), written out from the models' names rather than built by the
+    ORM: its union of two filtered querysets cost about 0.8 ms of CPU per call to build and compile, more
+    than the database takes to answer it (docs/performance.md). `distinct` for a UNION, else UNION ALL (a
+    subquery of IN)."""
+    owner = Space._meta.get_field("user")
+    param = owner.target_field.get_db_prep_value(_id(user), connection, prepared=False)
+    sql = f"SELECT {_column(Space, 'id')} FROM {_table(Space)} WHERE {_column(Space, 'user')} = %s"
+    model = registry.membership_model_or_none()
+    if model is None:
+        return sql, [param]
+    member = f"SELECT {_column(model, 'space')} FROM {_table(model)} WHERE {_column(model, 'user')} = %s"
+    return f"{sql} UNION{'' if distinct else ' ALL'} {member}", [param, param]
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return connection.ops.quote_name(field.column)
+
+
 def visible_space_ids(user: User | UUID) -> list[int]:
     """The ids of the spaces `user` sees, read now (one query): as values rather than a subquery, so the
     database plans a read of them knowing how many rows each space holds."""
-    personal = Space.objects.filter(user_id=_id(user)).values_list("id", flat=True)
-    if registry.membership_model_or_none() is None:
-        return list(personal)
-    return list(personal.union(memberships(user).values_list("space_id", flat=True)))
+    sql, params = visible_spaces_sql(user, distinct=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
-def visible_spaces_query(user: User | UUID) -> QuerySet[Any]:
-    """The ids of the spaces `user` sees, as a query of one column to use as a subquery."""
+def visible_spaces_query(user: User | UUID) -> RawSQL:
+    """The ids of the spaces `user` sees, as a subquery (`space_id__in=visible_spaces_query(user)`)."""
     # A union, not `user OR pk IN (...)`: PostgreSQL reads an OR of the two by scanning every user's space
     # (sync/feed.py says the same of the feed's state).
-    ids: QuerySet[Any] = Space.objects.filter(user_id=_id(user)).values("id")
-    if registry.membership_model_or_none() is not None:
-        ids = ids.union(memberships(user).values("space_id"), all=True)
-    return ids
+    return RawSQL(*visible_spaces_sql(user))
 
 
 def visible_heads(user: User) -> QuerySet[Space]:
