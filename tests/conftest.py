@@ -116,6 +116,12 @@ def before_the_fixed_dates() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def far_from_midnight(before_the_fixed_dates: None) -> None:
+    """For a test that reads "today" both itself and through the code (UTC, or the user's zone when it is
+    UTC): run at noon UTC, so no midnight falls between the two reads."""
+
+
 @pytest.fixture(autouse=True)
 def _rate_limit_windows_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     # A window edge between a test's requests would start its count over (tests/ratelimit_clock.py).

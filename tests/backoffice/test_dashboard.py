@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -54,6 +55,7 @@ def seed_activity(users: int = 3) -> list[User]:
     return people
 
 
+@pytest.mark.usefixtures("far_from_midnight")
 def test_the_numbers_are_those_of_the_seeded_activity(db: Any) -> None:
     seed_activity(users=3)
     data = selectors.dashboard(days=7)
@@ -84,6 +86,7 @@ def test_its_query_count_is_fixed_and_does_not_grow_with_users(db: Any) -> None:
     assert len(many) == len(DASHBOARD_QUERIES)
 
 
+@pytest.mark.usefixtures("far_from_midnight")
 def test_it_is_cached_for_a_minute(db: Any) -> None:
     seed_activity(users=1)
     first = selectors.dashboard(days=7)

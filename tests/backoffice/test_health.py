@@ -45,6 +45,7 @@ def test_the_last_hour_counts_what_happened_since_the_snapshot(db: Any) -> None:
     assert panel["series"]["requests"] == [7]
 
 
+@pytest.mark.usefixtures("far_from_midnight")
 def test_the_insights_cache_hit_rate(db: Any) -> None:
     api = client_for(UserFactory.create())
     health.snapshot(now=timezone.now() - timedelta(minutes=5))

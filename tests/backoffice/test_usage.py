@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -21,6 +22,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
 
+@pytest.mark.usefixtures("far_from_midnight")
 def test_api_requests_count_their_user_and_the_sync_pulls_and_pushes(db: Any) -> None:
     user, other = UserFactory.create(), UserFactory.create()
     client = client_for(user)

@@ -203,6 +203,7 @@ def test_bad_dates_are_400(user_client: APIClient, query: str) -> None:
     assert response.json()["code"] == "validation_error"
 
 
+@pytest.mark.usefixtures("far_from_midnight")
 def test_an_empty_date_is_not_today_but_a_400_and_changes_nothing(user_client: APIClient, user: User) -> None:
     today = "/api/v1/focus-card"
     card = user_client.put(today, {"items": [str(i.pk) for i in _items(user, 2)]}, format="json").json()
