@@ -15,9 +15,13 @@ pytestmark = pytest.mark.django_db
 
 def test_the_worked_example_of_the_client_guide(user: Any, make_client: Any) -> None:
     """docs/sync.md: two devices edit the same item offline; one merge, then one conflict resolved."""
-    item = make_item(list=make_list(user=user), title="Buy milk")
+    # Position 1, not the factory's next number: a push setting the position it already has writes nothing.
+    item = make_item(list=make_list(user=user), title="Buy milk", position=1)
     for version in (2, 3):  # bring it to version 3 as in the guide
-        push(make_client(user), [op("update", "item", item.pk, version - 1, position=version)])
+        answer = push(
+            make_client(user), [op("update", "item", item.pk, version - 1, position=version)]
+        ).json()
+        assert answer["results"][0]["entity"]["version"] == version
     phone, laptop = make_client(user), make_client(user)
     phone_cursor = laptop_cursor = pull(phone)["cursor"]
 
