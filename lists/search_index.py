@@ -100,9 +100,9 @@ POSTGRES_KEYS_REVERSE = [
 # Migration 0013: both GIN indexes without the pending list. With `fastupdate` on (PostgreSQL's default)
 # a GIN index appends new entries to an unsorted pending list, and every search reads that whole list,
 # every user's recent writes, until VACUUM or its 4 MB limit moves it into the index: after 10,000 inserted
-# items a rare word took 3.1 ms instead of 1.0, a common one 2 to 4 ms more. Turned off, each write puts its
-# keys in their place at once (a few tens of microseconds an item more); setting it does not move what is
-# already pending, so the migration cleans the lists once.
+# items a rare word took about 3 ms instead of 1, a common one up to 4 ms more. Turned off, each write puts
+# its keys in their place at once (up to some 20 microseconds an item more); setting it does not move what
+# is already pending, so the migration cleans the lists once (docs/performance.md has the figures).
 _GIN_INDEXES = ("lists_item_search_keys", "lists_list_search")
 POSTGRES_NO_PENDING_FORWARD = [
     *(f"ALTER INDEX {index} SET (fastupdate = off)" for index in _GIN_INDEXES),
