@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -158,6 +159,15 @@ def _clear_cache() -> Any:
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+def migrate_to(targets: list[tuple[str, str]] | None = None) -> MigrationExecutor:
+    """Migrates the test database to `targets` (forwards or backwards), or to the latest migrations;
+    the executor it used, whose loader knows the states on the way."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets or executor.loader.graph.leaf_nodes())
+    return executor
 
 
 def client_for(user: User) -> APIClient:

@@ -8,12 +8,12 @@ from typing import Any, cast
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AuditEvent, User
+from tests.conftest import migrate_to
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 REFRESH = "/api/v1/auth/token/refresh"
@@ -97,20 +97,15 @@ def test_the_migration_replaces_kept_tokens_by_their_digests(user: User) -> None
     after = [("accounts", "0004_digest_refresh_tokens"), blacklist]
     # Logged in with today's schema: the code of today reads columns of the user the old schema lacks.
     live = _login(user)["refresh"]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
+    executor = migrate_to(before)
     old_model = executor.loader.project_state(before).apps.get_model("token_blacklist", "OutstandingToken")
     # As the table was before: simplejwt wrote the token itself (the historical model has no receiver).
     old_model.objects.filter(user_id=user.pk).update(token=live)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
+    migrate_to(after)
 
     [kept] = OutstandingToken.objects.filter(user=user).values_list("token", flat=True)
     assert kept.startswith("sha256:")
     assert live not in kept
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    migrate_to()
     assert _refreshes(live)

@@ -4,21 +4,14 @@ there were (all personal: the owner made them, and completed the done ones), and
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from accounts.models import User
 from lists.models import Item
+from tests.conftest import migrate_to
 from tests.factories import ItemFactory, ListFactory
 
 BEFORE = [("lists", "0005_items_page_index_by_list")]
 AFTER = [("lists", "0007_backfill_item_people")]
-
-
-def _migrate(targets: list[tuple[str, str]]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,14 +20,12 @@ def test_the_backfill_names_the_owner_as_creator_and_completer_of_done_items(use
     open_item = ItemFactory.create(list=a_list)
     done_item = ItemFactory.create(list=a_list, status="done")
     try:
-        _migrate(BEFORE)
-        _migrate(AFTER)
+        migrate_to(BEFORE)
+        migrate_to(AFTER)
         rows = dict(Item.objects.values_list("pk", "created_by_id"))
         completers = dict(Item.objects.values_list("pk", "completed_by_id"))
         assert rows == {open_item.pk: user.pk, done_item.pk: user.pk}
         assert completers == {open_item.pk: None, done_item.pk: user.pk}
         assert set(Item.objects.values_list("assignee_id", flat=True)) == {None}
     finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate_to()

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from lists.models import Item, List
-from tests.conftest import client_for
+from tests.conftest import client_for, migrate_to
 from tests.factories import ItemFactory, ListFactory, MemberFactory, UserFactory, WorkspaceFactory
 from workspaces.services import member_leave
 
@@ -415,12 +415,6 @@ def test_on_postgresql_writes_go_straight_into_the_search_indexes(user: User) ->
     # A GIN index's pending list is read by every search, whoever wrote it: the indexes have none
     # (migration 0013), checked with and without it so that the check can fail.
     from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    def migrate(target: list[tuple[str, str]] | None = None) -> None:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(target or executor.loader.graph.leaf_nodes())
 
     def write_some() -> None:
         a_list = ListFactory.create(user=user, name="Groceries")
@@ -429,13 +423,13 @@ def test_on_postgresql_writes_go_straight_into_the_search_indexes(user: User) ->
     write_some()
     assert _pending_pages_moved() == {"items": 0, "lists": 0}
     try:
-        migrate([("lists", "0012_search_keys")])
+        migrate_to([("lists", "0012_search_keys")])
         write_some()
         pending = _pending_pages_moved()
         assert pending["items"] > 0, pending
         assert pending["lists"] > 0, pending
     finally:
-        migrate()
+        migrate_to()
     write_some()
     assert _pending_pages_moved() == {"items": 0, "lists": 0}
     with connection.cursor() as cursor:
