@@ -13,29 +13,49 @@ from rest_framework_simplejwt.tokens import Token
 from accounts.models import ApiKey
 from accounts.services.api_keys import api_key_authenticate
 from accounts.services.sessions import token_user_id
-from accounts.user_cache import GENERATION_CLAIM, cached_user, password_md5
+from accounts.user_cache import GENERATION_CLAIM, cache_read, cached_user, password_md5
 from core.authentication import OncePerRequest
 from core.context import user_id_var
+from core.ratelimit import refund_in_advance, spend_in_advance, user_key
 
 
 class JWTAuthentication(OncePerRequest, authentication.JWTAuthentication):
     """simplejwt's bearer authentication (signature, algorithm, issuer, audience, active user), once per
     request, plus the user id in the log context."""
 
+    request: Request | None = None
+
     def authenticate_once(self, request: Request) -> tuple[Any, Any] | None:
+        self.request = request  # for get_user, which simplejwt calls with the token alone
         result = authentication.JWTAuthentication.authenticate(self, request)
         if result is not None:
             user_id_var.set(str(result[0].pk))
         return result
 
     def get_user(self, validated_token: Token) -> Any:
-        """simplejwt's checks (the user exists and is active, the password is the one the token was issued
-        under) on the cached user row, plus the token generation (accounts/user_cache.py)."""
+        """The cached user row (accounts/user_cache.py), read in the same round trip as the rate limit's
+        count when the view spends the default budget alone (core.ratelimit.spend_in_advance: one Redis
+        round trip a request instead of two)."""
         # simplejwt looks the user up by `sub` as it is: one that is no UUID would fail in the database.
         user_id = token_user_id(validated_token)
         if user_id is None:
             raise InvalidToken("Token contained no recognizable user identification")
-        user = cached_user(user_id)
+        request = self.request
+        found = (
+            None if request is None else spend_in_advance(request, user_key(user_id), [cache_read(user_id)])
+        )
+        try:
+            user = cached_user(user_id) if found is None else cached_user(user_id, found[0])
+            return self._checked(validated_token, user)
+        except AuthenticationFailed:
+            if request is not None:
+                refund_in_advance(request)
+            raise
+
+    @staticmethod
+    def _checked(validated_token: Token, user: Any) -> Any:
+        """simplejwt's checks (the user exists and is active, the password is the one the token was issued
+        under), plus the token generation."""
         if user is None:
             raise AuthenticationFailed("User not found", code="user_not_found")
         if not user.is_active:

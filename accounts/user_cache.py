@@ -65,10 +65,22 @@ def _user(entry: tuple[Any, ...]) -> User:
     return user
 
 
-def cached_user(user_id: uuid.UUID) -> User | None:
+def cache_read(user_id: Any) -> tuple[str, str, int]:
+    """The read of the user's entry as a rate-limit operation (core.ratelimit.run_counters), for an
+    authentication that counts its caller's budget in the same round trip: give its result to
+    `cached_user`."""
+    return (_key(user_id), "get", 0)
+
+
+_UNREAD = object()
+
+
+def cached_user(user_id: uuid.UUID, entry: Any = _UNREAD) -> User | None:
     """The user with this id (active or not), or None when there is none. One cache read when it is
-    cached; else one query, and the entry is added."""
-    entry = _call("get", _key(user_id))
+    cached (none when the caller gives the `entry` it read with `cache_read`, None for a miss); else one
+    query, and the entry is added."""
+    if entry is _UNREAD:
+        entry = _call("get", _key(user_id))
     if entry is None:
         entry = _entry(user_id)
         _call("add", _key(user_id), entry, USER_CACHE_SECONDS)

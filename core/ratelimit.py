@@ -180,7 +180,8 @@ def _counter_key(name: str, value: str, window: int, ends: int) -> str:
 
 # ARGV holds one mode and one TTL per key: `spend` counts one unit (and starts the key's expiry on its
 # first), `refund` gives one back (to a counter that still exists: its expiry stays), `read` only reads,
-# `mark` sets the key to 1 for TTL seconds (a flag, read like a counter).
+# `mark` sets the key to 1 for TTL seconds (a flag, read like a counter), `get` reads a cache entry (as
+# stored, "" when there is none: a script's answer cannot hold a nil) for the caller to decode.
 _SCRIPT = """
 local counts = {}
 for i, key in ipairs(KEYS) do
@@ -193,6 +194,8 @@ for i, key in ipairs(KEYS) do
   elseif mode == 'mark' then
     redis.call('SET', key, 1, 'EX', ttl)
     counts[i] = 1
+  elseif mode == 'get' then
+    counts[i] = redis.call('GET', key) or ''
   else
     counts[i] = tonumber(redis.call('GET', key) or '0')
   end
@@ -208,29 +211,46 @@ def _redis_script(client: Any) -> Any:
     return client.register_script(_SCRIPT)
 
 
-def run_counters(operations: Sequence[Operation]) -> list[int]:
+def run_counters(operations: Sequence[Operation]) -> list[Any]:
     """Performs `operations` on the shared cache: in one round trip on django-redis; in the process's local
-    memory while Redis fails (core/cache.OptionalRedisCache.run: limits then hold per process)."""
+    memory while Redis fails (core/cache.OptionalRedisCache.run: limits then hold per process). Counters
+    answer their count; a `get` answers the entry, None when there is none (and always while Redis fails:
+    the local fallback holds this process's entries only, never what another process shares)."""
     get_client = getattr(getattr(cache, "client", None), "get_client", None)
     if get_client is None:
-        return _run_counters_on(cache, operations)
+        return _run_counters_on(cache, operations, shared=True)
 
-    def on_redis() -> list[int]:
+    def on_redis() -> list[Any]:
         script = _redis_script(get_client(write=True))
         keys = [cache.client.make_key(key) for key, _, _ in operations]  # type: ignore[attr-defined]
         args = [part for _, mode, ttl in operations for part in (mode, ttl)]
-        return [int(count) for count in script(keys=keys, args=args)]
+        found = script(keys=keys, args=args)
+        return [_decoded(mode, value) for (_, mode, _), value in zip(operations, found, strict=True)]
 
     run = getattr(cache, "run", None)
     if run is None:
         return on_redis()
-    return list(run(on_redis, lambda local: _run_counters_on(local, operations)))
+    return list(run(on_redis, lambda local: _run_counters_on(local, operations, shared=False)))
 
 
-def _run_counters_on(store: Any, operations: Sequence[Operation]) -> list[int]:
-    counts = []
+def _decoded(mode: str, value: Any) -> Any:
+    if mode != "get":
+        return int(value)
+    if not value:
+        return None
+    try:
+        return cache.client.decode(value)  # type: ignore[attr-defined]
+    except Exception:  # written under another serializer: a miss (raising would lose the counts just made)
+        logger.warning("Undecodable cache entry read with the rate limit; taken as a miss")
+        return None
+
+
+def _run_counters_on(store: Any, operations: Sequence[Operation], *, shared: bool) -> list[Any]:
+    counts: list[Any] = []
     for key, mode, ttl in operations:
-        if mode == "mark":
+        if mode == "get":
+            counts.append(store.get(key) if shared else None)
+        elif mode == "mark":
             store.set(key, 1, ttl)
             counts.append(1)
         elif mode == "read":
@@ -247,7 +267,7 @@ def _run_counters_on(store: Any, operations: Sequence[Operation]) -> list[int]:
     return counts
 
 
-def count(counts: Sequence[Count], extra: Sequence[Operation] = ()) -> tuple[list[Usage], list[int]] | None:
+def count(counts: Sequence[Count], extra: Sequence[Operation] = ()) -> tuple[list[Usage], list[Any]] | None:
     """Spends and reads `counts` (and the `extra` operations, whose results are the second member) in one
     round trip. None when rate limits are off or the cache is down (the error is logged: serving
     uncounted beats failing every request)."""
@@ -308,13 +328,18 @@ def retry_after(usages: Sequence[Usage]) -> int | None:
     return max(1, *refused) if refused else None
 
 
+def user_key(user_id: Any) -> str:
+    """Whose default budget a request authenticated as this user (not by an API key) spends."""
+    return f"user:{user_id}"
+
+
 def _default_key(request: Request) -> str:
     key_id = getattr(request.auth, "rate_limit_key", None)
     if key_id:
         return f"key:{key_id}"
     user = request.user
     if user is not None and getattr(user, "is_authenticated", False):
-        return f"user:{user.pk}"
+        return user_key(user.pk)
     return client_ip_key(request._request)
 
 
@@ -333,12 +358,19 @@ def spend_budgets(
     seconds to wait; `on_refused(request, usage)` is called on a budget's first refusal in its window (the
     audit log uses it)."""
     multiplier = int(getattr(request.auth, "rate_limit_multiplier", 1) or 1)
-    counts = [Count(DEFAULT_BUDGET, _default_key(request), multiplier=multiplier)]
-    counts += [Count(b, value) for b in budgets if (value := b.key(request)) is not None]
-    counted = count(counts)
-    if counted is None:
-        return None
-    usages = counted[0]
+    value = _default_key(request)
+    prespent: tuple[str, list[Usage]] | None = request._request.__dict__.pop(_PRESPENT, None)
+    if prespent is not None and prespent[0] == value and not budgets and multiplier == 1:
+        usages = prespent[1]
+    else:
+        if prespent is not None:  # spent for a caller this request did not turn out to be
+            refund(prespent[1])
+        counts = [Count(DEFAULT_BUDGET, value, multiplier=multiplier)]
+        counts += [Count(b, key) for b in budgets if (key := b.key(request)) is not None]
+        counted = count(counts)
+        if counted is None:
+            return None
+        usages = counted[0]
     note_usages(request._request, usages)
     if on_refused is not None:
         for usage in usages:
@@ -363,6 +395,38 @@ class RateLimitThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
+
+
+# Where `spend_in_advance` keeps what it spent on the Django request, for the view's throttle.
+_PRESPENT = "_rate_limit_prespent"
+
+
+def spend_in_advance(request: Request, value: str, extra: Sequence[Operation]) -> list[Any] | None:
+    """For the authentication of a request whose view spends the default budget alone: spends that budget
+    for `value` (the caller the authentication is about to return) in the same round trip as the `extra`
+    operations it needs (its read of the cached user), so that the throttle, when it runs, spends nothing
+    more. Returns the results of `extra`; None when this request is not such a request or nothing was
+    counted (limits off, cache down), and the caller reads what it needs itself. A caller that then refuses
+    the credentials gives the unit back (`refund_in_advance`)."""
+    view: Any = (request.parser_context or {}).get("view")
+    if view is None:
+        return None
+    own_budgets: Sequence[Budget] = getattr(view, "rate_limits", ())
+    if own_budgets or not any(issubclass(throttle, RateLimitThrottle) for throttle in view.throttle_classes):
+        return None
+    counted = count([Count(DEFAULT_BUDGET, value)], extra)
+    if counted is None:
+        return None
+    request._request.__dict__[_PRESPENT] = (value, counted[0])
+    return counted[1]
+
+
+def refund_in_advance(request: Request) -> None:
+    """Gives back what `spend_in_advance` spent for this request (its credentials were refused: a revoked
+    token must not spend its user's budget)."""
+    prespent = request._request.__dict__.pop(_PRESPENT, None)
+    if prespent is not None:
+        refund(prespent[1])
 
 
 def throttle_before_view(request: HttpRequest) -> int | None:
