@@ -397,6 +397,11 @@ class RateLimitThrottle(BaseThrottle):
         return self._wait
 
 
+def _rate_limited(view: Any) -> bool:
+    """Whether a DRF view (or its class) spends budgets here: its throttles include ours."""
+    return any(issubclass(throttle, RateLimitThrottle) for throttle in view.throttle_classes)
+
+
 # Where `spend_in_advance` keeps what it spent on the Django request, for the view's throttle.
 _PRESPENT = "_rate_limit_prespent"
 
@@ -412,7 +417,7 @@ def spend_in_advance(request: Request, value: str, extra: Sequence[Operation]) -
     if view is None:
         return None
     own_budgets: Sequence[Budget] = getattr(view, "rate_limits", ())
-    if own_budgets or not any(issubclass(throttle, RateLimitThrottle) for throttle in view.throttle_classes):
+    if own_budgets or not _rate_limited(view):
         return None
     counted = count([Count(DEFAULT_BUDGET, value)], extra)
     if counted is None:
@@ -436,7 +441,7 @@ def throttle_before_view(request: HttpRequest) -> int | None:
     twice. Returns the seconds to wait when a budget is exhausted, else None (the usages are on the request
     for the headers). A path no rate-limited DRF view serves spends nothing."""
     cls = view_class(request)
-    if cls is None or not any(issubclass(t, RateLimitThrottle) for t in cls.throttle_classes):
+    if cls is None or not _rate_limited(cls):
         return None
     return spend_budgets(
         authenticated(request, cls.authentication_classes, cls.parser_classes),
