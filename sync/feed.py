@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -175,11 +176,17 @@ def _changes_since(connection: BaseDatabaseWrapper, user: User, cursor: Cursor, 
         rows.extend(_departure_rows(connection, incremental, set(spaces), limit))
 
     rows.sort(key=_order)
-    below = [row for row in rows if row[1] <= spaces[row[0]].floor]
-    beyond = [row for row in rows if row[1] > spaces[row[0]].floor]
+    floors = {space_id: state.floor for space_id, state in spaces.items()}
+    below: list[_Row] = []
+    beyond: list[_Row] = []
+    for row in rows:
+        (below if row[1] <= floors[row[0]] else beyond).append(row)
     has_more = len(beyond) > limit
-    # Departures that are no tombstone for this user count for where the page stops, then go.
-    page = [row for row in below + beyond[:limit] if row[5] is not _NOT_FOR_THIS_USER]
+    # Each of the two is in order; together they may not be.
+    page = sorted(below + beyond[:limit], key=_order) if below else beyond[:limit]
+    if incremental:
+        # Departures that are no tombstone for this user count for where the page stops, then go.
+        page = [row for row in page if row[5] is not _NOT_FOR_THIS_USER]
 
     positions = {space_id: state.head for space_id, state in spaces.items()}
     # Spaces this page stops inside: an item may have come without its list (see _gone_workspaces).
@@ -197,7 +204,7 @@ def _changes_since(connection: BaseDatabaseWrapper, user: User, cursor: Cursor, 
                 stopped_inside = state.position < state.floor < state.head  # read up to its watermark
                 if stopped_inside or (state.floor == state.position and space_id in snapshot.partial):
                     partial.add(space_id)
-    changes = _workspace_tombstones(snapshot.gone) + _render(connection, sorted(page, key=_order))
+    changes = _workspace_tombstones(snapshot.gone) + _render(connection, page)
     return {
         "cursor": encode_cursor(user, positions, frozenset(partial)),
         "has_more": has_more,
@@ -216,8 +223,8 @@ _Row = tuple[int, int, str, str, bool, Any]
 _NOT_FOR_THIS_USER = object()
 
 
-def _order(row: _Row) -> tuple[int, int]:
-    return (row[0], row[1])
+# A row's place in the feed: (space id, change number).
+_order: Callable[[_Row], tuple[int, int]] = itemgetter(0, 1)
 
 
 def _workspace_tombstones(gone: list[UUID]) -> list[dict[str, Any]]:
@@ -263,20 +270,36 @@ def _column_rows(
         db.execute(sql, params)
         values = db.fetchall()
     if select.converters:
-        values = [_converted(row, select.converters, connection) for row in values]
+        values = _converted(values, select.converters, connection)
     name = sync_type.name
-    # The data columns, then the id, the number, the version and the space (_select_of, `base`).
-    return [(row[-1], row[-3], name, row[-4], False, row[:-1]) for row in values]
+    # The data columns, then the id, the number, the version and the space (_select_of, `base`); the row
+    # as it came is what `_render` reads.
+    return [(row[-1], row[-3], name, row[-4], False, row) for row in values]
 
 
 def _converted(
-    row: tuple[Any, ...], converters: list[Any], connection: BaseDatabaseWrapper
-) -> tuple[Any, ...]:
-    values = list(row)
-    for index, (functions, expression) in converters:
-        for function in functions:
-            values[index] = function(values[index], expression, connection)
-    return tuple(values)
+    rows: list[tuple[Any, ...]], converters: list[Any], connection: BaseDatabaseWrapper
+) -> list[tuple[Any, ...]]:
+    """The rows with Django's converters applied (SQLite's booleans, a JSON column's text). A row is
+    rebuilt only where a converted column is not NULL: Django's converters give NULL back as it is, and
+    most rows have NULL there (an item's recurrence), so a page does not copy every row to convert none
+    of its values."""
+    indexes = [index for index, _ in converters]
+    pick = itemgetter(*indexes)
+    nulls = None if len(indexes) == 1 else (None,) * len(indexes)
+    converted: list[tuple[Any, ...]] = []
+    append = converted.append
+    for row in rows:
+        if pick(row) == nulls:
+            append(row)
+            continue
+        values = list(row)
+        for index, (functions, expression) in converters:
+            if values[index] is not None:
+                for function in functions:
+                    values[index] = function(values[index], expression, connection)
+        append(tuple(values))
+    return converted
 
 
 def _instance_rows(
@@ -337,36 +360,49 @@ def _departure_rows(
 def _render(connection: BaseDatabaseWrapper, page: list[_Row]) -> list[dict[str, Any]]:
     """One entry per entity, its latest in the page (a tombstone then a re-create with the same id: the
     re-create), in change order."""
-    latest: dict[tuple[str, str], _Row] = {}
-    for row in page:
-        key = (row[2], row[3])
-        # The live entity wins: it was read as it is now, and a tombstone of the same id is older (the id
-        # was deleted and made again, or the entity moved out of one space into another the user sees).
-        if key not in latest or not row[4]:
-            latest[key] = row
-    rows = page if len(latest) == len(page) else sorted(latest.values(), key=_order)
+    rows = page
+    # Only a tombstone can share an id with another row: a live entity is read once, from the one space it
+    # is in. A page without tombstones (every page of a full sync) has nothing to drop.
+    if any(row[4] for row in page):
+        latest: dict[tuple[str, str], _Row] = {}
+        for row in page:
+            key = (row[2], row[3])
+            # The live entity wins: it was read as it is now, and a tombstone of the same id is older (the
+            # id was deleted and made again, or the entity moved out of one space into another the user
+            # sees).
+            if key not in latest or not row[4]:
+                latest[key] = row
+        if len(latest) < len(page):
+            rows = sorted(latest.values(), key=_order)
     changes: list[dict[str, Any]] = []
     append = changes.append
-    types: dict[str, registry.SyncType] = {}
+    # Per type: the type, its data's keys (None: it renders model instances), its `complete`.
+    kinds: dict[str, tuple[registry.SyncType, tuple[str, ...] | None, Any]] = {}
     to_complete: dict[str, dict[str, dict[str, Any]]] = {}
-    completes: dict[str, Callable[[dict[str, dict[str, Any]]], None]] = {}
     for _, _, type_name, entity_id, deleted, value in rows:
         if deleted:
             append({"type": type_name, "id": entity_id, "deleted": True})
             continue
-        sync_type = types.get(type_name) or types.setdefault(type_name, registry.require(type_name))
-        columns = sync_type.feed_columns
-        if columns is None:
+        kind = kinds.get(type_name)
+        if kind is None:
+            sync_type = registry.require(type_name)
+            columns = sync_type.feed_columns
+            if columns is None:
+                kind = kinds[type_name] = (sync_type, None, None)
+            else:
+                kind = kinds[type_name] = (sync_type, tuple(columns.fields), columns.complete)
+        sync_type, keys, complete = kind
+        if keys is None:
             version, data = value.version, sync_type.to_data(value)
         else:
-            # The data columns, then the id, the number and the version (_select_of).
-            version, data = value[-1], dict(zip(columns.fields, value, strict=False))
-            if columns.complete is not None:
+            # The data columns, then the id, the number, the version and the space (`_column_rows`): zip
+            # stops at the keys. Not `strict=False`: a keyword argument makes each call a fifth slower.
+            version, data = value[-2], dict(zip(keys, value))  # noqa: B905
+            if complete is not None:
                 to_complete.setdefault(type_name, {})[entity_id] = data
-                completes[type_name] = columns.complete
         append({"type": type_name, "id": entity_id, "deleted": False, "version": version, "data": data})
     for type_name, datas in to_complete.items():
-        completes[type_name](datas)
+        kinds[type_name][2](datas)
     return changes
 
 
