@@ -29,7 +29,7 @@ from lists.serializers import (
     item_representation,
     list_representation,
 )
-from sync.fields import row_reader, value_columns
+from sync.fields import feed_fields, row_reader, value_columns
 
 
 class ListViewSet(VersionedModelViewSet):
@@ -94,14 +94,15 @@ class ItemViewSet(VersionedModelViewSet):
             # it), filtered directly: building the FilterSet and its form costs more than the rest of
             # the page. Any other filter, or a value the filter would refuse, goes through ItemFilter
             # (the same results and the same 400s). Its SQL is compiled once per shape
-            # (core/compiled.py): building and compiling the query cost more than running it.
+            # (core/compiled.py): building and compiling the query cost more than running it. Its
+            # columns are the feed's, the API's text read from the database (sync.columns): the rows
+            # are the answer's as they come.
             ids = {"list_id": list_id, "user_id": request_user(request).pk}
+            compiled = CompiledPage("items_of_list", Item, _one_list_rows, ids, feed_fields(Item))
             # The paginator reads it as the QuerySet it stands in for.
-            page = self.paginate_queryset(cast(Any, CompiledPage("items_of_list", Item, _one_list_rows, ids)))
-        else:
-            queryset = self.filter_queryset(self.get_queryset())
-            page = self.paginate_queryset(queryset.values(*value_columns(Item)))
-        page = page or []
+            return self.get_paginated_response(self.paginate_queryset(cast(Any, compiled)))
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset.values(*value_columns(Item))) or []
         read = row_reader(Item)
         return self.get_paginated_response([read(row) for row in page])
 
@@ -119,7 +120,7 @@ class ItemViewSet(VersionedModelViewSet):
 
 
 def _one_list_rows(list_id: UUID, user_id: UUID) -> QuerySet:
-    return items_of_list(user_id, list_id).values(*value_columns(Item))
+    return items_of_list(user_id, list_id)
 
 
 class AgendaView(APIView):
