@@ -44,12 +44,13 @@ class JWTAuthentication(OncePerRequest, authentication.JWTAuthentication):
         if kept is not None:
             if time.time() < kept[0]:
                 return kept[1]
-            _verified.pop(raw_token, None)  # expired: simplejwt refuses it below, with its own answer
+            with _verified_lock:  # every change under the lock: the eviction below iterates
+                _verified.pop(raw_token, None)  # expired: simplejwt refuses it below, with its own answer
         token = authentication.JWTAuthentication.get_validated_token(self, raw_token)
         expiry = token.get("exp")
         if type(expiry) in (int, float):  # always, for a token that passed simplejwt's checks
             with _verified_lock:
-                _verified.pop(raw_token, None)  # an expired entry of the same token
+                _verified.pop(raw_token, None)  # kept meanwhile by another thread: to the end, as new
                 while len(_verified) >= VERIFIED_TOKENS_KEPT:
                     del _verified[next(iter(_verified))]  # the oldest
                 _verified[raw_token] = (expiry, token)
